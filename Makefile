@@ -1,0 +1,45 @@
+# Kindling: every target installs what it needs first, so each works on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+AWSCLI_VENV := .venv-awscli
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 9000
+DATA ?= ./.kindling
+DEB_PACKAGES := ca-certificates
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws
+
+$(STAMP): pyproject.toml
+	@scripts/apt-ensure.sh $(DEB_PACKAGES)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+	@echo "kindling installed in $(VENV)"
+
+# awscli v1 pins an exact botocore: it lives in a virtualenv of its own
+$(AWSCLI_VENV)/bin/aws:
+	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	@$(AWSCLI_VENV)/bin/python -m pip install -q --disable-pip-version-check awscli
+	@echo "aws cli installed in $(AWSCLI_VENV)"
+
+run: install
+	$(VENV)/bin/kindling server --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+# pytest exits 5 when it collected no test: that is a failure, not a pass
+test: install lint
+	@$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(AWSCLI_VENV) .kindling .pytest_cache .ruff_cache

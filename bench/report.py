@@ -1,0 +1,177 @@
+"""The bench's verdict: one table for people, bench/results/latest.json for tools and for later comparison."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+from kindling_server import MEMORY_SIZE
+from kit import PEERS
+
+KINDLING = "kindling"
+WARM_RATIO_LIMIT = 2.0  # warm p50 at most this many times the floor's
+COLD_P50_LIMIT_MS = 50.0
+HEADER = [
+    "target",
+    "first/cold ms",
+    "warm p50",
+    "warm p99",
+    "rps c=1",
+    "rps c=4",
+    "p50 \u00d7 floor",
+    "rps c=4 \u00f7 floor",
+]
+
+
+def targets(doc: dict | None, cold: dict | None) -> list[dict]:
+    """Pass/fail of the project's two performance targets; pass is None when a figure is missing."""
+    doc = doc or {}
+    ratio = doc.get("ratios_to_floor", {}).get(KINDLING, {}).get("warm_p50")
+    warm = {
+        "name": "warm_p50_vs_floor",
+        "target": f"warm p50 within {WARM_RATIO_LIMIT:g}x the floor",
+        "limit": WARM_RATIO_LIMIT,
+        "measured": ratio,
+        "pass": None if ratio is None else ratio <= WARM_RATIO_LIMIT,
+    }
+    if ratio is not None:
+        results = doc["results"]
+        warm["detail"] = (
+            f"{ratio:.2f}x ({results[KINDLING]['warm']['p50_ms']:.3f} ms vs "
+            f"{results['floor']['warm']['p50_ms']:.3f} ms)"
+        )
+    summary = (cold or {}).get("summary", {})
+    p50 = summary.get("p50_ms")
+    cold_target = {
+        "name": "cold_start_p50_ms",
+        "target": f"cold start p50 under {COLD_P50_LIMIT_MS:g} ms",
+        "limit": COLD_P50_LIMIT_MS,
+        "measured": p50,
+        "pass": None if p50 is None else p50 < COLD_P50_LIMIT_MS,
+    }
+    if p50 is not None:
+        cold_target["detail"] = f"{p50:.1f} ms over {summary['n']} fresh environments"
+    return [warm, cold_target]
+
+
+def _ms(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f} ms"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _row(label: str, res: dict, ratios: dict, notes: list[str]) -> list[str]:
+    row = [label, f"{res['first_invoke_ms']:.1f}", _ms(res["warm"].get("p50_ms"), 3)]
+    row.append(_ms(res["warm"].get("p99_ms"), 2))
+    if res["warm"].get("errors"):
+        notes.append(f"{label}: warm: {res['warm']['errors']} errors: {res['warm'].get('first_error')}")
+    for level in ("1", "4"):
+        tp = res["throughput"].get(level, {})
+        if "skipped" in tp:
+            row.append("skipped")
+            notes.append(f"{label}: rps c={level} skipped: {tp['skipped']}")
+            continue
+        row.append(f"{tp.get('rps', 0):,.0f}" + ("*" if tp.get("errors") else ""))
+        if tp.get("errors"):
+            notes.append(f"{label}: rps c={level}*: {tp['errors']} errors: {tp.get('first_error')}")
+    if res.get("exited"):
+        notes.append(f"{label}: {res['exited']}")
+    mine = ratios.get(label, {})
+    return [*row, _ratio(mine.get("warm_p50")), _ratio(mine.get("rps_c4"))]
+
+
+def table(doc: dict | None, unmeasured: dict[str, str]) -> str:
+    """The comparison table; a target that was not measured gets a row with the reason in a note."""
+    results = (doc or {}).get("results", {})
+    ratios = (doc or {}).get("ratios_to_floor", {})
+    rows, notes = [HEADER], []
+    for label in (*PEERS, KINDLING):
+        res = results.get(label)
+        if res and res.get("status") == "ok":
+            rows.append(_row(label, res, ratios, notes))
+        elif res:
+            rows.append([label, res.get("status", "failed")] + [""] * (len(HEADER) - 2))
+            notes.append(f"{label}: {res.get('status')}: {res.get('reason')}")
+        elif label in unmeasured:  # "status: reason"
+            rows.append([label, unmeasured[label].split(": ", 1)[0]] + [""] * (len(HEADER) - 2))
+            notes.append(f"{label}: {unmeasured[label]}")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    settings = (doc or {}).get("settings", {})
+    lines += [f"note: {n}" for n in notes]
+    lines += [
+        "first/cold: the first invoke once the target is up, on a new connection; rie, serverless-offline"
+        " and kindling start the Python runtime then (a cold start), the floor runs no handler.",
+        f"warm: {settings.get('requests', '?')} sequential requests on one keep-alive connection after"
+        f" {settings.get('warmup', '?')} untimed ones; rps c=N: N client processes for"
+        f" {settings.get('duration_s', '?')} s; ratios are to the floor of this run.",
+        f"kindling runs the kit's handler as python3.12 with MemorySize {MEMORY_SIZE} MB, one full vCPU as on"
+        " AWS Lambda, so it gets the CPU of the peers, which run unthrottled.",
+    ]
+    return "\n".join(lines)
+
+
+def cold_line(cold: dict | None, why_not: str | None) -> str:
+    if cold is None:
+        return f"kindling cold start: not measured ({why_not})"
+    summary = cold["summary"]
+    errors = [cold["error"]] if "error" in cold else [s["error"] for s in cold["samples"] if not s["ok"]]
+    if summary["n"] == 0:
+        return f"kindling cold start: not measured ({errors[0] if errors else 'no sample'})"
+    text = (
+        f"kindling cold start over {summary['n']} fresh environments: p50 {summary['p50_ms']:.1f} ms,"
+        f" p99 {summary['p99_ms']:.1f} ms (min {summary['min_ms']:.1f}, max {summary['max_ms']:.1f})"
+    )
+    init = summary["init_duration"]
+    if init["n"]:
+        text += f"; Init Duration p50 {init['p50_ms']:.1f} ms ({init['n']} reported)"
+    else:
+        text += "; no Init Duration reported"
+    if errors:
+        text += f"; {len(errors)} failed: {errors[0]}"
+    return text
+
+
+def target_lines(verdicts: list[dict]) -> list[str]:
+    width = max(len(v["target"]) for v in verdicts)
+    lines = []
+    for v in verdicts:
+        verdict = {True: "OK", False: "MISSED", None: "MISSED (not measured)"}[v["pass"]]
+        lines.append(f"target: {v['target'].ljust(width)}  measured: {v.get('detail', '-')}  {verdict}")
+    return lines
+
+
+def host_info() -> dict:
+    """What the figures depend on: they are comparable only between runs on the same kind of machine."""
+    info: dict = {
+        "cpus": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        meminfo = Path("/proc/meminfo").read_text()
+    except OSError:
+        return info
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    totals = [line.split()[1] for line in meminfo.splitlines() if line.startswith("MemTotal:")]
+    if models:
+        info["cpu_model"] = models[0]
+    if totals:
+        info["mem_total_mb"] = int(totals[0]) // 1024
+    return info
+
+
+def write(path: Path, data: dict) -> None:
+    """Writes through a .tmp file so that an interrupted run never leaves a truncated latest.json."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,128 @@
+"""The ASGI application: request in, operation found in the model, handler run, AWS reply out.
+
+Everything a handler raises as a ``LambdaError`` becomes an AWS error response here; anything
+else is logged and answered with a ``ServiceException`` so clients never see a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from ..errors import (
+    LambdaError,
+    NotImplementedOperation,
+    RequestEntityTooLarge,
+    ServiceError,
+    UnknownOperation,
+    UserError,
+)
+from .errors import error_response
+from .model import Operation, ServiceModel
+
+log = logging.getLogger("kindling.api")
+MAX_BODY = 70_167_211 + 65_536  # CreateFunction's limit plus room for the JSON around the zip
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: bytes = b"application/json"
+
+
+def json_reply(data: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(data).encode())
+
+
+@dataclass
+class Request:
+    operation: Operation
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+
+Handler = Callable[[Request], Awaitable[Reply]]
+ExtraRoute = Callable[[str, str], Awaitable[Reply] | None]
+
+
+def authenticate(headers: dict[str, str]) -> None:
+    """The one place where request authentication plugs in. For now every caller is accepted,
+    signed with any credentials or not signed at all."""
+
+
+class LambdaApi:
+    def __init__(self, model: ServiceModel, handlers: dict[str, Handler], extra: ExtraRoute) -> None:
+        self.model = model
+        self.handlers = handlers
+        self.extra = extra
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        request_id = str(uuid.uuid4())
+        try:
+            reply = await self._handle(scope, receive)
+        except LambdaError as error:
+            status, headers, body = error_response(error)
+            reply = Reply(status, body, headers)
+            if not isinstance(error, UserError):
+                log.error("%s: %s", error.code, error.message)
+        except Exception:
+            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            status, headers, body = error_response(ServiceError("An internal error occurred."))
+            reply = Reply(status, body, headers)
+        headers = [
+            (b"content-type", reply.content_type),
+            (b"x-amzn-requestid", request_id.encode()),
+            *reply.headers,
+        ]
+        if reply.status not in (204, 304):
+            headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body if reply.status != 204 else b""})
+
+    async def _handle(self, scope: dict, receive: Callable) -> Reply:
+        method = scope["method"]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _read_body(receive, headers)
+        special = self.extra(method, path)
+        if special is not None:
+            return await special
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        found = self.model.match(method, path, query)
+        if found is None:
+            raise UnknownOperation(f"No Lambda operation matches {method} {path}")
+        operation, labels = found
+        authenticate(headers)
+        handler = self.handlers.get(operation.name)
+        if handler is None:
+            raise NotImplementedOperation(f"Kindling does not implement {operation.name} yet.")
+        params = self.model.parse(operation, labels, query, headers, body)
+        self.model.validate(operation, params)
+        return await handler(Request(operation, params, headers))
+
+
+async def _read_body(receive: Callable, headers: dict[str, str]) -> bytes:
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)

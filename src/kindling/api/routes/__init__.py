@@ -1,0 +1,12 @@
+"""Operation handlers, one module per group of operations; ``handlers()`` collects them."""
+
+from __future__ import annotations
+
+from ...functions.service import FunctionService
+from ...invoke.invoker import Invoker
+from ..app import Handler
+from . import functions, invoke
+
+
+def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
+    return {**functions.handlers(service, invoker), **invoke.handlers(service, invoker)}

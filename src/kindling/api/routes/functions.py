@@ -1,0 +1,91 @@
+"""CreateFunction, GetFunction, ListFunctions, Update*, DeleteFunction, GetAccountSettings."""
+
+from __future__ import annotations
+
+from ...errors import InvalidParameterValue
+from ...functions import limits
+from ...functions.service import FunctionService
+from ...invoke.invoker import Invoker
+from ..app import Handler, Reply, Request, json_reply
+from ..shapes import function_configuration
+
+PAGE_MAX = 50
+
+
+def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
+    region = service.config.region
+
+    async def create_function(request: Request) -> Reply:
+        record = service.create(request.params)
+        return json_reply(function_configuration(record, region, state="Pending"), 201)
+
+    async def get_function(request: Request) -> Reply:
+        entry = service.resolve(request.params["FunctionName"], request.params.get("Qualifier"))
+        record = entry.latest
+        body: dict = {
+            "Configuration": function_configuration(record, region),
+            "Code": {"RepositoryType": "S3", "Location": service.code_location(record)},
+        }
+        tags = service.tags(record.name)
+        if tags:
+            body["Tags"] = tags
+        return json_reply(body)
+
+    async def get_function_configuration(request: Request) -> Reply:
+        entry = service.resolve(request.params["FunctionName"], request.params.get("Qualifier"))
+        return json_reply(function_configuration(entry.latest, region))
+
+    async def list_functions(request: Request) -> Reply:
+        records = service.list()
+        marker = request.params.get("Marker")
+        start = 0
+        if marker:
+            names = [r.name for r in records]
+            if marker not in names:
+                raise InvalidParameterValue(f"Invalid marker: {marker}")
+            start = names.index(marker)
+        size = min(request.params.get("MaxItems") or PAGE_MAX, PAGE_MAX)
+        page = records[start : start + size]
+        body: dict = {"Functions": [function_configuration(r, region) for r in page]}
+        if start + size < len(records):
+            body["NextMarker"] = records[start + size].name
+        return json_reply(body)
+
+    async def update_function_code(request: Request) -> Reply:
+        record = service.update_code(request.params)
+        return json_reply(function_configuration(record, region, update_status="InProgress"))
+
+    async def update_function_configuration(request: Request) -> Reply:
+        record = service.update_configuration(request.params)
+        return json_reply(function_configuration(record, region, update_status="InProgress"))
+
+    async def delete_function(request: Request) -> Reply:
+        service.delete(request.params["FunctionName"], request.params.get("Qualifier"))
+        return Reply(204)
+
+    async def get_account_settings(request: Request) -> Reply:
+        config = service.config
+        functions = service.list()
+        return json_reply(
+            {
+                "AccountLimit": {
+                    "TotalCodeSize": 80_530_636_800,
+                    "CodeSizeUnzipped": limits.UNZIPPED_MAX,
+                    "CodeSizeZipped": limits.ZIPPED_MAX,
+                    "ConcurrentExecutions": config.account_concurrency,
+                    "UnreservedConcurrentExecutions": config.account_concurrency,
+                },
+                "AccountUsage": {"TotalCodeSize": service.total_code_size(), "FunctionCount": len(functions)},
+            }
+        )
+
+    return {
+        "CreateFunction": create_function,
+        "GetFunction": get_function,
+        "GetFunctionConfiguration": get_function_configuration,
+        "ListFunctions": list_functions,
+        "UpdateFunctionCode": update_function_code,
+        "UpdateFunctionConfiguration": update_function_configuration,
+        "DeleteFunction": delete_function,
+        "GetAccountSettings": get_account_settings,
+    }

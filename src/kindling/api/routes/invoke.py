@@ -1,0 +1,79 @@
+"""Invoke and InvokeAsync: the hot path, kept to parsing, one lookup and the invoker call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from ...errors import InvalidRequestContent, RequestEntityTooLarge
+from ...functions.service import FunctionService
+from ...invoke.invoker import Invoker
+from ...models import InvokeRequest
+from ..app import Handler, Reply, Request
+
+SYNC_MAX = 6_291_456
+ASYNC_MAX = 1_048_576
+LEGACY_ASYNC_MAX = 262_144
+
+
+def _check_payload(payload: bytes, limit: int) -> None:
+    if len(payload) > limit:
+        raise RequestEntityTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    if payload:
+        try:
+            json.loads(payload)
+        except ValueError as error:
+            raise InvalidRequestContent(
+                f"Could not parse request body into json: Could not parse payload into json: {error}"
+            ) from None
+
+
+def _client_context(encoded: str | None) -> str | None:
+    if not encoded:
+        return None
+    try:
+        text = base64.b64decode(encoded, validate=True).decode()
+        if not isinstance(json.loads(text), dict):
+            raise ValueError
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
+    return text
+
+
+def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
+    async def invoke(request: Request) -> Reply:
+        params = request.params
+        entry = service.resolve(params["FunctionName"], params.get("Qualifier"))
+        kind = params.get("InvocationType", "RequestResponse")
+        payload: bytes = params.get("Payload") or b""
+        _check_payload(payload, ASYNC_MAX if kind == "Event" else SYNC_MAX)
+        qualifier = params.get("Qualifier")
+        invoke_request = InvokeRequest(
+            payload=payload,
+            invoked_arn=f"{entry.latest.arn}:{qualifier}" if qualifier else entry.latest.arn,
+            log_tail=params.get("LogType") == "Tail",
+            client_context=_client_context(params.get("ClientContext")),
+            trace_id=request.headers.get("x-amzn-trace-id", ""),
+        )
+        if kind == "DryRun":
+            return Reply(204)
+        if kind == "Event":
+            invoker.submit_event(entry.latest, entry.code_dir, invoke_request)
+            return Reply(202)
+        result = await invoker.invoke(entry.latest, entry.code_dir, invoke_request)
+        headers = [(b"x-amz-executed-version", result.executed_version.encode())]
+        if result.function_error:
+            headers.append((b"x-amz-function-error", result.function_error.encode()))
+        if result.log_tail:
+            headers.append((b"x-amz-log-result", result.log_tail.encode()))
+        return Reply(200, result.payload, headers)
+
+    async def invoke_async(request: Request) -> Reply:
+        entry = service.resolve(request.params["FunctionName"])
+        payload = request.params.get("InvokeArgs") or b""
+        _check_payload(payload, LEGACY_ASYNC_MAX)
+        invoker.submit_event(entry.latest, entry.code_dir, InvokeRequest(payload=payload, invoked_arn=entry.latest.arn))
+        return Reply(202, b'{"Status": 202}')
+
+    return {"Invoke": invoke, "InvokeAsync": invoke_async}

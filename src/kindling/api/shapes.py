@@ -1,0 +1,58 @@
+"""Records to AWS JSON, field for field as the Lambda API returns them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..models import FunctionVersion
+
+RUNTIME_VERSION = "arn:aws:lambda:{region}::runtime:{digest}"
+
+
+def function_configuration(
+    record: FunctionVersion, region: str, *, state: str | None = None, update_status: str | None = None
+) -> dict[str, Any]:
+    """``state``/``update_status`` override what is stored, for the responses of Create/Update*."""
+    config: dict[str, Any] = {
+        "FunctionName": record.name,
+        "FunctionArn": record.arn,
+        "Runtime": record.runtime,
+        "Role": record.role,
+        "Handler": record.handler,
+        "CodeSize": record.code_size,
+        "Description": record.description,
+        "Timeout": record.timeout,
+        "MemorySize": record.memory_size,
+        "LastModified": record.last_modified,
+        "CodeSha256": record.code_sha256,
+        "Version": record.version,
+        "Environment": {"Variables": dict(record.environment)},
+        "TracingConfig": {"Mode": record.tracing_mode},
+        "RevisionId": record.revision_id,
+        "Layers": [],
+        "State": state or record.state,
+        "PackageType": record.package_type,
+        "Architectures": list(record.architectures),
+        "EphemeralStorage": {"Size": record.ephemeral_storage},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "RuntimeVersionConfig": {
+            "RuntimeVersionArn": RUNTIME_VERSION.format(region=region, digest=_runtime_digest(record.runtime))
+        },
+        "LoggingConfig": {"LogFormat": record.log_format, "LogGroup": record.log_group},
+    }
+    if state == "Pending":
+        config.update(StateReason="The function is being created.", StateReasonCode="Creating")
+    if update_status == "InProgress":
+        config.update(
+            LastUpdateStatus="InProgress",
+            LastUpdateStatusReason="The function is being created.",
+            LastUpdateStatusReasonCode="Creating",
+        )
+    elif state is None:
+        config["LastUpdateStatus"] = record.last_update_status
+    return config
+
+
+def _runtime_digest(runtime: str) -> str:
+    return hashlib.sha256(runtime.encode()).hexdigest()

@@ -1,0 +1,42 @@
+"""Server configuration: one frozen object, built once by the CLI and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SANDBOX_BACKENDS = ("auto", "namespaces", "process")
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 9000
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    sandbox: str = "auto"
+    network: bool = True  # False: environments get an empty network namespace
+    keep_alive_s: float = 600.0  # idle environments are reclaimed after this long
+    account_concurrency: int = 1000
+    unreserved_minimum: int = 100
+    uid_base: int = 61000  # environments run as uid_base + slot, never as root
+    uid_count: int = 4000
+    cpu_quota: bool = True  # CPU in proportion to memory (1,769 MB = 1 vCPU) after init
+    runtime_paths: dict[str, str] = field(default_factory=dict)  # "python3.12" -> interpreter
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @staticmethod
+    def runtime_overrides_from_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+        """``KINDLING_RUNTIME_PYTHON3_12=/usr/bin/python3.12`` style overrides."""
+        environ = os.environ if environ is None else environ
+        prefix = "KINDLING_RUNTIME_"
+        found = {}
+        for key, value in environ.items():
+            if key.startswith(prefix) and value:
+                found[key[len(prefix) :].lower().replace("_", ".")] = value
+        return found

@@ -1,0 +1,94 @@
+"""The one error hierarchy. Services raise these; only ``api/errors.py`` turns them into HTTP.
+
+Each class carries the AWS error code, the HTTP status and the key its message uses in the
+JSON body (the model spells it ``Message`` for some shapes and ``message`` for others).
+"""
+
+from __future__ import annotations
+
+
+class LambdaError(Exception):
+    code = "ServiceException"
+    status = 500
+    message_key = "Message"
+    fault = "Service"
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class UserError(LambdaError):
+    fault = "User"
+    status = 400
+    message_key = "message"
+
+
+class ResourceNotFound(UserError):
+    code = "ResourceNotFoundException"
+    status = 404
+    message_key = "Message"
+
+
+class ResourceConflict(UserError):
+    code = "ResourceConflictException"
+    status = 409
+
+
+class InvalidParameterValue(UserError):
+    code = "InvalidParameterValueException"
+
+
+class ValidationError(UserError):
+    code = "ValidationException"
+
+
+class InvalidRequestContent(UserError):
+    code = "InvalidRequestContentException"
+
+
+class RequestTooLarge(UserError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class RequestEntityTooLarge(UserError):
+    """What AWS really sends for oversized bodies (not in the model)."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class PreconditionFailed(UserError):
+    code = "PreconditionFailedException"
+    status = 412
+
+
+class UnsupportedMediaType(UserError):
+    code = "UnsupportedMediaTypeException"
+    status = 415
+
+
+class TooManyRequests(UserError):
+    code = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, message: str = "Rate Exceeded.", reason: str = "", retry_after: int = 1) -> None:
+        super().__init__(message, Reason=reason)
+        self.retry_after = retry_after
+
+
+class NotImplementedOperation(UserError):
+    code = "NotImplementedException"
+    status = 501
+
+
+class ServiceError(LambdaError):
+    code = "ServiceException"
+    status = 500
+
+
+class UnknownOperation(UserError):
+    code = "UnknownOperationException"
+    status = 404

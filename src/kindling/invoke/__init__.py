@@ -1,0 +1,1 @@
+"""Invocation: placing events on execution environments and reporting what happened."""

@@ -1,0 +1,298 @@
+"""One execution environment: a sandbox, the runtime process in it, its log stream.
+
+Serves one invocation at a time over the private channel. Knows how Lambda reports what
+happened (START/END/REPORT, timeouts, crashes, out-of-memory) and resets the runtime after a
+failure while keeping the sandbox and its ``/tmp``, as Lambda does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import math
+import os
+import struct
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+
+from ..logs.streams import LogStream, iso_now
+from ..models import FunctionVersion, InvokeRequest, InvokeResult
+from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
+
+HEAD = struct.Struct("!II")
+MAX_RESPONSE = 6_291_556
+TAIL_BYTES = 4096
+INIT_LIMIT_S = 10.0
+
+
+class RuntimeGone(Exception):
+    """The runtime process ended (or never started) while we needed it."""
+
+
+@dataclass
+class Outcome:
+    header: dict
+    body: bytes
+
+
+class Environment:
+    def __init__(self, env_id: str, version: FunctionVersion, sandbox: Sandbox, stream: LogStream) -> None:
+        self.id = env_id
+        self.version = version
+        self.sandbox = sandbox
+        self.stream = stream
+        self.process: RuntimeProcess | None = None
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._partial = b""
+        self._tail: deque[str] | None = None
+        self._init_error: Outcome | None = None
+        self.init_ms: float | None = None
+
+    # ------------------------------------------------------------------ logs
+    def _log(self, message: str) -> None:
+        self.stream.write(message)
+        if self._tail is not None:
+            self._tail.append(message)
+
+    def _on_log_readable(self) -> None:
+        assert self.process is not None
+        try:
+            chunk = os.read(self.process.log_fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            asyncio.get_running_loop().remove_reader(self.process.log_fd)
+            self._flush_partial()
+            return
+        self._take_log(chunk)
+
+    def _take_log(self, chunk: bytes) -> None:
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._log(line.decode("utf-8", "backslashreplace"))
+
+    def _flush_partial(self) -> None:
+        if self._partial:
+            self._log(self._partial.decode("utf-8", "backslashreplace"))
+            self._partial = b""
+
+    def _drain_logs(self) -> None:
+        """Take whatever the runtime wrote before it answered, so it lands before END."""
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.process.log_fd, 65536):
+                self._take_log(chunk)
+        self._flush_partial()
+
+    # ------------------------------------------------------------- lifecycle
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and not self.process.exited.done()
+
+    async def start(self) -> None:
+        """Start (or restart) the runtime and run the function's init code."""
+        started = time.perf_counter()
+        self._init_error = None
+        self.process = await self.sandbox.start()
+        os.set_blocking(self.process.log_fd, False)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.process.log_fd, self._on_log_readable)
+        self._reader, self._writer = await asyncio.open_unix_connection(sock=self.process.control)
+        try:
+            first = await self._next_frame(INIT_LIMIT_S + self.version.timeout)
+        except RuntimeGone:
+            self.init_ms = (time.perf_counter() - started) * 1000
+            self._init_error = self._exit_outcome("")
+            return
+        except TimeoutError:
+            self.init_ms = (time.perf_counter() - started) * 1000
+            self._log(f"{iso_now()} Init timed out after {self.init_ms / 1000:.2f} seconds")
+            body = json.dumps(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Init timed out after {self.init_ms / 1000:.2f} seconds",
+                }
+            ).encode()
+            self._init_error = Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
+            return
+        self.init_ms = (time.perf_counter() - started) * 1000
+        if first.header["type"] == "init_error":
+            self._init_error = Outcome({"type": "error", "function_error": "Unhandled"}, first.body)
+        self.sandbox.limit_cpu()
+
+    async def _next_frame(self, timeout: float) -> Outcome:
+        assert self._reader is not None and self.process is not None
+        read = asyncio.ensure_future(self._read_frame())
+        done, _ = await asyncio.wait({read, self.process.exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if read in done and read.exception() is None and read.result() is not None:
+            return read.result()  # type: ignore[return-value]
+        read.cancel()
+        if not done:
+            raise TimeoutError
+        await asyncio.wait({self.process.exited}, timeout=1)
+        raise RuntimeGone()
+
+    async def _read_frame(self) -> Outcome | None:
+        assert self._reader is not None
+        try:
+            head = await self._reader.readexactly(HEAD.size)
+            header_len, body_len = HEAD.unpack(head)
+            header = json.loads(await self._reader.readexactly(header_len))
+            body = await self._reader.readexactly(body_len) if body_len else b""
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
+        return Outcome(header, body)
+
+    def _exit_outcome(self, request_id: str) -> Outcome:
+        code = self.process.exited.result() if self.process and self.process.exited.done() else -9
+        if self.sandbox.was_oom_killed():
+            error_type, reason = "Runtime.OutOfMemory", "signal: killed"
+        elif code < 0:
+            error_type, reason = "Runtime.ExitError", "signal: killed" if code == -9 else f"signal: {-code}"
+        else:
+            error_type, reason = "Runtime.ExitError", f"exit status {code}"
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        return Outcome(
+            {"type": "error", "function_error": "Unhandled", "status": "error", "error_type": error_type},
+            body,
+        )
+
+    def kill_runtime(self) -> None:
+        if self.alive:
+            assert self.process is not None
+            kill_process(self.process)
+
+    async def _close_process(self) -> None:
+        if self.process is None:
+            return
+        self.kill_runtime()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.process.exited), 5)
+        self._drain_logs()
+        asyncio.get_running_loop().remove_reader(self.process.log_fd)
+        os.close(self.process.log_fd)
+        if self._writer is not None:
+            self._writer.close()
+        self.process = None
+
+    async def destroy(self) -> None:
+        await self._close_process()
+        self.stream.flush()
+        self.stream.close()
+        await self.sandbox.destroy()
+
+    # ---------------------------------------------------------------- invoke
+    async def invoke(self, request: InvokeRequest) -> InvokeResult:
+        """Run one invocation, starting the runtime first when it is not running (cold start)."""
+        self.invocations += 1
+        request_id = str(uuid.uuid4())
+        self._tail = deque() if request.log_tail else None
+        cold = not self.alive
+        init_ms: float | None = None
+        if cold:
+            await self._close_process()
+            await self.start()
+            init_ms = self.init_ms
+        version = self.version
+        self._log(f"START RequestId: {request_id} Version: {version.version}")
+        began = time.perf_counter()
+        if self._init_error is not None:
+            outcome = self._init_error
+            await self._close_process()
+        else:
+            outcome = await self._run(request, request_id)
+        duration = (time.perf_counter() - began) * 1000
+        self._drain_logs()
+        self._log(f"END RequestId: {request_id}")
+        self._log(self._report(request_id, duration, init_ms, outcome))
+        self.stream.flush()
+        self.last_used = time.monotonic()
+        tail = self._encode_tail()
+        self._tail = None
+        return InvokeResult(outcome.body, version.version, outcome.header.get("function_error"), tail, cold)
+
+    async def _run(self, request: InvokeRequest, request_id: str) -> Outcome:
+        assert self._writer is not None
+        version = self.version
+        header = {
+            "type": "invoke",
+            "request_id": request_id,
+            "deadline_ms": int(time.time() * 1000 + version.timeout * 1000),
+            "invoked_arn": request.invoked_arn,
+            "client_context": request.client_context,
+            "cognito_identity": request.cognito_identity,
+            "trace_id": request.trace_id,
+        }
+        data = json.dumps(header).encode()
+        self._writer.write(HEAD.pack(len(data), len(request.payload)) + data + request.payload)
+        try:
+            outcome = await self._next_frame(version.timeout)
+        except TimeoutError:
+            self._log(f"{iso_now()} {request_id} Task timed out after {version.timeout:.2f} seconds")
+            await self._close_process()
+            message = f"RequestId: {request_id} Error: Task timed out after {version.timeout:.2f} seconds"
+            body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
+            return Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
+        except RuntimeGone:
+            outcome = self._exit_outcome(request_id)
+            await self._close_process()
+            return outcome
+        if len(outcome.body) > MAX_RESPONSE:
+            body = json.dumps(
+                {
+                    "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                    f"({MAX_RESPONSE} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+            ).encode()
+            return Outcome(
+                {
+                    "type": "error",
+                    "function_error": "Unhandled",
+                    "status": "error",
+                    "error_type": "Function.ResponseSizeTooLarge",
+                    "max_rss_kb": outcome.header.get("max_rss_kb"),
+                },
+                body,
+            )
+        return outcome
+
+    def _report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome) -> str:
+        version = self.version
+        # the runtime's resident high-water mark (zygote pages included, as a fresh process would
+        # have them) or the cgroup's peak (children and /tmp included), whichever is higher
+        used = max(self.sandbox.max_memory_mb() or 0, round((outcome.header.get("max_rss_kb") or 0) / 1024), 1)
+        billed = math.ceil(duration + (init_ms or 0))
+        parts = [
+            f"REPORT RequestId: {request_id}",
+            f"Duration: {duration:.2f} ms",
+            f"Billed Duration: {billed} ms",
+            f"Memory Size: {version.memory_size} MB",
+            f"Max Memory Used: {used} MB",
+        ]
+        if init_ms is not None:
+            parts.append(f"Init Duration: {init_ms:.2f} ms")
+        status = outcome.header.get("status")
+        if status == "timeout":
+            parts.append("Status: timeout")
+        elif status == "error":
+            parts.append(f"Status: error\tError Type: {outcome.header.get('error_type')}")
+        return "\t".join(parts)
+
+    def _encode_tail(self) -> str:
+        if self._tail is None:
+            return ""
+        text = ("\n".join(self._tail) + "\n").encode()
+        return base64.b64encode(text[-TAIL_BYTES:]).decode()

@@ -1,0 +1,191 @@
+"""Places invocations on execution environments: warm first, else a new one from the zygote.
+
+Environments are pooled per exact configuration (function, version, revision), so a change
+to ``$LATEST`` never serves an old environment again. Concurrency is counted here, where
+environments are handed out, and idle environments are reclaimed after the keep-alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import TooManyRequests
+from ..logs.streams import LogStore, stream_name
+from ..models import FunctionVersion, InvokeRequest, InvokeResult
+from ..runtimes.registry import Runtime
+from ..sandbox.backend import SandboxBackend, SandboxSpec
+from .environment import Environment
+
+log = logging.getLogger("kindling.invoke")
+LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+
+
+@dataclass
+class Pool:
+    version: FunctionVersion
+    code_dir: Path
+    idle: list[Environment] = field(default_factory=list)
+    busy: int = 0
+    retired: bool = False
+
+
+def lambda_environment(version: FunctionVersion, runtime: Runtime, region: str, stream: str) -> dict[str, str]:
+    """The variables Lambda sets, then the user's (which win where AWS lets them)."""
+    env = {
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": LD_LIBRARY_PATH,
+        "PYTHONPATH": "/var/runtime",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
+        "_AWS_XRAY_DAEMON_PORT": "2000",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        **version.environment,
+        "_HANDLER": version.handler,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime.name}",
+        "AWS_LAMBDA_FUNCTION_NAME": version.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(version.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": version.version,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": version.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "LAMBDA_TASK_ROOT": "/var/task",
+    }
+    return env
+
+
+class Invoker:
+    def __init__(self, config: Config, backend: SandboxBackend, logs: LogStore, runtimes: dict[str, Runtime]) -> None:
+        self.config = config
+        self.backend = backend
+        self.logs = logs
+        self.runtimes = runtimes
+        self._pools: dict[str, Pool] = {}
+        self._busy = 0
+        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def concurrent_executions(self) -> int:
+        return self._busy
+
+    def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    def _pool(self, version: FunctionVersion, code_dir: Path) -> Pool:
+        pool = self._pools.get(version.environment_key)
+        if pool is None:
+            pool = self._pools[version.environment_key] = Pool(version, code_dir)
+        return pool
+
+    async def _new_environment(self, pool: Pool) -> Environment:
+        version = pool.version
+        env_id = uuid.uuid4().hex
+        stream = stream_name(version.version, env_id)
+        runtime = self.runtimes[version.runtime]
+        spec = SandboxSpec(
+            env_id=env_id,
+            runtime=runtime,
+            code_dir=pool.code_dir,
+            memory_mb=version.memory_size,
+            ephemeral_mb=version.ephemeral_storage,
+            environment=lambda_environment(version, runtime, self.config.region, stream),
+            network=self.config.network,
+        )
+        sandbox = await self.backend.create(spec)
+        return Environment(env_id, version, sandbox, self.logs.open_stream(version.log_group, stream))
+
+    async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
+        if self._busy >= self.config.account_concurrency:
+            raise TooManyRequests(reason="ConcurrentInvocationLimitExceeded")
+        pool = self._pool(version, code_dir)
+        self._busy += 1
+        pool.busy += 1
+        env: Environment | None = None
+        try:
+            env = pool.idle.pop() if pool.idle else await self._new_environment(pool)
+            return await env.invoke(request)
+        except BaseException:
+            if env is not None:
+                await env.destroy()
+                env = None
+            raise
+        finally:
+            self._busy -= 1
+            pool.busy -= 1
+            if env is not None:
+                if pool.retired:
+                    await env.destroy()
+                else:
+                    pool.idle.append(env)
+
+    def submit_event(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> None:
+        """Run an ``Event`` invocation in the background (the durable queue is a later part)."""
+        self._background(self._run_event(version, code_dir, request))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Keep a reference to background work so it is neither collected nor forgotten at close."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_event(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> None:
+        try:
+            result = await self.invoke(version, code_dir, request)
+        except Exception as error:
+            log.warning("event for %s failed before it ran: %s", version.name, error)
+            return
+        if result.function_error:
+            log.info("event for %s ended with a function error", version.name)
+
+    def retire(self, function_name: str) -> None:
+        """Stop reusing environments of a function whose configuration or code changed."""
+        for key, pool in list(self._pools.items()):
+            if pool.version.name == function_name:
+                pool.retired = True
+                del self._pools[key]
+                for env in pool.idle:
+                    self._background(env.destroy())
+                pool.idle.clear()
+
+    async def _reap_forever(self) -> None:
+        interval = max(0.2, min(10.0, self.config.keep_alive_s / 4))
+        while True:
+            await asyncio.sleep(interval)
+            await self.reap()
+
+    async def reap(self) -> None:
+        deadline = time.monotonic() - self.config.keep_alive_s
+        for pool in list(self._pools.values()):
+            stale = [env for env in pool.idle if env.last_used < deadline]
+            for env in stale:
+                pool.idle.remove(env)
+                await env.destroy()
+
+    def idle_environments(self) -> int:
+        return sum(len(pool.idle) for pool in self._pools.values())
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for task in list(self._tasks):
+            task.cancel()
+        for pool in self._pools.values():
+            for env in pool.idle:
+                await env.destroy()
+        self._pools.clear()

@@ -1,0 +1,1 @@
+"""Function logs: one stream per execution environment, grouped per function."""

@@ -1,0 +1,76 @@
+"""Plain records that cross folder boundaries. No behaviour beyond copying."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """One version of a function (``$LATEST`` or a number): everything an environment needs."""
+
+    name: str
+    arn: str
+    version: str
+    runtime: str
+    role: str
+    handler: str
+    code_sha256_hex: str
+    code_sha256: str
+    code_size: int
+    unzipped_size: int
+    last_modified: str
+    revision_id: str
+    description: str = ""
+    timeout: int = 3
+    memory_size: int = 128
+    environment: dict[str, str] = field(default_factory=dict)
+    ephemeral_storage: int = 512
+    architectures: tuple[str, ...] = ("x86_64",)
+    tracing_mode: str = "PassThrough"
+    package_type: str = "Zip"
+    state: str = "Active"
+    last_update_status: str = "Successful"
+    log_format: str = "Text"
+    log_group: str = ""
+
+    def replace(self, **changes: Any) -> FunctionVersion:
+        return dataclasses.replace(self, **changes)
+
+    def to_row(self) -> dict[str, Any]:
+        row = dataclasses.asdict(self)
+        row["architectures"] = list(self.architectures)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FunctionVersion:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in row.items() if k in known}
+        values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
+        return cls(**values)
+
+    @property
+    def environment_key(self) -> str:
+        """Environments are only reused for the exact configuration they were started with."""
+        return f"{self.arn}:{self.version}:{self.revision_id}"
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    payload: bytes
+    invoked_arn: str
+    log_tail: bool = False
+    client_context: str | None = None  # JSON text, already decoded from base64
+    cognito_identity: str | None = None
+    trace_id: str = ""
+
+
+@dataclass
+class InvokeResult:
+    payload: bytes
+    executed_version: str
+    function_error: str | None = None
+    log_tail: str = ""
+    cold: bool = False

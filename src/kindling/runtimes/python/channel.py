@@ -1,0 +1,45 @@
+"""Framing of the private channel between the server and a runtime.
+
+A frame is two big-endian uint32 lengths (JSON header, body) followed by both parts.
+The body is raw bytes (event or result), so payloads are never re-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+HEAD = struct.Struct("!II")
+
+
+class Channel:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, header: dict, body: bytes = b"") -> None:
+        data = json.dumps(header).encode()
+        view = memoryview(HEAD.pack(len(data), len(body)) + data + body)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def _read_exactly(self, size: int) -> bytes | None:
+        parts = []
+        while size:
+            chunk = os.read(self.fd, min(size, 1 << 20))
+            if not chunk:
+                return None
+            parts.append(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    def receive(self) -> tuple[dict, bytes] | None:
+        head = self._read_exactly(HEAD.size)
+        if head is None:
+            return None
+        header_len, body_len = HEAD.unpack(head)
+        header = self._read_exactly(header_len)
+        body = self._read_exactly(body_len) if body_len else b""
+        if header is None or body is None:
+            return None
+        return json.loads(header), body

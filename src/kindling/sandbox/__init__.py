@@ -1,0 +1,1 @@
+"""Sandboxes: isolated execution environments forked from per-runtime zygotes."""

@@ -1,0 +1,244 @@
+"""The sandbox contract: create an execution environment, start its runtime, tear it down.
+
+Two backends behind one interface, chosen once at start-up: ``namespaces`` (Linux as root:
+mount/PID/IPC/UTS namespaces, cgroups, an unprivileged uid per environment) and ``process``
+(a plain child process, for machines where that is impossible; loudly less isolated). Both
+fork from the runtime's zygote. Callers get a ``RuntimeProcess`` (pid, control socket, log
+pipe, exit future) and never learn which backend made it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import TooManyRequests
+from ..runtimes.registry import Runtime
+from . import cgroups, isolate
+from .zygote import Zygote, kill
+
+log = logging.getLogger("kindling.sandbox")
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    env_id: str
+    runtime: Runtime
+    code_dir: Path
+    memory_mb: int
+    ephemeral_mb: int
+    environment: dict[str, str]
+    network: bool = True
+
+
+@dataclass
+class RuntimeProcess:
+    pid: int
+    control: socket.socket
+    log_fd: int
+    exited: asyncio.Future[int]
+
+
+@dataclass
+class Sandbox:
+    spec: SandboxSpec
+    uid: int
+    scratch: Path  # host directory holding this environment's /tmp
+    backend: SandboxBackend
+    cgroup: cgroups.EnvironmentCgroup | None = None
+    _oom_seen: bool = field(default=False, repr=False)
+
+    async def start(self) -> RuntimeProcess:
+        return await self.backend.start(self)
+
+    def limit_cpu(self) -> None:
+        """Apply the CPU share proportional to memory, once init has finished at full speed."""
+        if self.cgroup and self.backend.cpu_quota:
+            self.cgroup.limit_cpu(self.spec.memory_mb)
+
+    def unlimit_cpu(self) -> None:
+        if self.cgroup and self.backend.cpu_quota:
+            self.cgroup.limit_cpu(None)
+
+    def max_memory_mb(self) -> int | None:
+        if self.cgroup is None:
+            return None
+        return max(1, round(self.cgroup.max_memory_bytes() / (1024 * 1024)))
+
+    def was_oom_killed(self) -> bool:
+        """True once per OOM kill of this environment's runtime."""
+        if self.cgroup is None or self._oom_seen or not self.cgroup.oom_killed():
+            return False
+        self._oom_seen = True
+        return True
+
+    async def destroy(self) -> None:
+        await self.backend.destroy(self)
+
+
+class SandboxBackend:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        isolate_: bool,
+        uid_base: int,
+        uid_count: int,
+        cpu_quota: bool,
+        server_id: str,
+    ) -> None:
+        self.isolate = isolate_
+        self.cpu_quota = cpu_quota
+        self.root = data_dir / "sandboxes"
+        self.root.mkdir(mode=0o711, exist_ok=True)
+        self.mount_point = self.root / ".root"
+        self.mount_point.mkdir(exist_ok=True)
+        self.empty = self.root / ".empty"
+        self.empty.mkdir(mode=0o755, exist_ok=True)
+        self._free_uids = list(range(uid_base + uid_count - 1, uid_base - 1, -1))
+        self._zygotes: dict[str, Zygote] = {}
+        self.cgroups: cgroups.CgroupTree | None = None
+        if isolate_:
+            hierarchy = cgroups.discover()
+            if hierarchy is None:
+                log.warning("no usable cgroup hierarchy: environments run without memory/CPU/pids limits")
+            else:
+                self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
+        self._clean_stale()
+
+    @property
+    def name(self) -> str:
+        return "namespaces" if self.isolate else "process"
+
+    def _clean_stale(self) -> None:
+        """A crashed server may have left scratch mounts behind: remove them before reuse."""
+        for entry in self.root.iterdir():
+            if entry.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                isolate._libc.umount2(str(entry / "tmp").encode(), isolate.MNT_DETACH)
+            shutil.rmtree(entry, ignore_errors=True)
+
+    def zygote(self, runtime: Runtime) -> Zygote:
+        if runtime.name not in self._zygotes:
+            self._zygotes[runtime.name] = Zygote(runtime.executable, runtime.entry)
+        return self._zygotes[runtime.name]
+
+    async def prewarm(self, runtime: Runtime) -> None:
+        await self.zygote(runtime).start()
+
+    async def create(self, spec: SandboxSpec) -> Sandbox:
+        # the process backend keeps the server's user: it isolates nothing, and says so at start-up
+        if not self.isolate:
+            uid = os.getuid()
+        elif self._free_uids:
+            uid = self._free_uids.pop()
+        else:
+            raise TooManyRequests(reason="ConcurrentInvocationLimitExceeded")
+        scratch = self.root / spec.env_id
+        (scratch / "tmp").mkdir(parents=True)
+        sandbox = Sandbox(spec, uid, scratch, self)
+        try:
+            if self.isolate:
+                isolate.mount(
+                    "tmpfs",
+                    str(scratch / "tmp"),
+                    "tmpfs",
+                    isolate.MS_NOSUID | isolate.MS_NODEV,
+                    f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
+                )
+                if self.cgroups is not None:
+                    sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
+        except BaseException:
+            await self.destroy(sandbox)
+            raise
+        return sandbox
+
+    def _spawn_spec(self, sandbox: Sandbox) -> dict:
+        spec = sandbox.spec
+        env = dict(spec.environment)
+        if not self.isolate:
+            env["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
+            env["TMPDIR"] = str(sandbox.scratch / "tmp")
+            return {
+                "isolate": False,
+                "uid": sandbox.uid,
+                "gid": sandbox.uid,
+                "cwd": str(spec.code_dir),
+                "env": env,
+            }
+        readonly = {"/usr": "/usr", "/var/task": str(spec.code_dir), "/opt": str(self.empty)}
+        if spec.runtime.prefix != "/usr":
+            readonly["/var/lang"] = spec.runtime.prefix
+        symlinks = {}
+        for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+            if os.path.islink(top):
+                symlinks[top] = os.readlink(top)
+            elif os.path.isdir(top):
+                readonly[top] = top
+        passwd = (
+            f"root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:{sandbox.uid}:{sandbox.uid}::/tmp:/sbin/nologin\n"
+        )
+        layout = {
+            "root": str(self.mount_point),
+            "readonly": readonly,
+            "writable": {"/tmp": str(sandbox.scratch / "tmp")},
+            "symlinks": symlinks,
+            "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
+        }
+        return {
+            "isolate": True,
+            "network": spec.network,
+            "uid": sandbox.uid,
+            "gid": sandbox.uid,
+            "cwd": "/var/task",
+            "env": env,
+            "layout": layout,
+            "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],
+        }
+
+    async def start(self, sandbox: Sandbox) -> RuntimeProcess:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_r, log_w = os.pipe()
+        zygote = self.zygote(sandbox.spec.runtime)
+        sandbox.unlimit_cpu()
+        try:
+            pid = await zygote.spawn(self._spawn_spec(sandbox), [theirs.fileno(), log_w])
+        except BaseException:
+            ours.close()
+            os.close(log_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(log_w)
+        return RuntimeProcess(pid, ours, log_r, zygote.wait_exit(pid))
+
+    async def destroy(self, sandbox: Sandbox) -> None:
+        if sandbox.cgroup is not None:
+            sandbox.cgroup.kill_all()
+            for _ in range(100):
+                sandbox.cgroup.remove()
+                if not any(p.exists() for p in sandbox.cgroup.paths.values()):
+                    break
+                await asyncio.sleep(0.01)
+        if self.isolate:
+            isolate._libc.umount2(str(sandbox.scratch / "tmp").encode(), isolate.MNT_DETACH)
+        shutil.rmtree(sandbox.scratch, ignore_errors=True)
+        if self.isolate:
+            self._free_uids.append(sandbox.uid)
+
+    async def close(self) -> None:
+        for zygote in self._zygotes.values():
+            zygote.close()
+        if self.cgroups is not None:
+            self.cgroups.remove()
+
+
+def kill_process(process: RuntimeProcess) -> None:
+    kill(process.pid)

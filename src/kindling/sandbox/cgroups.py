@@ -1,0 +1,151 @@
+"""Per-environment cgroups for memory, CPU and process limits, on cgroup v1 or v2.
+
+The server (root) creates and configures each environment's groups before the spawn; the
+child joins them itself, so the parent never migrates a running process. Controllers are
+discovered from ``/proc/self/mountinfo``, since hybrid hosts mount ``cpu`` and ``cpuacct``
+apart and may enable nothing useful on the unified hierarchy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CONTROLLERS = ("memory", "cpu", "pids")
+CPU_PERIOD_US = 100_000
+MB_PER_VCPU = 1769
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    version: int
+    mounts: dict[str, Path]  # controller -> mount point (v2: the same path for all)
+
+
+def discover(mountinfo: str = "/proc/self/mountinfo") -> Hierarchy | None:
+    v1: dict[str, Path] = {}
+    v2: Path | None = None
+    try:
+        lines = Path(mountinfo).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fstype, _source, options = [*right.split(), "", "", ""][:3]
+        mount_point = Path(left.split()[4])
+        if fstype == "cgroup":
+            for option in options.split(","):
+                if option in CONTROLLERS:
+                    v1[option] = mount_point
+        elif fstype == "cgroup2":
+            v2 = mount_point
+    if all(c in v1 for c in CONTROLLERS):
+        return Hierarchy(1, v1)
+    if v2 is not None:
+        available = (v2 / "cgroup.controllers").read_text().split() if (v2 / "cgroup.controllers").exists() else []
+        if all(c in available for c in CONTROLLERS):
+            return Hierarchy(2, dict.fromkeys(CONTROLLERS, v2))
+    return None
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+class CgroupTree:
+    """The server's own subtree, ``kindling-<id>``, with one child group per environment."""
+
+    def __init__(self, hierarchy: Hierarchy, name: str) -> None:
+        self.hierarchy = hierarchy
+        self.roots = {c: m / name for c, m in hierarchy.mounts.items()}
+        for root in set(self.roots.values()):
+            root.mkdir(exist_ok=True)
+        if hierarchy.version == 2:
+            root = self.roots["memory"]
+            with contextlib.suppress(OSError):
+                _write(root.parent / "cgroup.subtree_control", " ".join("+" + c for c in CONTROLLERS))
+            _write(root / "cgroup.subtree_control", " ".join("+" + c for c in CONTROLLERS))
+
+    def create(self, env_id: str, memory_mb: int, pids_max: int = 1024) -> EnvironmentCgroup:
+        group = EnvironmentCgroup(self.hierarchy.version, {c: r / env_id for c, r in self.roots.items()})
+        group.configure(memory_mb, pids_max)
+        return group
+
+    def remove(self) -> None:
+        for root in set(self.roots.values()):
+            for child in root.iterdir() if root.exists() else ():
+                if child.is_dir():
+                    with contextlib.suppress(OSError):
+                        child.rmdir()
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
+
+class EnvironmentCgroup:
+    def __init__(self, version: int, paths: dict[str, Path]) -> None:
+        self.version = version
+        self.paths = paths
+
+    @property
+    def procs_files(self) -> list[str]:
+        return sorted({str(p / "cgroup.procs") for p in self.paths.values()})
+
+    def configure(self, memory_mb: int, pids_max: int) -> None:
+        for path in set(self.paths.values()):
+            path.mkdir(exist_ok=True)
+        limit = str(memory_mb * 1024 * 1024)
+        memory, cpu, pids = self.paths["memory"], self.paths["cpu"], self.paths["pids"]
+        if self.version == 1:
+            _write(memory / "memory.limit_in_bytes", limit)
+            with contextlib.suppress(OSError):  # only with swap accounting
+                _write(memory / "memory.memsw.limit_in_bytes", limit)
+            _write(cpu / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
+            _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        else:
+            _write(memory / "memory.max", limit)
+            with contextlib.suppress(OSError):
+                _write(memory / "memory.swap.max", "0")
+            _write(cpu / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
+        _write(pids / "pids.max", str(pids_max))
+
+    def limit_cpu(self, memory_mb: int | None) -> None:
+        """CPU in proportion to memory, or unlimited (``None``) for the init phase."""
+        quota = -1 if memory_mb is None else max(1000, CPU_PERIOD_US * memory_mb // MB_PER_VCPU)
+        cpu = self.paths["cpu"]
+        if self.version == 1:
+            _write(cpu / "cpu.cfs_quota_us", str(quota))
+        else:
+            _write(cpu / "cpu.max", f"{'max' if quota < 0 else quota} {CPU_PERIOD_US}")
+
+    def max_memory_bytes(self) -> int:
+        memory = self.paths["memory"]
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        try:
+            return int((memory / name).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def oom_killed(self) -> bool:
+        memory = self.paths["memory"]
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            for line in (memory / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+        except (OSError, ValueError):
+            pass
+        return False
+
+    def kill_all(self) -> None:
+        for pid in (self.paths["pids"] / "cgroup.procs").read_text().split() if self.paths["pids"].exists() else ():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), 9)
+
+    def remove(self) -> None:
+        for path in set(self.paths.values()):
+            with contextlib.suppress(OSError):
+                path.rmdir()

@@ -1,0 +1,177 @@
+"""The zygote: a pre-initialised interpreter that forks new execution environments.
+
+Started once per runtime by the server (``python -I -S forkserver.py SOCKET_FD ENTRY``), it
+imports the runtime's entry module up front, then waits for spawn requests on a Unix
+SOCK_SEQPACKET socket. Each request carries a JSON spec and two file descriptors (the
+environment's control socket and its log pipe). The child is cloned straight into new
+namespaces, joins its cgroups, isolates itself (``isolate.py``) and then runs the entry's
+``main()`` without an exec, so a cold start costs a fork plus isolation instead of an
+interpreter start. Exits of children are reported back on the same socket.
+
+Standard library only, single-threaded by design: forking is only safe without threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
+
+SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
+_pyapi = ctypes.PyDLL(None)
+_pyapi.syscall.restype = ctypes.c_long
+_pyapi.syscall.argtypes = [
+    ctypes.c_long,
+    ctypes.c_ulong,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+]
+PR_SET_CHILD_SUBREAPER = 36
+MAX_MESSAGE = 1 << 20
+
+
+def clone(flags: int) -> int:
+    """fork(2) into new namespaces in one step, keeping CPython's fork bookkeeping."""
+    if not flags:
+        return os.fork()
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = _pyapi.syscall(SYS_CLONE, flags | signal.SIGCHLD, None, None, None, None)
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+    else:
+        ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), "clone failed")
+    return pid
+
+
+def load_entry(path: str) -> object:
+    spec = importlib.util.spec_from_file_location("kindling_runtime_entry", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) -> None:
+    """Runs in the cloned child: never returns."""
+    code = 70
+    try:
+        isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.dup2(control_fd, 3)
+        os.closerange(4, os.sysconf("SC_OPEN_MAX") if spec.get("close_all") else 4096)
+        for procs in spec.get("cgroups", []):
+            with open(procs, "w") as handle:
+                handle.write("0")
+        if spec.get("isolate"):
+            layout = spec["layout"]
+            isolate.build_root(isolate.Layout(**layout))
+        isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
+        os.chdir(spec.get("cwd", "/"))
+        os.environ.clear()
+        os.environ.update(spec["env"])
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        sys.modules.pop("isolate", None)
+        if HERE in sys.path:
+            sys.path.remove(HERE)
+        if spec.get("argv"):
+            os.execve(spec["argv"][0], spec["argv"], spec["env"])
+        entry.main(3)  # type: ignore[attr-defined]
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def serve(sock: socket.socket, entry: object) -> None:
+    isolate._libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ, "request")
+    selector.register(wake_r, selectors.EVENT_READ, "child")
+    ours: set[int] = set()
+    while True:
+        for key, _ in selector.select():
+            if key.data == "child":
+                os.read(wake_r, 4096)
+                reap(sock, ours)
+                continue
+            try:
+                message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)
+            except ConnectionResetError:
+                return
+            if not message:
+                return  # the server went away: so do we (children die by PDEATHSIG)
+            spec = json.loads(message)
+            try:
+                pid = clone(isolate.namespace_flags(spec.get("network", True)) if spec.get("isolate") else 0)
+            except OSError as error:
+                reply(sock, {"op": "spawn_failed", "id": spec["id"], "error": str(error)})
+                for fd in fds:
+                    os.close(fd)
+                continue
+            if pid == 0:
+                selector.close()
+                sock.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                become_environment(spec, fds[0], fds[1], entry)
+            for fd in fds:
+                os.close(fd)
+            ours.add(pid)
+            reply(sock, {"op": "spawned", "id": spec["id"], "pid": pid})
+
+
+def reap(sock: socket.socket, ours: set[int]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid in ours:
+            ours.discard(pid)
+            reply(sock, {"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+
+def reply(sock: socket.socket, message: dict) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    entry = load_entry(sys.argv[2])
+    warm = getattr(entry, "preload", None)
+    if warm:
+        warm()
+    reply(sock, {"op": "ready", "pid": os.getpid()})
+    serve(sock, entry)
+
+
+if __name__ == "__main__":
+    main()

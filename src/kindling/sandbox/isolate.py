@@ -1,0 +1,168 @@
+"""Turns a freshly cloned child into an isolated execution environment.
+
+Runs inside the fork server (standard library only, no threads), in a child that the kernel
+already put into new mount, PID, IPC and UTS namespaces (and optionally a new network
+namespace). As root it builds a new root file system on a tmpfs out of read-only binds,
+pivots into it, mounts ``/proc`` for the new PID namespace, and finally drops to an
+unprivileged uid with no capabilities and ``no_new_privs`` set. Nothing of the host is
+visible afterwards except what ``Layout`` names.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+from dataclasses import dataclass, field
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.syscall.restype = ctypes.c_long
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_SET_PDEATHSIG = 1
+SYS_PIVOT_ROOT = 155  # x86_64; aarch64 uses 41
+if os.uname().machine in ("aarch64", "arm64"):
+    SYS_PIVOT_ROOT = 41
+
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+ETC_FROM_HOST = ("resolv.conf", "hosts", "nsswitch.conf", "ssl", "ca-certificates", "localtime")
+
+
+class IsolationError(OSError):
+    pass
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise IsolationError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {source} on {target}",
+    )
+
+
+def bind(source: str, target: str, *, writable: bool = False) -> None:
+    """Bind ``source`` on ``target``; read-only binds need a second remount call to stick."""
+    mount(source, target, None, MS_BIND | MS_REC)
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
+    mount(None, target, None, flags)
+
+
+@dataclass
+class Layout:
+    """What the sandbox sees: host paths bound at sandbox paths."""
+
+    root: str  # an empty host directory used as the mount point of the new root tmpfs
+    readonly: dict[str, str] = field(default_factory=dict)  # sandbox path -> host path
+    writable: dict[str, str] = field(default_factory=dict)
+    symlinks: dict[str, str] = field(default_factory=dict)  # sandbox path -> link target
+    files: dict[str, str] = field(default_factory=dict)  # sandbox path -> content
+    hostname: str = "localhost"
+
+
+def _mkdirs(path: str) -> None:
+    os.makedirs(path, mode=0o755, exist_ok=True)
+
+
+def _prepare_target(newroot: str, inside: str, host: str) -> str:
+    target = newroot + inside
+    if os.path.isdir(host):
+        _mkdirs(target)
+    else:
+        _mkdirs(os.path.dirname(target))
+        if not os.path.exists(target):
+            with open(target, "w"):
+                pass
+    return target
+
+
+def build_root(layout: Layout) -> None:
+    """Assemble the new root and pivot into it. Must run as root in a new mount namespace."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    newroot = layout.root
+    mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    for inside, host in sorted(layout.readonly.items()):
+        bind(host, _prepare_target(newroot, inside, host))
+    for inside, host in sorted(layout.writable.items()):
+        bind(host, _prepare_target(newroot, inside, host), writable=True)
+    for inside, target in layout.symlinks.items():
+        _mkdirs(os.path.dirname(newroot + inside))
+        os.symlink(target, newroot + inside)
+    _mkdirs(newroot + "/dev")
+    for name in DEVICES:
+        if os.path.exists("/dev/" + name):
+            path = newroot + "/dev/" + name
+            with open(path, "w"):
+                pass
+            mount("/dev/" + name, path, None, MS_BIND)
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
+        os.symlink(target, f"{newroot}/dev/{name}")
+    for name in ETC_FROM_HOST:
+        host = "/etc/" + name
+        if os.path.exists(host) and "/etc/" + name not in layout.readonly:
+            bind(os.path.realpath(host), _prepare_target(newroot, "/etc/" + name, os.path.realpath(host)))
+    for inside, content in layout.files.items():
+        _mkdirs(os.path.dirname(newroot + inside))
+        with open(newroot + inside, "w") as handle:
+            handle.write(content)
+    _mkdirs(newroot + "/proc")
+    os.chdir(newroot)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detach old root")
+    os.chdir("/")
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _libc.sethostname(layout.hostname.encode(), len(layout.hostname))
+
+
+def drop_privileges(uid: int, gid: int, max_files: int = 1024) -> None:
+    """Become ``uid`` with an empty capability set, for good (no_new_privs, empty bounding set)."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if os.getuid() == 0:
+        cap = 0
+        while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+            cap += 1
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def namespace_flags(network: bool) -> int:
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    return flags if network else flags | CLONE_NEWNET

@@ -1,0 +1,127 @@
+"""Composition root: the only place that builds the parts and wires them together.
+
+Config -> store, code store, logs -> sandbox backend -> invoker -> function service -> API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+
+import uvicorn
+
+from .api.app import LambdaApi, Reply
+from .api.model import ServiceModel
+from .api.routes import handlers
+from .code import CodeStore
+from .config import Config
+from .functions.service import FunctionService
+from .invoke.invoker import Invoker
+from .logs.streams import LogStore
+from .runtimes.registry import discover
+from .sandbox.backend import SandboxBackend
+from .store.db import Store
+
+log = logging.getLogger("kindling")
+_CODE_PATH = re.compile(r"^/kindling/code/([0-9a-f]{64})\.zip$")
+
+
+def choose_backend(requested: str) -> bool:
+    """True for the namespaces backend. ``auto`` takes it whenever the host allows it."""
+    capable = sys.platform.startswith("linux") and os.geteuid() == 0
+    if requested == "namespaces" and not capable:
+        raise SystemExit("the namespaces sandbox needs Linux and root; use --sandbox process")
+    if requested == "process" or not capable:
+        log.warning(
+            "*** sandbox 'process': functions run as plain processes WITHOUT isolation "
+            "(no namespaces, no cgroups, same user as the server) ***"
+        )
+        return False
+    return True
+
+
+class Kindling:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        data = config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        os.chmod(data, 0o711)
+        self.store = Store(data / "kindling.db")
+        self.code = CodeStore(data / "code")
+        self.logs = LogStore(data / "logs")
+        self.runtimes = discover(config.runtime_paths)
+        if not self.runtimes:
+            log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
+        self.backend = SandboxBackend(
+            data,
+            isolate_=choose_backend(config.sandbox),
+            uid_base=config.uid_base,
+            uid_count=config.uid_count,
+            cpu_quota=config.cpu_quota,
+            server_id=str(os.getpid()),
+        )
+        self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
+        self.functions = FunctionService(config, self.store, self.code, self.invoker, self.runtimes)
+        self.app = LambdaApi(ServiceModel(), handlers(self.functions, self.invoker), self._extra_route)
+
+    def _extra_route(self, method: str, path: str):  # type: ignore[no-untyped-def]
+        if method == "GET" and path == "/health":
+            return self._health()
+        match = _CODE_PATH.match(path)
+        if method == "GET" and match:
+            return self._code(match.group(1))
+        return None
+
+    async def _health(self) -> Reply:
+        body = {
+            "status": "ok",
+            "sandbox": self.backend.name,
+            "runtimes": sorted(self.runtimes),
+            "functions": len(self.functions.list()),
+        }
+        return Reply(200, json.dumps(body).encode())
+
+    async def _code(self, sha256_hex: str) -> Reply:
+        if not self.code.exists(sha256_hex):
+            return Reply(404, b'{"Message": "Code not found"}')
+        return Reply(200, self.code.read(sha256_hex), content_type=b"application/zip")
+
+    async def serve(self) -> None:
+        self.invoker.start()
+        for runtime in self.runtimes.values():
+            await self.backend.prewarm(runtime)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=self.config.host,
+                port=self.config.port,
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+                http="httptools",
+                timeout_graceful_shutdown=30,
+            )
+        )
+        log.info(
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s)",
+            self.config.endpoint,
+            self.backend.name,
+            ", ".join(sorted(self.runtimes)) or "none",
+        )
+        try:
+            await server.serve()
+        finally:
+            await self.invoker.close()
+            await self.backend.close()
+            self.store.close()
+
+
+def run(config: Config) -> None:
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(Kindling(config).serve())

@@ -1,0 +1,1 @@
+"""Metadata persistence (SQLite): the only code that knows the schema."""

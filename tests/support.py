@@ -1,0 +1,131 @@
+"""Helpers for tests that drive a real ``kindling server`` process through its public API."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDLING = str(Path(sys.executable).with_name("kindling"))
+ROLE = "arn:aws:iam::000000000000:role/test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_zip(files: dict[str, str | bytes], modes: dict[str, int] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = ((modes or {}).get(name, 0o644) | 0o100000) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+class Server:
+    """A ``kindling server`` child process on a free port with its own data dir."""
+
+    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> Server:
+        log = open(self.log_path, "ab")  # noqa: SIM115  (owned by the child)
+        self.process = subprocess.Popen(
+            [KINDLING, "server", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as reply:
+                    if reply.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.endpoint + "/health", timeout=5) as reply:
+            return json.loads(reply.read())
+
+    def client(self, service: str = "lambda", *, validate: bool = True):  # type: ignore[no-untyped-def]
+        """A boto3 client; ``validate=False`` lets bad input reach the server, to test its checks."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(
+                retries={"max_attempts": 1},
+                read_timeout=120,
+                connect_timeout=5,
+                parameter_validation=validate,
+            ),
+        )
+
+
+@contextmanager
+def running(data_dir: Path, *extra: str) -> Iterator[Server]:
+    server = Server(data_dir, *extra).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def aws_cli(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """The AWS CLI v1, installed by ``make install`` in a virtualenv of its own."""
+    aws = ROOT / ".venv-awscli" / "bin" / "aws"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_PAGER": "",
+    }
+    return subprocess.run(
+        [str(aws), "--endpoint-url", endpoint, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=120,
+    )
