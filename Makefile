@@ -16,15 +16,15 @@ install: $(STAMP) $(AWSCLI_VENV)/bin/aws
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip >/dev/null
+	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
 	@touch $@
 	@echo "kindling installed in $(VENV)"
 
 # awscli v1 pins an exact botocore: it lives in a virtualenv of its own
 $(AWSCLI_VENV)/bin/aws:
 	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
-	@$(AWSCLI_VENV)/bin/python -m pip install -q --disable-pip-version-check awscli
+	@$(AWSCLI_VENV)/bin/python -m pip install -qq --disable-pip-version-check awscli
 	@echo "aws cli installed in $(AWSCLI_VENV)"
 
 run: install

@@ -77,7 +77,12 @@ def summarize(kit: ModuleType, values: list[float]) -> dict:
 
 
 def measure(
-    kit: ModuleType, client: BaseClient, port: int, code: bytes, count: int, progress: Progress
+    kit: ModuleType,
+    client: BaseClient,
+    port: int,
+    code: bytes,
+    count: int,
+    progress: Progress,
 ) -> dict:
     """Creates cold-0..cold-{count-1}, all before the first invoke so that creating one does not load the
     machine while another starts, then times the first invoke of each."""

@@ -102,7 +102,7 @@ def wait_healthy(kit: ModuleType, proc: subprocess.Popen, port: int, timeout: fl
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ServerError(
-                f"kindling server exited with status {proc.returncode}: {kit.log_tail(log_path)}"
+                f"kindling server exited with status {proc.returncode}: {kit.log_tail(log_path)}",
             )
         conn = http.client.HTTPConnection(HOST, port, timeout=2)
         try:
@@ -150,5 +150,6 @@ def deploy(client: BaseClient, name: str, code: bytes) -> None:
         MemorySize=MEMORY_SIZE,
     )
     client.get_waiter("function_active_v2").wait(
-        FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        FunctionName=name,
+        WaiterConfig={"Delay": 1, "MaxAttempts": 60},
     )

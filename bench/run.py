@@ -37,7 +37,9 @@ def progress(message: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--quick", action="store_true", help="200 warm requests, 2 s throughput runs, 5 cold starts"
+        "--quick",
+        action="store_true",
+        help="200 warm requests, 2 s throughput runs, 5 cold starts",
     )
     p.add_argument("--cold", type=int, help="cold-start samples (default 20, 5 with --quick)")
     args = p.parse_args(argv)

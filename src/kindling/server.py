@@ -6,11 +6,14 @@ Config -> store, code store, logs -> sandbox backend -> invoker -> function serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
+import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -42,6 +45,27 @@ def choose_backend(requested: str) -> bool:
         )
         return False
     return True
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its shutdown, which would kill us before our own cleanup;
+    here a first signal asks for a graceful stop and a second one forces it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop_requested)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _stop_requested(self) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
 
 
 class Kindling:
@@ -92,9 +116,10 @@ class Kindling:
 
     async def serve(self) -> None:
         self.invoker.start()
+        flusher = asyncio.create_task(self.logs.flush_forever())
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
-        server = uvicorn.Server(
+        server = _HttpServer(
             uvicorn.Config(
                 self.app,
                 host=self.config.host,
@@ -103,6 +128,8 @@ class Kindling:
                 access_log=False,
                 log_level="warning",
                 http="httptools",
+                proxy_headers=False,
+                server_header=False,
                 timeout_graceful_shutdown=30,
             )
         )
@@ -115,9 +142,13 @@ class Kindling:
         try:
             await server.serve()
         finally:
+            log.info("stopping: reclaiming execution environments")
+            flusher.cancel()
             await self.invoker.close()
+            self.logs.flush()
             await self.backend.close()
             self.store.close()
+            log.info("stopped")
 
 
 def run(config: Config) -> None:

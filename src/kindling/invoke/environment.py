@@ -13,30 +13,19 @@ import contextlib
 import json
 import math
 import os
-import struct
+import random
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
+from .channel import ControlChannel, Outcome, RuntimeGone
 
-HEAD = struct.Struct("!II")
 MAX_RESPONSE = 6_291_556
 TAIL_BYTES = 4096
 INIT_LIMIT_S = 10.0
-
-
-class RuntimeGone(Exception):
-    """The runtime process ended (or never started) while we needed it."""
-
-
-@dataclass
-class Outcome:
-    header: dict
-    body: bytes
 
 
 class Environment:
@@ -48,8 +37,7 @@ class Environment:
         self.process: RuntimeProcess | None = None
         self.last_used = time.monotonic()
         self.invocations = 0
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._channel: ControlChannel | None = None
         self._partial = b""
         self._tail: deque[str] | None = None
         self._init_error: Outcome | None = None
@@ -108,9 +96,10 @@ class Environment:
         os.set_blocking(self.process.log_fd, False)
         loop = asyncio.get_running_loop()
         loop.add_reader(self.process.log_fd, self._on_log_readable)
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=self.process.control)
+        _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
+        self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
         try:
-            first = await self._next_frame(INIT_LIMIT_S + self.version.timeout)
+            first = await self._channel.next(INIT_LIMIT_S + self.version.timeout)
         except RuntimeGone:
             self.init_ms = (time.perf_counter() - started) * 1000
             self._init_error = self._exit_outcome("")
@@ -130,29 +119,6 @@ class Environment:
         if first.header["type"] == "init_error":
             self._init_error = Outcome({"type": "error", "function_error": "Unhandled"}, first.body)
         self.sandbox.limit_cpu()
-
-    async def _next_frame(self, timeout: float) -> Outcome:
-        assert self._reader is not None and self.process is not None
-        read = asyncio.ensure_future(self._read_frame())
-        done, _ = await asyncio.wait({read, self.process.exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if read in done and read.exception() is None and read.result() is not None:
-            return read.result()  # type: ignore[return-value]
-        read.cancel()
-        if not done:
-            raise TimeoutError
-        await asyncio.wait({self.process.exited}, timeout=1)
-        raise RuntimeGone()
-
-    async def _read_frame(self) -> Outcome | None:
-        assert self._reader is not None
-        try:
-            head = await self._reader.readexactly(HEAD.size)
-            header_len, body_len = HEAD.unpack(head)
-            header = json.loads(await self._reader.readexactly(header_len))
-            body = await self._reader.readexactly(body_len) if body_len else b""
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
-        return Outcome(header, body)
 
     def _exit_outcome(self, request_id: str) -> Outcome:
         code = self.process.exited.result() if self.process and self.process.exited.done() else -9
@@ -183,8 +149,9 @@ class Environment:
         self._drain_logs()
         asyncio.get_running_loop().remove_reader(self.process.log_fd)
         os.close(self.process.log_fd)
-        if self._writer is not None:
-            self._writer.close()
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
         self.process = None
 
     async def destroy(self) -> None:
@@ -197,7 +164,7 @@ class Environment:
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Run one invocation, starting the runtime first when it is not running (cold start)."""
         self.invocations += 1
-        request_id = str(uuid.uuid4())
+        request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # os.urandom costs a syscall
         self._tail = deque() if request.log_tail else None
         cold = not self.alive
         init_ms: float | None = None
@@ -217,14 +184,13 @@ class Environment:
         self._drain_logs()
         self._log(f"END RequestId: {request_id}")
         self._log(self._report(request_id, duration, init_ms, outcome))
-        self.stream.flush()
         self.last_used = time.monotonic()
         tail = self._encode_tail()
         self._tail = None
         return InvokeResult(outcome.body, version.version, outcome.header.get("function_error"), tail, cold)
 
     async def _run(self, request: InvokeRequest, request_id: str) -> Outcome:
-        assert self._writer is not None
+        assert self._channel is not None
         version = self.version
         header = {
             "type": "invoke",
@@ -235,10 +201,9 @@ class Environment:
             "cognito_identity": request.cognito_identity,
             "trace_id": request.trace_id,
         }
-        data = json.dumps(header).encode()
-        self._writer.write(HEAD.pack(len(data), len(request.payload)) + data + request.payload)
+        self._channel.send(header, request.payload)
         try:
-            outcome = await self._next_frame(version.timeout)
+            outcome = await self._channel.next(version.timeout)
         except TimeoutError:
             self._log(f"{iso_now()} {request_id} Task timed out after {version.timeout:.2f} seconds")
             await self._close_process()

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class Sandbox:
     backend: SandboxBackend
     cgroup: cgroups.EnvironmentCgroup | None = None
     _oom_seen: bool = field(default=False, repr=False)
+    _peak_mb: int = field(default=0, repr=False)
+    _peak_read_at: float = field(default=-1.0, repr=False)
 
     async def start(self) -> RuntimeProcess:
         return await self.backend.start(self)
@@ -67,9 +70,14 @@ class Sandbox:
             self.cgroup.limit_cpu(None)
 
     def max_memory_mb(self) -> int | None:
+        """The cgroup's high-water mark, read at most once a second (a file read per invoke shows)."""
         if self.cgroup is None:
             return None
-        return max(1, round(self.cgroup.max_memory_bytes() / (1024 * 1024)))
+        now = time.monotonic()
+        if now - self._peak_read_at > 1.0:
+            self._peak_mb = max(1, round(self.cgroup.max_memory_bytes() / (1024 * 1024)))
+            self._peak_read_at = now
+        return self._peak_mb
 
     def was_oom_killed(self) -> bool:
         """True once per OOM kill of this environment's runtime."""
@@ -109,6 +117,7 @@ class SandboxBackend:
             if hierarchy is None:
                 log.warning("no usable cgroup hierarchy: environments run without memory/CPU/pids limits")
             else:
+                cgroups.remove_stale(hierarchy)
                 self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
         self._clean_stale()
 

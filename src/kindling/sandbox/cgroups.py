@@ -55,6 +55,33 @@ def _write(path: Path, value: str) -> None:
         handle.write(value)
 
 
+def _kill_members(group: Path) -> None:
+    for pid in (group / "cgroup.procs").read_text().split() if group.exists() else ():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), 9)
+
+
+def _remove_tree(root: Path) -> None:
+    """Kill what is left in the environment groups below ``root``, then remove them and it."""
+    for child in root.iterdir() if root.exists() else ():
+        if child.is_dir():
+            _kill_members(child)
+            with contextlib.suppress(OSError):
+                child.rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+
+
+def remove_stale(hierarchy: Hierarchy, prefix: str = "kindling-") -> None:
+    """Remove the subtrees of servers that died without cleaning up (named after their pid)."""
+    for mount in set(hierarchy.mounts.values()):
+        for root in mount.glob(prefix + "*"):
+            pid = root.name.removeprefix(prefix)
+            if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+                continue
+            _remove_tree(root)
+
+
 class CgroupTree:
     """The server's own subtree, ``kindling-<id>``, with one child group per environment."""
 
@@ -76,12 +103,7 @@ class CgroupTree:
 
     def remove(self) -> None:
         for root in set(self.roots.values()):
-            for child in root.iterdir() if root.exists() else ():
-                if child.is_dir():
-                    with contextlib.suppress(OSError):
-                        child.rmdir()
-            with contextlib.suppress(OSError):
-                root.rmdir()
+            _remove_tree(root)
 
 
 class EnvironmentCgroup:
@@ -141,9 +163,7 @@ class EnvironmentCgroup:
         return False
 
     def kill_all(self) -> None:
-        for pid in (self.paths["pids"] / "cgroup.procs").read_text().split() if self.paths["pids"].exists() else ():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid), 9)
+        _kill_members(self.paths["pids"])
 
     def remove(self) -> None:
         for path in set(self.paths.values()):

@@ -62,6 +62,7 @@ class Zygote:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 cwd="/",
+                start_new_session=True,  # a Ctrl-C meant for the server must not kill it first
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             )
             theirs.close()
