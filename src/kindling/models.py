@@ -35,6 +35,7 @@ class FunctionVersion:
     last_update_status: str = "Successful"
     log_format: str = "Text"
     log_group: str = ""
+    dead_letter_target: str = ""  # DeadLetterConfig.TargetArn (an SQS queue or SNS topic ARN)
 
     def replace(self, **changes: Any) -> FunctionVersion:
         return dataclasses.replace(self, **changes)

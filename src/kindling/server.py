@@ -13,15 +13,17 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 
 import uvicorn
 
-from .api.app import LambdaApi, Reply
+from .api.app import LambdaApi, RawRequest, Reply
+from .api.logs import LogsApi
 from .api.model import ServiceModel
 from .api.routes import handlers
 from .code import CodeStore
 from .config import Config
+from .events.queue import EventQueue
 from .functions.service import FunctionService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
@@ -90,13 +92,19 @@ class Kindling:
         )
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.functions = FunctionService(config, self.store, self.code, self.invoker, self.runtimes)
-        self.app = LambdaApi(ServiceModel(), handlers(self.functions, self.invoker), self._extra_route)
+        self.events = EventQueue(config, data, self.invoker)
+        self.logs_api = LogsApi(config, self.logs)
+        self.app = LambdaApi(
+            ServiceModel(),
+            handlers(self.functions, self.invoker, self.events),
+            [self._own_routes, self.logs_api.route],
+        )
 
-    def _extra_route(self, method: str, path: str):  # type: ignore[no-untyped-def]
-        if method == "GET" and path == "/health":
+    def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
+        if request.method == "GET" and request.path == "/health":
             return self._health()
-        match = _CODE_PATH.match(path)
-        if method == "GET" and match:
+        match = _CODE_PATH.match(request.path)
+        if request.method == "GET" and match:
             return self._code(match.group(1))
         return None
 
@@ -116,6 +124,7 @@ class Kindling:
 
     async def serve(self) -> None:
         self.invoker.start()
+        await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
@@ -144,6 +153,7 @@ class Kindling:
         finally:
             log.info("stopping: reclaiming execution environments")
             flusher.cancel()
+            await self.events.close()
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()

@@ -48,8 +48,19 @@ class Request:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    """A request before it is known to be a Lambda operation, for the other APIs on the same port."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
 Handler = Callable[[Request], Awaitable[Reply]]
-ExtraRoute = Callable[[str, str], Awaitable[Reply] | None]
+Mount = Callable[[RawRequest], Awaitable[Reply] | None]  # None: not mine, try the next one
 
 
 def authenticate(headers: dict[str, str]) -> None:
@@ -58,10 +69,10 @@ def authenticate(headers: dict[str, str]) -> None:
 
 
 class LambdaApi:
-    def __init__(self, model: ServiceModel, handlers: dict[str, Handler], extra: ExtraRoute) -> None:
+    def __init__(self, model: ServiceModel, handlers: dict[str, Handler], mounts: list[Mount]) -> None:
         self.model = model
         self.handlers = handlers
-        self.extra = extra
+        self.mounts = mounts
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -94,10 +105,14 @@ class LambdaApi:
         path = raw_path.decode("latin-1").split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = await _read_body(receive, headers)
-        special = self.extra(method, path)
-        if special is not None:
-            return await special
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        if self.mounts:
+            raw = RawRequest(method, path, query_string, headers, body)
+            for mount in self.mounts:
+                special = mount(raw)
+                if special is not None:
+                    return await special
+        query = parse_qs(query_string, keep_blank_values=True)
         found = self.model.match(method, path, query)
         if found is None:
             raise UnknownOperation(f"No Lambda operation matches {method} {path}")

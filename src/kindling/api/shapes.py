@@ -41,6 +41,8 @@ def function_configuration(
         },
         "LoggingConfig": {"LogFormat": record.log_format, "LogGroup": record.log_group},
     }
+    if record.dead_letter_target:
+        config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":
         config.update(StateReason="The function is being created.", StateReasonCode="Creating")
     if update_status == "InProgress":

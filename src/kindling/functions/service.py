@@ -152,6 +152,7 @@ class FunctionService:
             tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"),
             log_format=logging_config.get("LogFormat", "Text"),
             log_group=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
+            dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
             **settings,
         )
         code_dir = self.code.tree(ref.sha256_hex)
@@ -211,6 +212,9 @@ class FunctionService:
             tracing_mode=(params.get("TracingConfig") or {}).get("Mode", current.tracing_mode),
             log_format=logging_config.get("LogFormat", current.log_format),
             log_group=logging_config.get("LogGroup", current.log_group),
+            dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", current.dead_letter_target)
+            if "DeadLetterConfig" in params
+            else current.dead_letter_target,
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             **settings,

@@ -102,7 +102,7 @@ class Environment:
             first = await self._channel.next(INIT_LIMIT_S + self.version.timeout)
         except RuntimeGone:
             self.init_ms = (time.perf_counter() - started) * 1000
-            self._init_error = self._exit_outcome("")
+            self._init_error = await self._exit_outcome("")
             return
         except TimeoutError:
             self.init_ms = (time.perf_counter() - started) * 1000
@@ -120,7 +120,10 @@ class Environment:
             self._init_error = Outcome({"type": "error", "function_error": "Unhandled"}, first.body)
         self.sandbox.limit_cpu()
 
-    def _exit_outcome(self, request_id: str) -> Outcome:
+    async def _exit_outcome(self, request_id: str) -> Outcome:
+        """Lambda's error for a runtime that is gone; the channel may close before the exit is known."""
+        if self.process is not None:
+            await asyncio.wait({self.process.exited}, timeout=2)
         code = self.process.exited.result() if self.process and self.process.exited.done() else -9
         if self.sandbox.was_oom_killed():
             error_type, reason = "Runtime.OutOfMemory", "signal: killed"
@@ -211,7 +214,7 @@ class Environment:
             body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
             return Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
         except RuntimeGone:
-            outcome = self._exit_outcome(request_id)
+            outcome = await self._exit_outcome(request_id)
             await self._close_process()
             return outcome
         if len(outcome.body) > MAX_RESPONSE:

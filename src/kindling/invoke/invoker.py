@@ -132,10 +132,6 @@ class Invoker:
                 else:
                     pool.idle.append(env)
 
-    def submit_event(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> None:
-        """Run an ``Event`` invocation in the background (the durable queue is a later part)."""
-        self._background(self._run_event(version, code_dir, request))
-
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Keep a reference to background work so it is neither collected nor forgotten at close."""
         task = asyncio.create_task(work)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ...events.queue import EventQueue
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
 from ..app import Handler
 from . import functions, invoke
 
 
-def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
-    return {**functions.handlers(service, invoker), **invoke.handlers(service, invoker)}
+def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> dict[str, Handler]:
+    return {**functions.handlers(service, invoker), **invoke.handlers(service, invoker, events)}

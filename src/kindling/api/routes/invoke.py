@@ -7,6 +7,7 @@ import binascii
 import json
 
 from ...errors import InvalidRequestContent, RequestEntityTooLarge
+from ...events.queue import EventQueue
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
 from ...models import InvokeRequest
@@ -41,7 +42,7 @@ def _client_context(encoded: str | None) -> str | None:
     return text
 
 
-def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
+def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> dict[str, Handler]:
     async def invoke(request: Request) -> Reply:
         params = request.params
         entry = service.resolve(params["FunctionName"], params.get("Qualifier"))
@@ -59,7 +60,7 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         if kind == "DryRun":
             return Reply(204)
         if kind == "Event":
-            invoker.submit_event(entry.latest, entry.code_dir, invoke_request)
+            await events.enqueue(entry.latest, entry.code_dir, invoke_request)
             return Reply(202)
         result = await invoker.invoke(entry.latest, entry.code_dir, invoke_request)
         headers = [(b"x-amz-executed-version", result.executed_version.encode())]
@@ -73,7 +74,7 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         entry = service.resolve(request.params["FunctionName"])
         payload = request.params.get("InvokeArgs") or b""
         _check_payload(payload, LEGACY_ASYNC_MAX)
-        invoker.submit_event(entry.latest, entry.code_dir, InvokeRequest(payload=payload, invoked_arn=entry.latest.arn))
+        await events.enqueue(entry.latest, entry.code_dir, InvokeRequest(payload=payload, invoked_arn=entry.latest.arn))
         return Reply(202, b'{"Status": 202}')
 
     return {"Invoke": invoke, "InvokeAsync": invoke_async}

@@ -1,0 +1,1 @@
+"""Asynchronous invocation: the event queue behind ``InvocationType=Event``."""
