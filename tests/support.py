@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -129,3 +130,31 @@ def aws_cli(endpoint: str, *args: str, check: bool = True) -> subprocess.Complet
         check=check,
         timeout=120,
     )
+
+
+async def _raw_invoke(host: str, port: int, name: str, payload: bytes) -> tuple[int, dict[str, str], bytes]:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"POST /2015-03-31/functions/{name}/invocations HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+        + payload
+    )
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def invoke_many(
+    endpoint: str, name: str, count: int, payload: bytes = b"{}"
+) -> list[tuple[int, dict[str, str], bytes]]:
+    """``count`` simultaneous invocations over raw HTTP, each on its own connection."""
+    host, port = endpoint.removeprefix("http://").split(":")
+
+    async def all_at_once() -> list[tuple[int, dict[str, str], bytes]]:
+        return await asyncio.gather(*(_raw_invoke(host, int(port), name, payload) for _ in range(count)))
+
+    return asyncio.run(all_at_once())

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import resource
 import signal
 import sys
 from collections.abc import Awaitable, Iterator
@@ -161,8 +162,16 @@ class Kindling:
             log.info("stopped")
 
 
+def raise_file_limit() -> None:
+    """Each environment holds a few descriptors in the server: allow thousands of them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def run(config: Config) -> None:
     import uvloop
 
+    raise_file_limit()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(Kindling(config).serve())

@@ -58,6 +58,8 @@ class FunctionService:
         for record in store.all_versions():
             if record.version == "$LATEST":
                 self._functions[record.name] = FunctionEntry(record, code.tree(record.code_sha256_hex))
+        for name, reserved in store.reserved_concurrency().items():
+            invoker.limits.set_reserved(name, reserved)
         # packages are removed here, never while an environment may still have one mounted
         code.collect(keep={entry.latest.code_sha256_hex for entry in self._functions.values()})
 
@@ -221,6 +223,28 @@ class FunctionService:
         )
         return self._replace_latest(entry, record, entry.code_dir)
 
+    def reserved_concurrency(self, name_or_arn: str) -> int | None:
+        return self.invoker.limits.reserved.get(self.resolve(name_or_arn).latest.name)
+
+    def put_reserved_concurrency(self, name_or_arn: str, value: int) -> int:
+        name = self.resolve(name_or_arn).latest.name
+        limits = self.invoker.limits
+        others = sum(v for k, v in limits.reserved.items() if k != name)
+        minimum = self.config.unreserved_minimum
+        if limits.account_limit - others - value < minimum:
+            raise InvalidParameterValue(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+            )
+        self.store.set_reserved_concurrency(name, value)
+        limits.set_reserved(name, value)
+        return value
+
+    def delete_reserved_concurrency(self, name_or_arn: str) -> None:
+        name = self.resolve(name_or_arn).latest.name
+        self.store.set_reserved_concurrency(name, None)
+        self.invoker.limits.set_reserved(name, None)
+
     def delete(self, name_or_arn: str, qualifier: str | None) -> None:
         if qualifier not in (None, "$LATEST"):
             self.resolve(name_or_arn, qualifier)
@@ -229,6 +253,7 @@ class FunctionService:
             raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
         self.store.delete_function(entry.latest.name)
         del self._functions[entry.latest.name]
+        self.invoker.limits.set_reserved(entry.latest.name, None)
         self.invoker.retire(entry.latest.name)
 
 

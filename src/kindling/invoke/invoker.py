@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import TooManyRequests
 from ..logs.streams import LogStore, stream_name
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.backend import SandboxBackend, SandboxSpec
+from .concurrency import ConcurrencyLimits
 from .environment import Environment
 
 log = logging.getLogger("kindling.invoke")
@@ -74,13 +74,12 @@ class Invoker:
         self.logs = logs
         self.runtimes = runtimes
         self._pools: dict[str, Pool] = {}
-        self._busy = 0
+        self.limits = ConcurrencyLimits(config.account_concurrency)
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def concurrent_executions(self) -> int:
-        return self._busy
+    def reserved_concurrency(self, function_name: str) -> int | None:
+        return self.limits.reserved.get(function_name)
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever())
@@ -109,10 +108,8 @@ class Invoker:
         return Environment(env_id, version, sandbox, self.logs.open_stream(version.log_group, stream))
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
-        if self._busy >= self.config.account_concurrency:
-            raise TooManyRequests(reason="ConcurrentInvocationLimitExceeded")
+        self.limits.acquire(version.name)
         pool = self._pool(version, code_dir)
-        self._busy += 1
         pool.busy += 1
         env: Environment | None = None
         try:
@@ -124,7 +121,7 @@ class Invoker:
                 env = None
             raise
         finally:
-            self._busy -= 1
+            self.limits.release(version.name)
             pool.busy -= 1
             if env is not None:
                 if pool.retired:

@@ -41,6 +41,7 @@ class Zygote:
         self._early_exits: dict[int, int] = {}
         self._ready: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -122,8 +123,25 @@ class Zygote:
         spawn_id = str(next(_ids))
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._spawns[spawn_id] = future
-        socket.send_fds(self._sock, [json.dumps({**spec, "id": spawn_id}).encode()], fds)
+        await self._send(json.dumps({**spec, "id": spawn_id}).encode(), fds)
         return await future
+
+    async def _send(self, message: bytes, fds: list[int]) -> None:
+        """Send one request; in a burst the socket fills up, and then we wait until it drains."""
+        async with self._send_lock:
+            while True:
+                assert self._sock is not None
+                try:
+                    socket.send_fds(self._sock, [message], fds)
+                    return
+                except BlockingIOError:
+                    writable = asyncio.get_running_loop().create_future()
+                    fileno = self._sock.fileno()
+                    asyncio.get_running_loop().add_writer(fileno, writable.set_result, None)
+                    try:
+                        await writable
+                    finally:
+                        asyncio.get_running_loop().remove_writer(fileno)
 
     def wait_exit(self, pid: int) -> asyncio.Future[int]:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -144,10 +162,11 @@ class Zygote:
                 self._process.kill()
             self._process.wait()
             self._process = None
-        error = SpawnError("the zygote exited")
-        for future in [*self._spawns.values(), *([self._ready] if self._ready else [])]:
+        if self._ready is not None and not self._ready.done():
+            self._ready.cancel()
+        for future in self._spawns.values():
             if not future.done():
-                future.set_exception(error)
+                future.set_exception(SpawnError("the zygote exited"))
         for waiter in self._exits.values():
             if not waiter.done():
                 waiter.set_result(-9)  # its children died with it (PDEATHSIG)

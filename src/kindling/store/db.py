@@ -19,7 +19,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     created TEXT NOT NULL,
-    tags TEXT NOT NULL DEFAULT '{}'
+    tags TEXT NOT NULL DEFAULT '{}',
+    reserved_concurrency INTEGER
 );
 CREATE TABLE IF NOT EXISTS versions (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
@@ -71,6 +72,17 @@ class Store:
     def delete_function(self, name: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM functions WHERE name = ?", (name,))
+
+    def set_reserved_concurrency(self, name: str, value: int | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE functions SET reserved_concurrency = ? WHERE name = ?", (value, name))
+
+    def reserved_concurrency(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL"
+            ).fetchall()
+        return dict(rows)
 
     def tags(self, name: str) -> dict[str, str]:
         with self._lock:

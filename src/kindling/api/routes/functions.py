@@ -29,6 +29,9 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         tags = service.tags(record.name)
         if tags:
             body["Tags"] = tags
+        reserved = service.reserved_concurrency(record.name)
+        if reserved is not None:
+            body["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
         return json_reply(body)
 
     async def get_function_configuration(request: Request) -> Reply:
@@ -73,13 +76,30 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
                     "CodeSizeUnzipped": limits.UNZIPPED_MAX,
                     "CodeSizeZipped": limits.ZIPPED_MAX,
                     "ConcurrentExecutions": config.account_concurrency,
-                    "UnreservedConcurrentExecutions": config.account_concurrency,
+                    "UnreservedConcurrentExecutions": invoker.limits.unreserved_pool,
                 },
                 "AccountUsage": {"TotalCodeSize": service.total_code_size(), "FunctionCount": len(functions)},
             }
         )
 
+    async def put_function_concurrency(request: Request) -> Reply:
+        value = service.put_reserved_concurrency(
+            request.params["FunctionName"], request.params["ReservedConcurrentExecutions"]
+        )
+        return json_reply({"ReservedConcurrentExecutions": value})
+
+    async def get_function_concurrency(request: Request) -> Reply:
+        value = service.reserved_concurrency(request.params["FunctionName"])
+        return json_reply({} if value is None else {"ReservedConcurrentExecutions": value})
+
+    async def delete_function_concurrency(request: Request) -> Reply:
+        service.delete_reserved_concurrency(request.params["FunctionName"])
+        return Reply(204)
+
     return {
+        "PutFunctionConcurrency": put_function_concurrency,
+        "GetFunctionConcurrency": get_function_concurrency,
+        "DeleteFunctionConcurrency": delete_function_concurrency,
         "CreateFunction": create_function,
         "GetFunction": get_function,
         "GetFunctionConfiguration": get_function_configuration,
