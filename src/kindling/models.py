@@ -59,6 +59,29 @@ class FunctionVersion:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """A name for a version, optionally sending a share of the traffic to one other version."""
+
+    name: str
+    function_name: str
+    arn: str
+    function_version: str
+    revision_id: str
+    description: str = ""
+    weights: dict[str, float] = field(default_factory=dict)  # RoutingConfig.AdditionalVersionWeights
+
+    def replace(self, **changes: Any) -> Alias:
+        return dataclasses.replace(self, **changes)
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Alias:
+        return cls(**row)
+
+
+@dataclass(frozen=True)
 class InvokeRequest:
     payload: bytes
     invoked_arn: str

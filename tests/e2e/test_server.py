@@ -23,6 +23,9 @@ def test_functions_survive_a_restart(tmp_path):
             MemorySize=256,
             Environment={"Variables": {"KEPT": "yes"}},
         )
+        lam.publish_version(FunctionName="durable")
+        lam.create_alias(FunctionName="durable", Name="live", FunctionVersion="1")
+        lam.put_function_concurrency(FunctionName="durable", ReservedConcurrentExecutions=5)
         before = lam.get_function_configuration(FunctionName="durable")
         assert json.loads(lam.invoke(FunctionName="durable")["Payload"].read()) == {"hello": "world"}
     with running(data) as second:
@@ -31,6 +34,9 @@ def test_functions_survive_a_restart(tmp_path):
         assert after == {**before, "ResponseMetadata": after["ResponseMetadata"]}
         reply = lam.invoke(FunctionName="durable", Payload=b'{"name": "again"}')
         assert json.loads(reply["Payload"].read()) == {"hello": "again"}
+        assert lam.invoke(FunctionName="durable", Qualifier="live")["ExecutedVersion"] == "1"
+        assert lam.get_function_concurrency(FunctionName="durable")["ReservedConcurrentExecutions"] == 5
+        assert lam.publish_version(FunctionName="durable")["Version"] == "1"
 
 
 def test_sigkill_then_restart_leaves_no_stale_state(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..models import FunctionVersion
+from ..models import Alias, FunctionVersion
 
 RUNTIME_VERSION = "arn:aws:lambda:{region}::runtime:{digest}"
 
@@ -58,3 +58,16 @@ def function_configuration(
 
 def _runtime_digest(runtime: str) -> str:
     return hashlib.sha256(runtime.encode()).hexdigest()
+
+
+def alias_configuration(alias: Alias) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "AliasArn": alias.arn,
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": alias.revision_id,
+    }
+    if alias.weights:
+        body["RoutingConfig"] = {"AdditionalVersionWeights": alias.weights}
+    return body

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..errors import (
     ValidationError,
 )
 from ..invoke.invoker import Invoker
-from ..models import FunctionVersion
+from ..models import Alias, FunctionVersion
 from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits
@@ -43,6 +44,12 @@ def timestamp() -> str:
 class FunctionEntry:
     latest: FunctionVersion
     code_dir: Path
+    versions: dict[str, FunctionVersion] = field(default_factory=dict)  # published, by number
+    aliases: dict[str, Alias] = field(default_factory=dict)
+    last_version: int = 0
+
+    def all_records(self) -> list[FunctionVersion]:
+        return [self.latest, *self.versions.values()]
 
 
 class FunctionService:
@@ -55,22 +62,69 @@ class FunctionService:
         self.invoker = invoker
         self.runtimes = runtimes
         self._functions: dict[str, FunctionEntry] = {}
-        for record in store.all_versions():
+        self._trees: dict[str, Path] = {}
+        records = store.all_versions()
+        for record in records:
             if record.version == "$LATEST":
-                self._functions[record.name] = FunctionEntry(record, code.tree(record.code_sha256_hex))
+                self._functions[record.name] = FunctionEntry(record, self.tree(record.code_sha256_hex))
+        for record in records:
+            if record.version != "$LATEST":
+                self._functions[record.name].versions[record.version] = record
+        for alias in store.all_aliases():
+            self._functions[alias.function_name].aliases[alias.name] = alias
+        for name, last in store.last_versions().items():
+            self._functions[name].last_version = last
         for name, reserved in store.reserved_concurrency().items():
             invoker.limits.set_reserved(name, reserved)
         # packages are removed here, never while an environment may still have one mounted
-        code.collect(keep={entry.latest.code_sha256_hex for entry in self._functions.values()})
+        code.collect(keep={r.code_sha256_hex for e in self._functions.values() for r in e.all_records()})
+
+    def tree(self, sha256_hex: str) -> Path:
+        """The unpacked package, remembered so that an invoke costs no file system lookup."""
+        path = self._trees.get(sha256_hex)
+        if path is None:
+            path = self._trees[sha256_hex] = self.code.tree(sha256_hex)
+        return path
 
     # ------------------------------------------------------------- lookups
     def resolve(self, name_or_arn: str, qualifier: str | None = None) -> FunctionEntry:
+        """The function itself, for operations on ``$LATEST`` (a version or alias is refused)."""
+        entry, resolved = self.lookup(name_or_arn, qualifier)
+        if resolved != "$LATEST":
+            raise ResourceNotFound(f"Function not found: {self.arn(entry.latest.name, resolved)}")
+        return entry
+
+    def lookup(self, name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionEntry, str]:
+        """The function and the qualifier (``$LATEST``, a version number or an alias) that exists."""
         ref = parse_function(name_or_arn, self.config.region, qualifier)
         entry = self._functions.get(ref.name)
-        if entry is None or (ref.qualifier not in (None, "$LATEST")):
-            arn = function_arn(self.config.region, self.config.account_id, ref.name, ref.qualifier)
-            raise ResourceNotFound(f"Function not found: {arn}")
-        return entry
+        resolved = ref.qualifier or "$LATEST"
+        if entry is None or not (resolved == "$LATEST" or resolved in entry.versions or resolved in entry.aliases):
+            raise ResourceNotFound(f"Function not found: {self.arn(ref.name, ref.qualifier)}")
+        return entry, resolved
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        return function_arn(self.config.region, self.config.account_id, name, qualifier)
+
+    def record(self, entry: FunctionEntry, qualifier: str) -> FunctionVersion:
+        """The configuration a qualifier stands for (an alias: its primary version)."""
+        if qualifier in entry.aliases:
+            qualifier = entry.aliases[qualifier].function_version
+        return entry.latest if qualifier == "$LATEST" else entry.versions[qualifier]
+
+    def invoke_target(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionVersion, Path, str]:
+        """What one invocation runs: the record, its code, and the ARN the caller invoked."""
+        entry, resolved = self.lookup(name_or_arn, qualifier)
+        version = resolved
+        alias = entry.aliases.get(resolved)
+        if alias is not None:
+            version = alias.function_version
+            for extra, weight in alias.weights.items():
+                if random.random() < weight:
+                    version = extra
+        record = entry.latest if version == "$LATEST" else entry.versions[version]
+        invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
+        return record, self.tree(record.code_sha256_hex), invoked
 
     def list(self) -> list[FunctionVersion]:
         return [self._functions[name].latest for name in sorted(self._functions)]
@@ -157,9 +211,11 @@ class FunctionService:
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
             **settings,
         )
-        code_dir = self.code.tree(ref.sha256_hex)
+        code_dir = self.tree(ref.sha256_hex)
         self.store.insert_function(record, now, params.get("Tags") or {})
         self._functions[name] = FunctionEntry(record, code_dir)
+        if params.get("Publish"):
+            self.publish(name)
         return record
 
     def _check_revision(self, entry: FunctionEntry, revision_id: str | None) -> None:
@@ -172,7 +228,7 @@ class FunctionService:
     def _replace_latest(self, entry: FunctionEntry, record: FunctionVersion, code_dir: Path) -> FunctionVersion:
         self.store.save_version(record)
         entry.latest, entry.code_dir = record, code_dir
-        self.invoker.retire(record.name)
+        self.invoker.retire(record.name, "$LATEST")
         return record
 
     def update_code(self, params: dict[str, Any]) -> FunctionVersion:
@@ -190,7 +246,10 @@ class FunctionService:
             revision_id=str(uuid.uuid4()),
             architectures=tuple(params.get("Architectures") or entry.latest.architectures),
         )
-        return self._replace_latest(entry, record, self.code.tree(ref.sha256_hex))
+        updated = self._replace_latest(entry, record, self.tree(ref.sha256_hex))
+        if params.get("Publish"):
+            self.publish(updated.name)
+        return updated
 
     def update_configuration(self, params: dict[str, Any]) -> FunctionVersion:
         entry = self.resolve(params["FunctionName"])
@@ -245,16 +304,74 @@ class FunctionService:
         self.store.set_reserved_concurrency(name, None)
         self.invoker.limits.set_reserved(name, None)
 
-    def delete(self, name_or_arn: str, qualifier: str | None) -> None:
-        if qualifier not in (None, "$LATEST"):
-            self.resolve(name_or_arn, qualifier)
+    # ----------------------------------------------------------- versions
+    def publish(
+        self,
+        name_or_arn: str,
+        code_sha256: str | None = None,
+        revision_id: str | None = None,
+        description: str | None = None,
+    ) -> FunctionVersion:
+        """Freeze ``$LATEST`` as the next version, or return the last one if nothing changed."""
         entry = self.resolve(name_or_arn)
-        if qualifier == "$LATEST":
+        latest = entry.latest
+        self._check_revision(entry, revision_id)
+        if code_sha256 and code_sha256 != latest.code_sha256:
+            raise InvalidParameterValue(
+                f"CodeSha256 ({code_sha256}) is different from current CodeSha256 in $LATEST "
+                f"({latest.code_sha256}). Please try again with the CodeSha256 in $LATEST."
+            )
+        if entry.last_version and str(entry.last_version) in entry.versions:
+            previous = entry.versions[str(entry.last_version)]
+            if _same_configuration(previous, latest) and description in (None, previous.description):
+                return previous
+        number = str(entry.last_version + 1)
+        record = latest.replace(
+            version=number,
+            arn=self.arn(latest.name, number),
+            revision_id=str(uuid.uuid4()),
+            last_modified=timestamp(),
+            description=latest.description if description is None else description,
+        )
+        self.store.publish_version(record)
+        entry.versions[number] = record
+        entry.last_version = int(number)
+        return record
+
+    def list_versions(self, name_or_arn: str) -> list[FunctionVersion]:
+        entry = self.resolve(name_or_arn)
+        return [entry.latest, *sorted(entry.versions.values(), key=lambda r: int(r.version))]
+
+    def _delete_version(self, entry: FunctionEntry, version: str) -> None:
+        users = sorted(a.name for a in entry.aliases.values() if a.function_version == version or version in a.weights)
+        if users:
+            raise ResourceConflict(f"Unable to delete version because the following aliases reference it: {users}")
+        self.store.delete_version(entry.latest.name, version)
+        del entry.versions[version]
+        self.invoker.retire(entry.latest.name, version)
+
+    def delete(self, name_or_arn: str, qualifier: str | None) -> None:
+        entry, resolved = self.lookup(name_or_arn, qualifier)
+        if qualifier == "$LATEST" or (resolved == "$LATEST" and ":" in name_or_arn.split("function:")[-1]):
             raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
+        if resolved in entry.aliases:
+            raise InvalidParameterValue("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
+        if resolved != "$LATEST":
+            self._delete_version(entry, resolved)
+            return
         self.store.delete_function(entry.latest.name)
         del self._functions[entry.latest.name]
         self.invoker.limits.set_reserved(entry.latest.name, None)
         self.invoker.retire(entry.latest.name)
+
+
+_VOLATILE = {"version", "arn", "revision_id", "last_modified", "description", "state", "last_update_status"}
+
+
+def _same_configuration(a: FunctionVersion, b: FunctionVersion) -> bool:
+    """Whether publishing ``b`` would only repeat version ``a`` (same code and settings)."""
+    left, right = a.to_row(), b.to_row()
+    return all(left[k] == right[k] for k in left if k not in _VOLATILE)
 
 
 def _b64(value: str) -> bytes:

@@ -144,10 +144,10 @@ class Invoker:
         if result.function_error:
             log.info("event for %s ended with a function error", version.name)
 
-    def retire(self, function_name: str) -> None:
-        """Stop reusing environments of a function whose configuration or code changed."""
+    def retire(self, function_name: str, version: str | None = None) -> None:
+        """Stop reusing environments of a version (or of every version) that changed or went away."""
         for key, pool in list(self._pools.items()):
-            if pool.version.name == function_name:
+            if pool.version.name == function_name and version in (None, pool.version.version):
                 pool.retired = True
                 del self._pools[key]
                 for env in pool.idle:

@@ -13,14 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..models import FunctionVersion
+from ..models import Alias, FunctionVersion
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     created TEXT NOT NULL,
     tags TEXT NOT NULL DEFAULT '{}',
-    reserved_concurrency INTEGER
+    reserved_concurrency INTEGER,
+    last_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS versions (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
@@ -28,7 +29,18 @@ CREATE TABLE IF NOT EXISTS versions (
     config TEXT NOT NULL,
     PRIMARY KEY (function, version)
 );
+CREATE TABLE IF NOT EXISTS aliases (
+    function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    PRIMARY KEY (function, name)
+);
 """
+# columns added after a table first shipped: (table, column, definition)
+MIGRATIONS = (
+    ("functions", "reserved_concurrency", "INTEGER"),
+    ("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 class Store:
@@ -39,6 +51,10 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        for table, column, definition in MIGRATIONS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -68,6 +84,39 @@ class Store:
                 "INSERT OR REPLACE INTO versions (function, version, config) VALUES (?, ?, ?)",
                 (record.name, record.version, json.dumps(record.to_row())),
             )
+
+    def publish_version(self, record: FunctionVersion) -> None:
+        """Store a new published version and remember its number, so numbers are never reused."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO versions (function, version, config) VALUES (?, ?, ?)",
+                (record.name, record.version, json.dumps(record.to_row())),
+            )
+            db.execute("UPDATE functions SET last_version = ? WHERE name = ?", (int(record.version), record.name))
+
+    def delete_version(self, name: str, version: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM versions WHERE function = ? AND version = ?", (name, version))
+
+    def last_versions(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._db.execute("SELECT name, last_version FROM functions").fetchall())
+
+    def save_alias(self, alias: Alias) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO aliases (function, name, config) VALUES (?, ?, ?)",
+                (alias.function_name, alias.name, json.dumps(alias.to_row())),
+            )
+
+    def delete_alias(self, function_name: str, name: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM aliases WHERE function = ? AND name = ?", (function_name, name))
+
+    def all_aliases(self) -> list[Alias]:
+        with self._lock:
+            rows = self._db.execute("SELECT config FROM aliases ORDER BY function, name").fetchall()
+        return [Alias.from_row(json.loads(row[0])) for row in rows]
 
     def delete_function(self, name: str) -> None:
         with self.transaction() as db:

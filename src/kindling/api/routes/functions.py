@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from ...errors import InvalidParameterValue
 from ...functions import limits
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
 from ..app import Handler, Reply, Request, json_reply
+from ..pages import page
 from ..shapes import function_configuration
-
-PAGE_MAX = 50
 
 
 def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
@@ -20,8 +18,8 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         return json_reply(function_configuration(record, region, state="Pending"), 201)
 
     async def get_function(request: Request) -> Reply:
-        entry = service.resolve(request.params["FunctionName"], request.params.get("Qualifier"))
-        record = entry.latest
+        entry, qualifier = service.lookup(request.params["FunctionName"], request.params.get("Qualifier"))
+        record = service.record(entry, qualifier)
         body: dict = {
             "Configuration": function_configuration(record, region),
             "Code": {"RepositoryType": "S3", "Location": service.code_location(record)},
@@ -35,23 +33,16 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         return json_reply(body)
 
     async def get_function_configuration(request: Request) -> Reply:
-        entry = service.resolve(request.params["FunctionName"], request.params.get("Qualifier"))
-        return json_reply(function_configuration(entry.latest, region))
+        entry, qualifier = service.lookup(request.params["FunctionName"], request.params.get("Qualifier"))
+        return json_reply(function_configuration(service.record(entry, qualifier), region))
 
     async def list_functions(request: Request) -> Reply:
-        records = service.list()
-        marker = request.params.get("Marker")
-        start = 0
-        if marker:
-            names = [r.name for r in records]
-            if marker not in names:
-                raise InvalidParameterValue(f"Invalid marker: {marker}")
-            start = names.index(marker)
-        size = min(request.params.get("MaxItems") or PAGE_MAX, PAGE_MAX)
-        page = records[start : start + size]
-        body: dict = {"Functions": [function_configuration(r, region) for r in page]}
-        if start + size < len(records):
-            body["NextMarker"] = records[start + size].name
+        records, following = page(
+            service.list(), lambda r: r.name, request.params.get("Marker"), request.params.get("MaxItems")
+        )
+        body: dict = {"Functions": [function_configuration(r, region) for r in records]}
+        if following:
+            body["NextMarker"] = following
         return json_reply(body)
 
     async def update_function_code(request: Request) -> Reply:

@@ -45,14 +45,13 @@ def _client_context(encoded: str | None) -> str | None:
 def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> dict[str, Handler]:
     async def invoke(request: Request) -> Reply:
         params = request.params
-        entry = service.resolve(params["FunctionName"], params.get("Qualifier"))
+        record, code_dir, invoked_arn = service.invoke_target(params["FunctionName"], params.get("Qualifier"))
         kind = params.get("InvocationType", "RequestResponse")
         payload: bytes = params.get("Payload") or b""
         _check_payload(payload, ASYNC_MAX if kind == "Event" else SYNC_MAX)
-        qualifier = params.get("Qualifier")
         invoke_request = InvokeRequest(
             payload=payload,
-            invoked_arn=f"{entry.latest.arn}:{qualifier}" if qualifier else entry.latest.arn,
+            invoked_arn=invoked_arn,
             log_tail=params.get("LogType") == "Tail",
             client_context=_client_context(params.get("ClientContext")),
             trace_id=request.headers.get("x-amzn-trace-id", ""),
@@ -60,9 +59,9 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
         if kind == "DryRun":
             return Reply(204)
         if kind == "Event":
-            await events.enqueue(entry.latest, entry.code_dir, invoke_request)
+            await events.enqueue(record, code_dir, invoke_request)
             return Reply(202)
-        result = await invoker.invoke(entry.latest, entry.code_dir, invoke_request)
+        result = await invoker.invoke(record, code_dir, invoke_request)
         headers = [(b"x-amz-executed-version", result.executed_version.encode())]
         if result.function_error:
             headers.append((b"x-amz-function-error", result.function_error.encode()))
