@@ -125,6 +125,7 @@ class Kindling:
 
     async def serve(self) -> None:
         self.invoker.start()
+        self.functions.provisioned.start()
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         for runtime in self.runtimes.values():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import random
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +32,8 @@ from ..models import Alias, FunctionVersion
 from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits
-
-
-def timestamp() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}+0000"
+from .provisioned import ProvisionedConcurrency
+from .timestamps import timestamp
 
 
 @dataclass
@@ -76,6 +72,7 @@ class FunctionService:
             self._functions[name].last_version = last
         for name, reserved in store.reserved_concurrency().items():
             invoker.limits.set_reserved(name, reserved)
+        self.provisioned = ProvisionedConcurrency(self)
         # packages are removed here, never while an environment may still have one mounted
         code.collect(keep={r.code_sha256_hex for e in self._functions.values() for r in e.all_records()})
 
@@ -360,6 +357,7 @@ class FunctionService:
             self._delete_version(entry, resolved)
             return
         self.store.delete_function(entry.latest.name)
+        self.provisioned.forget(entry.latest.name)
         del self._functions[entry.latest.name]
         self.invoker.limits.set_reserved(entry.latest.name, None)
         self.invoker.retire(entry.latest.name)

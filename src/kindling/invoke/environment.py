@@ -88,6 +88,11 @@ class Environment:
     def alive(self) -> bool:
         return self.process is not None and not self.process.exited.done()
 
+    @property
+    def initialised(self) -> bool:
+        """Started and its init code ran without error: ready for an invocation without a cold start."""
+        return self.alive and self._init_error is None
+
     async def start(self) -> None:
         """Start (or restart) the runtime and run the function's init code."""
         started = time.perf_counter()

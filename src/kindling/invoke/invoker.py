@@ -36,9 +36,14 @@ class Pool:
     idle: list[Environment] = field(default_factory=list)
     busy: int = 0
     retired: bool = False
+    provisioned: list[Environment] = field(default_factory=list)  # initialised ahead, idle, never reaped
+    provisioned_ids: set[str] = field(default_factory=set)  # every provisioned environment, idle or busy
+    provisioning_failed: str = ""
 
 
-def lambda_environment(version: FunctionVersion, runtime: Runtime, region: str, stream: str) -> dict[str, str]:
+def lambda_environment(
+    version: FunctionVersion, runtime: Runtime, region: str, stream: str, initialization: str = "on-demand"
+) -> dict[str, str]:
     """The variables Lambda sets, then the user's (which win where AWS lets them)."""
     env = {
         "LANG": "en_US.UTF-8",
@@ -59,7 +64,7 @@ def lambda_environment(version: FunctionVersion, runtime: Runtime, region: str, 
         "AWS_LAMBDA_FUNCTION_NAME": version.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(version.memory_size),
         "AWS_LAMBDA_FUNCTION_VERSION": version.version,
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization,
         "AWS_LAMBDA_LOG_GROUP_NAME": version.log_group,
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
         "LAMBDA_TASK_ROOT": "/var/task",
@@ -90,7 +95,7 @@ class Invoker:
             pool = self._pools[version.environment_key] = Pool(version, code_dir)
         return pool
 
-    async def _new_environment(self, pool: Pool) -> Environment:
+    async def _new_environment(self, pool: Pool, initialization: str = "on-demand") -> Environment:
         version = pool.version
         env_id = uuid.uuid4().hex
         stream = stream_name(version.version, env_id)
@@ -101,7 +106,7 @@ class Invoker:
             code_dir=pool.code_dir,
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
-            environment=lambda_environment(version, runtime, self.config.region, stream),
+            environment=lambda_environment(version, runtime, self.config.region, stream, initialization),
             network=self.config.network,
         )
         sandbox = await self.backend.create(spec)
@@ -113,10 +118,14 @@ class Invoker:
         pool.busy += 1
         env: Environment | None = None
         try:
-            env = pool.idle.pop() if pool.idle else await self._new_environment(pool)
+            if pool.provisioned:
+                env = pool.provisioned.pop()
+            else:
+                env = pool.idle.pop() if pool.idle else await self._new_environment(pool)
             return await env.invoke(request)
         except BaseException:
             if env is not None:
+                pool.provisioned_ids.discard(env.id)
                 await env.destroy()
                 env = None
             raise
@@ -126,8 +135,55 @@ class Invoker:
             if env is not None:
                 if pool.retired:
                     await env.destroy()
+                elif env.id in pool.provisioned_ids:
+                    pool.provisioned.append(env)
                 else:
                     pool.idle.append(env)
+
+    # ------------------------------------------------------------ provisioned concurrency
+    async def provision(self, version: FunctionVersion, code_dir: Path, count: int) -> None:
+        """Keep ``count`` environments of this version initialised ahead of demand."""
+        pool = self._pool(version, code_dir)
+        pool.provisioning_failed = ""
+        while len(pool.provisioned_ids) > count:  # scale down: idle ones first
+            if not pool.provisioned:
+                break
+            env = pool.provisioned.pop()
+            pool.provisioned_ids.discard(env.id)
+            await env.destroy()
+        missing = count - len(pool.provisioned_ids)
+        if missing <= 0:
+            return
+        created = await asyncio.gather(
+            *(self._new_environment(pool, "provisioned-concurrency") for _ in range(missing)), return_exceptions=True
+        )
+        for env in created:
+            if isinstance(env, BaseException):
+                pool.provisioning_failed = f"FUNCTION_ERROR_INIT_FAILURE: {env}"
+                continue
+            await env.start()
+            if not env.initialised:
+                pool.provisioning_failed = "FUNCTION_ERROR_INIT_FAILURE"
+                await env.destroy()
+                continue
+            pool.provisioned_ids.add(env.id)
+            pool.provisioned.append(env)
+
+    def provisioned_status(self, version: FunctionVersion) -> tuple[int, int, str]:
+        """(allocated, available, failure reason) of a version's provisioned environments."""
+        pool = self._pools.get(version.environment_key)
+        if pool is None:
+            return 0, 0, ""
+        return len(pool.provisioned_ids), len(pool.provisioned), pool.provisioning_failed
+
+    async def unprovision(self, version: FunctionVersion) -> None:
+        pool = self._pools.get(version.environment_key)
+        if pool is None:
+            return
+        for env in pool.provisioned:
+            await env.destroy()
+        pool.provisioned.clear()
+        pool.provisioned_ids.clear()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         """Keep a reference to background work so it is neither collected nor forgotten at close."""
@@ -150,9 +206,10 @@ class Invoker:
             if pool.version.name == function_name and version in (None, pool.version.version):
                 pool.retired = True
                 del self._pools[key]
-                for env in pool.idle:
+                for env in [*pool.idle, *pool.provisioned]:
                     self._background(env.destroy())
                 pool.idle.clear()
+                pool.provisioned.clear()
 
     async def _reap_forever(self) -> None:
         interval = max(0.2, min(10.0, self.config.keep_alive_s / 4))
@@ -179,6 +236,6 @@ class Invoker:
         for task in list(self._tasks):
             task.cancel()
         for pool in self._pools.values():
-            for env in pool.idle:
+            for env in [*pool.idle, *pool.provisioned]:
                 await env.destroy()
         self._pools.clear()

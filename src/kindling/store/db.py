@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS versions (
     config TEXT NOT NULL,
     PRIMARY KEY (function, version)
 );
+CREATE TABLE IF NOT EXISTS provisioned (
+    function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    qualifier TEXT NOT NULL,
+    requested INTEGER NOT NULL,
+    last_modified TEXT NOT NULL,
+    PRIMARY KEY (function, qualifier)
+);
 CREATE TABLE IF NOT EXISTS aliases (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -101,6 +108,21 @@ class Store:
     def last_versions(self) -> dict[str, int]:
         with self._lock:
             return dict(self._db.execute("SELECT name, last_version FROM functions").fetchall())
+
+    def save_provisioned(self, function: str, qualifier: str, requested: int, last_modified: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO provisioned VALUES (?, ?, ?, ?)",
+                (function, qualifier, requested, last_modified),
+            )
+
+    def delete_provisioned(self, function: str, qualifier: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM provisioned WHERE function = ? AND qualifier = ?", (function, qualifier))
+
+    def all_provisioned(self) -> list[tuple[str, str, int, str]]:
+        with self._lock:
+            return self._db.execute("SELECT function, qualifier, requested, last_modified FROM provisioned").fetchall()
 
     def save_alias(self, alias: Alias) -> None:
         with self.transaction() as db:

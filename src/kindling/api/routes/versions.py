@@ -58,7 +58,38 @@ def handlers(service: FunctionService) -> dict[str, Handler]:
             body["NextMarker"] = following
         return json_reply(body)
 
+    async def put_provisioned_concurrency_config(request: Request) -> Reply:
+        params = request.params
+        described = service.provisioned.put(
+            params["FunctionName"], params["Qualifier"], params["ProvisionedConcurrentExecutions"]
+        )
+        return json_reply(described, 202)
+
+    async def get_provisioned_concurrency_config(request: Request) -> Reply:
+        return json_reply(service.provisioned.get(request.params["FunctionName"], request.params["Qualifier"]))
+
+    async def delete_provisioned_concurrency_config(request: Request) -> Reply:
+        await service.provisioned.delete(request.params["FunctionName"], request.params["Qualifier"])
+        return Reply(204)
+
+    async def list_provisioned_concurrency_configs(request: Request) -> Reply:
+        params = request.params
+        configs, following = page(
+            service.provisioned.list(params["FunctionName"]),
+            lambda c: c["FunctionArn"],
+            params.get("Marker"),
+            params.get("MaxItems"),
+        )
+        body: dict = {"ProvisionedConcurrencyConfigs": list(configs)}
+        if following:
+            body["NextMarker"] = following
+        return json_reply(body)
+
     return {
+        "PutProvisionedConcurrencyConfig": put_provisioned_concurrency_config,
+        "GetProvisionedConcurrencyConfig": get_provisioned_concurrency_config,
+        "DeleteProvisionedConcurrencyConfig": delete_provisioned_concurrency_config,
+        "ListProvisionedConcurrencyConfigs": list_provisioned_concurrency_configs,
         "PublishVersion": publish_version,
         "ListVersionsByFunction": list_versions_by_function,
         "CreateAlias": create_alias,
