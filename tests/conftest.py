@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from support import ROLE, Server, make_zip
+from support import Server, create_function
 
 _names = itertools.count()
 
@@ -47,14 +47,7 @@ def deploy(lam) -> Iterator[Deploy]:  # type: ignore[no-untyped-def]
         **settings: object,
     ) -> str:
         function_name = name or f"fn-{next(_names)}"
-        lam.create_function(
-            FunctionName=function_name,
-            Runtime=runtime,
-            Role=ROLE,
-            Handler=handler,
-            Code={"ZipFile": make_zip(files)},
-            **settings,
-        )
+        create_function(lam, function_name, files, handler=handler, runtime=runtime, **settings)
         created.append(function_name)
         return function_name
 

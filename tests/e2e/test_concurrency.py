@@ -8,7 +8,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from support import ROLE, invoke_many, make_zip, running
+from support import create_function, invoke_many, running
 
 SLEEPER = {
     "app.py": (
@@ -73,13 +73,7 @@ def test_reserved_one_throttles_the_second_caller(lam, deploy, server):
 def test_account_limit_throttles(tmp_path):
     with running(tmp_path / "data", "--concurrency", "2") as server:
         lam = server.client()
-        lam.create_function(
-            FunctionName="busy",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip(SLEEPER)},
-        )
+        create_function(lam, "busy", SLEEPER)
         replies = invoke_many(server.endpoint, "busy", 3, b'{"sleep": 1}')
         assert sorted(status for status, _, _ in replies) == [200, 200, 429]
         throttled = next(body for status, headers, body in replies if status == 429)
@@ -105,13 +99,7 @@ def test_burst_of_200_sleeping_invocations(lam, deploy, server):
 def test_a_thousand_concurrent_executions(tmp_path):
     with running(tmp_path / "data") as server:
         lam = server.client()
-        lam.create_function(
-            FunctionName="thousand",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip(SLEEPER)},
-        )
+        create_function(lam, "thousand", SLEEPER)
         replies = invoke_many(server.endpoint, "thousand", 1000, b'{"sleep": 3}')
         assert [status for status, _, _ in replies] == [200] * 1000
         assert len({body for _, _, body in replies}) == 1000

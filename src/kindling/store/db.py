@@ -7,13 +7,10 @@ the configuration grows with the API, and each write is one transaction.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..models import Alias, FunctionVersion
+from .sqlite import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -50,29 +47,13 @@ MIGRATIONS = (
 )
 
 
-class Store:
+class Store(Database):
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         for table, column, definition in MIGRATIONS:
-            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            columns = {row[1] for row in self.rows(f"PRAGMA table_info({table})")}
             if column not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def insert_function(self, latest: FunctionVersion, created: str, tags: dict[str, str]) -> None:
         with self.transaction() as db:
@@ -86,11 +67,10 @@ class Store:
             )
 
     def save_version(self, record: FunctionVersion) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO versions (function, version, config) VALUES (?, ?, ?)",
-                (record.name, record.version, json.dumps(record.to_row())),
-            )
+        self.write(
+            "INSERT OR REPLACE INTO versions (function, version, config) VALUES (?, ?, ?)",
+            (record.name, record.version, json.dumps(record.to_row())),
+        )
 
     def publish_version(self, record: FunctionVersion) -> None:
         """Store a new published version and remember its number, so numbers are never reused."""
@@ -102,69 +82,49 @@ class Store:
             db.execute("UPDATE functions SET last_version = ? WHERE name = ?", (int(record.version), record.name))
 
     def delete_version(self, name: str, version: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM versions WHERE function = ? AND version = ?", (name, version))
+        self.write("DELETE FROM versions WHERE function = ? AND version = ?", (name, version))
 
     def last_versions(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._db.execute("SELECT name, last_version FROM functions").fetchall())
+        return dict(self.rows("SELECT name, last_version FROM functions"))
 
     def save_provisioned(self, function: str, qualifier: str, requested: int, last_modified: str) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO provisioned VALUES (?, ?, ?, ?)",
-                (function, qualifier, requested, last_modified),
-            )
+        self.write(
+            "INSERT OR REPLACE INTO provisioned VALUES (?, ?, ?, ?)", (function, qualifier, requested, last_modified)
+        )
 
     def delete_provisioned(self, function: str, qualifier: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM provisioned WHERE function = ? AND qualifier = ?", (function, qualifier))
+        self.write("DELETE FROM provisioned WHERE function = ? AND qualifier = ?", (function, qualifier))
 
     def all_provisioned(self) -> list[tuple[str, str, int, str]]:
-        with self._lock:
-            return self._db.execute("SELECT function, qualifier, requested, last_modified FROM provisioned").fetchall()
+        return self.rows("SELECT function, qualifier, requested, last_modified FROM provisioned")
 
     def save_alias(self, alias: Alias) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO aliases (function, name, config) VALUES (?, ?, ?)",
-                (alias.function_name, alias.name, json.dumps(alias.to_row())),
-            )
+        self.write(
+            "INSERT OR REPLACE INTO aliases (function, name, config) VALUES (?, ?, ?)",
+            (alias.function_name, alias.name, json.dumps(alias.to_row())),
+        )
 
     def delete_alias(self, function_name: str, name: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM aliases WHERE function = ? AND name = ?", (function_name, name))
+        self.write("DELETE FROM aliases WHERE function = ? AND name = ?", (function_name, name))
 
     def all_aliases(self) -> list[Alias]:
-        with self._lock:
-            rows = self._db.execute("SELECT config FROM aliases ORDER BY function, name").fetchall()
-        return [Alias.from_row(json.loads(row[0])) for row in rows]
+        return [Alias.from_row(json.loads(row[0])) for row in self.rows("SELECT config FROM aliases ORDER BY 1")]
 
     def delete_function(self, name: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM functions WHERE name = ?", (name,))
+        self.write("DELETE FROM functions WHERE name = ?", (name,))
 
     def set_reserved_concurrency(self, name: str, value: int | None) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE functions SET reserved_concurrency = ? WHERE name = ?", (value, name))
+        self.write("UPDATE functions SET reserved_concurrency = ? WHERE name = ?", (value, name))
 
     def reserved_concurrency(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL"
-            ).fetchall()
-        return dict(rows)
+        return dict(
+            self.rows("SELECT name, reserved_concurrency FROM functions WHERE reserved_concurrency IS NOT NULL")
+        )
 
     def tags(self, name: str) -> dict[str, str]:
-        with self._lock:
-            row = self._db.execute("SELECT tags FROM functions WHERE name = ?", (name,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        found = self.rows("SELECT tags FROM functions WHERE name = ?", (name,))
+        return json.loads(found[0][0]) if found else {}
 
     def all_versions(self) -> list[FunctionVersion]:
-        with self._lock:
-            rows = self._db.execute("SELECT config FROM versions ORDER BY function, version").fetchall()
+        rows = self.rows("SELECT config FROM versions ORDER BY function, version")
         return [FunctionVersion.from_row(json.loads(row[0])) for row in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
