@@ -19,6 +19,7 @@ class Config:
     sandbox: str = "auto"
     network: bool = True  # False: environments get an empty network namespace
     keep_alive_s: float = 600.0  # idle environments are reclaimed after this long
+    min_free_memory_mb: float = 512.0  # below this, idle environments are reclaimed, least recently used first
     account_concurrency: int = 1000
     unreserved_minimum: int = 100
     uid_base: int = 61000  # environments run as uid_base + slot, never as root

@@ -150,3 +150,27 @@ def test_fork_bomb_is_contained(lam, deploy, server):
     other = deploy({"app.py": "def handler(e, c):\n    return 'still here'\n"})
     assert lam.invoke(FunctionName=other)["Payload"].read() == b'"still here"'
     assert server.health()["status"] == "ok"
+
+
+def test_cpu_share_follows_memory_but_init_runs_at_full_speed(lam, deploy):
+    """At 128 MB a function gets about 7 % of a CPU, as on Lambda, but its init is not throttled."""
+    name = deploy(
+        {
+            "app.py": (
+                "import time\n"
+                "def spin():\n"
+                "    started = time.perf_counter()\n"
+                "    total = 0\n"
+                "    for i in range(1_500_000):\n"
+                "        total += i\n"
+                "    return time.perf_counter() - started\n"
+                "init_seconds = spin()\n"
+                "def handler(event, context):\n"
+                "    return {'init': init_seconds, 'invoke': spin()}\n"
+            )
+        },
+        MemorySize=128,
+        Timeout=30,
+    )
+    timings = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    assert timings["invoke"] > 4 * timings["init"]  # about 14x in theory: 1,769 MB / 128 MB

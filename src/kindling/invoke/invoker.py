@@ -72,6 +72,17 @@ def lambda_environment(
     return env
 
 
+def available_memory_mb(meminfo: str = "/proc/meminfo") -> float:
+    try:
+        with open(meminfo) as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("inf")
+
+
 class Invoker:
     def __init__(self, config: Config, backend: SandboxBackend, logs: LogStore, runtimes: dict[str, Runtime]) -> None:
         self.config = config
@@ -120,8 +131,11 @@ class Invoker:
         try:
             if pool.provisioned:
                 env = pool.provisioned.pop()
+            elif pool.idle:
+                env = pool.idle.pop()
             else:
-                env = pool.idle.pop() if pool.idle else await self._new_environment(pool)
+                await self._make_room()
+                env = await self._new_environment(pool)
             return await env.invoke(request)
         except BaseException:
             if env is not None:
@@ -225,8 +239,36 @@ class Invoker:
                 pool.idle.remove(env)
                 await env.destroy()
 
-    def idle_environments(self) -> int:
-        return sum(len(pool.idle) for pool in self._pools.values())
+    async def _make_room(self) -> None:
+        """Before a new environment: under memory pressure, or out of uids, reclaim the least recently used."""
+        while self.backend.exhausted() or available_memory_mb() < self.config.min_free_memory_mb:
+            idle = [(env.last_used, pool, env) for pool in self._pools.values() for env in pool.idle]
+            if not idle:
+                return
+            _, pool, oldest = min(idle, key=lambda item: item[0])
+            pool.idle.remove(oldest)
+            log.info("reclaiming idle environment %s of %s to make room", oldest.id, pool.version.name)
+            await oldest.destroy()
+
+    def environments(self) -> list[dict[str, Any]]:
+        """Every environment, for operators and the bench (``GET /kindling/environments``)."""
+        described = []
+        for pool in self._pools.values():
+            idle = {env.id: env for env in [*pool.idle, *pool.provisioned]}
+            for env in idle.values():
+                described.append(
+                    {
+                        "id": env.id,
+                        "function": pool.version.name,
+                        "version": pool.version.version,
+                        "state": "idle",
+                        "provisioned": env.id in pool.provisioned_ids,
+                        "pid": env.process.pid if env.process else None,
+                        "invocations": env.invocations,
+                        "idle_seconds": round(time.monotonic() - env.last_used, 3),
+                    }
+                )
+        return described
 
     async def close(self) -> None:
         if self._reaper is not None:

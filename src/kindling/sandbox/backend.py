@@ -134,6 +134,10 @@ class SandboxBackend:
                 isolate._libc.umount2(str(entry / "tmp").encode(), isolate.MNT_DETACH)
             shutil.rmtree(entry, ignore_errors=True)
 
+    def exhausted(self) -> bool:
+        """No uid left for another isolated environment."""
+        return self.isolate and not self._free_uids
+
     def zygote(self, runtime: Runtime) -> Zygote:
         if runtime.name not in self._zygotes:
             self._zygotes[runtime.name] = Zygote(runtime.executable, runtime.entry)
