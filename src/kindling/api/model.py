@@ -48,6 +48,13 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
         return None  # Java-only syntax such as \p{L}: the model's check is skipped
 
 
+@functools.lru_cache(maxsize=4096)
+def _matches(pattern: str, value: str) -> bool:
+    """Pattern checks are remembered: the same function names and qualifiers come back on every invoke."""
+    compiled = _compiled(pattern)
+    return compiled is None or compiled.fullmatch(value) is not None
+
+
 class ServiceModel:
     def __init__(self, service: str = "lambda") -> None:
         model = create_loader().load_service_model(service, "service-2")
@@ -207,8 +214,7 @@ class ServiceModel:
                     f"Member must satisfy enum value set: [{allowed}]"
                 )
             pattern = shape.get("pattern")
-            compiled = _compiled(pattern) if pattern and isinstance(value, str) else None
-            if compiled is not None and not compiled.fullmatch(value):
+            if pattern and isinstance(value, str) and not _matches(pattern, value):
                 problems.append(
                     f"Value '{shown}' at '{path}' failed to satisfy constraint: "
                     f"Member must satisfy regular expression pattern: {pattern}"
