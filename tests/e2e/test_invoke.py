@@ -284,3 +284,22 @@ def test_concurrent_invocations_get_separate_environments(lam, deploy):
     with ThreadPoolExecutor(4) as pool:
         seen = list(pool.map(lambda _: invoke(lam, name)[1], range(4)))
     assert len(set(seen)) == 4
+
+
+def test_the_whole_standard_library_is_importable(lam, deploy):
+    name = deploy(
+        {
+            "app.py": (
+                "import sys\n"
+                "def handler(event, context):\n"
+                "    import csv, decimal, sqlite3, ssl, hashlib, uuid, urllib.request, encodings.idna, zoneinfo\n"
+                "    'x'.encode('idna')\n"
+                "    return [sys.executable, sqlite3.sqlite_version > '3', csv.__name__]\n"
+            )
+        }
+    )
+    reply, body = invoke(lam, name)
+    assert "FunctionError" not in reply, body
+    executable, has_sqlite, module = body
+    assert has_sqlite is True and module == "csv"
+    assert executable.startswith("/var/lang/bin/") or executable.startswith("/usr/bin/")

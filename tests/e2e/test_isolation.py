@@ -173,4 +173,4 @@ def test_cpu_share_follows_memory_but_init_runs_at_full_speed(lam, deploy):
         Timeout=30,
     )
     timings = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
-    assert timings["invoke"] > 4 * timings["init"]  # about 14x in theory: 1,769 MB / 128 MB
+    assert timings["invoke"] > 3 * timings["init"]  # about 14x in theory: 1,769 MB / 128 MB

@@ -83,6 +83,8 @@ def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) 
         if spec.get("isolate"):
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
+            if layout["readonly"].get("/var/lang") == sys.base_prefix:
+                rebase_interpreter(sys.base_prefix, "/var/lang")
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
@@ -102,6 +104,26 @@ def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) 
         traceback.print_exc()
         sys.stderr.flush()
     os._exit(code)
+
+
+def rebase_interpreter(old: str, new: str) -> None:
+    """The interpreter now lives at ``new`` (its host path is gone): later imports must look there."""
+
+    def moved(path: str) -> str:
+        return new + path[len(old) :] if path == old or path.startswith(old + "/") else path
+
+    sys.path[:] = [moved(path) for path in sys.path]
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if isinstance(search, list):  # packages already imported find their submodules through this
+            search[:] = [moved(path) for path in search]
+        if isinstance(getattr(module, "__file__", None), str):
+            module.__file__ = moved(module.__file__)
+    for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "executable", "_base_executable"):
+        if isinstance(getattr(sys, name, None), str):
+            setattr(sys, name, moved(getattr(sys, name)))
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
 
 
 def serve(sock: socket.socket, entry: object) -> None:
