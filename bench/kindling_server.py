@@ -67,7 +67,7 @@ def scratch_dir(progress: Progress) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def running(kit: ModuleType, workdir: Path, timeout: float = 60.0) -> Iterator[int]:
+def running(kit: ModuleType, workdir: Path, timeout: float = 60.0, extra: tuple[str, ...] = ()) -> Iterator[int]:
     """Starts `kindling server` with its data in workdir, yields its port once /health answers, stops it."""
     exe = executable()
     if not os.access(exe, os.X_OK):
@@ -76,7 +76,7 @@ def running(kit: ModuleType, workdir: Path, timeout: float = 60.0) -> Iterator[i
     data = workdir / "data"
     data.mkdir()
     log_path = workdir / "kindling.log"
-    argv = [str(exe), "server", "--host", HOST, "--port", str(port), "--data-dir", str(data)]
+    argv = [str(exe), "server", "--host", HOST, "--port", str(port), "--data-dir", str(data), *extra]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -139,15 +139,16 @@ def handler_zip(handler: Path) -> bytes:
     return buf.getvalue()
 
 
-def deploy(client: BaseClient, name: str, code: bytes) -> None:
+def deploy(client: BaseClient, name: str, code: bytes, handler: str = "handler.handler", timeout: int = 3) -> None:
     """Creates a python3.12 function and waits until it is Active, i.e. invokable."""
     client.create_function(
         FunctionName=name,
         Runtime="python3.12",
         Role=ROLE,
-        Handler="handler.handler",
+        Handler=handler,
         Code={"ZipFile": code},
         MemorySize=MEMORY_SIZE,
+        Timeout=timeout,
     )
     client.get_waiter("function_active_v2").wait(
         FunctionName=name,

@@ -25,35 +25,92 @@ HEADER = [
 ]
 
 
-def targets(doc: dict | None, cold: dict | None) -> list[dict]:
-    """Pass/fail of the project's two performance targets; pass is None when a figure is missing."""
-    doc = doc or {}
+def _target(name: str, text: str, measured: float | None, passed: bool | None, detail: str | None) -> dict:
+    verdict = {"name": name, "target": text, "measured": measured, "pass": passed}
+    if detail:
+        verdict["detail"] = detail
+    return verdict
+
+
+def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> list[dict]:
+    """Pass/fail of the performance targets of the issues; pass is None when a figure is missing."""
+    doc, extras = doc or {}, extras or {}
+    results = doc.get("results", {})
     ratio = doc.get("ratios_to_floor", {}).get(KINDLING, {}).get("warm_p50")
-    warm = {
-        "name": "warm_p50_vs_floor",
-        "target": f"warm p50 within {WARM_RATIO_LIMIT:g}x the floor",
-        "limit": WARM_RATIO_LIMIT,
-        "measured": ratio,
-        "pass": None if ratio is None else ratio <= WARM_RATIO_LIMIT,
-    }
+    warm_detail = None
     if ratio is not None:
-        results = doc["results"]
-        warm["detail"] = (
-            f"{ratio:.2f}x ({results[KINDLING]['warm']['p50_ms']:.3f} ms vs "
-            f"{results['floor']['warm']['p50_ms']:.3f} ms)"
-        )
+        ours, floor = results[KINDLING]["warm"]["p50_ms"], results["floor"]["warm"]["p50_ms"]
+        warm_detail = f"{ratio:.2f}x ({ours:.3f} ms vs {floor:.3f} ms)"
     summary = (cold or {}).get("summary", {})
-    p50 = summary.get("p50_ms")
-    cold_target = {
-        "name": "cold_start_p50_ms",
-        "target": f"cold start p50 under {COLD_P50_LIMIT_MS:g} ms",
-        "limit": COLD_P50_LIMIT_MS,
-        "measured": p50,
-        "pass": None if p50 is None else p50 < COLD_P50_LIMIT_MS,
+    p50, p99 = summary.get("p50_ms"), summary.get("p99_ms")
+    cold_detail = None if p50 is None else f"p50 {p50:.1f} ms, p99 {p99:.1f} ms over {summary['n']} fresh environments"
+    rps = {
+        name: (results.get(name, {}).get("throughput", {}).get("4") or {}).get("rps")
+        for name in (KINDLING, "serverless-offline")
     }
-    if p50 is not None:
-        cold_target["detail"] = f"{p50:.1f} ms over {summary['n']} fresh environments"
-    return [warm, cold_target]
+    rps_ratio = rps[KINDLING] / rps["serverless-offline"] if rps[KINDLING] and rps["serverless-offline"] else None
+    burst = extras.get("burst", {})
+    idle = extras.get("idle_memory", {})
+    return [
+        _target(
+            "warm_p50_vs_floor",
+            f"warm p50 within {WARM_RATIO_LIMIT:g}x the floor",
+            ratio,
+            None if ratio is None else ratio <= WARM_RATIO_LIMIT,
+            warm_detail,
+        ),
+        _target(
+            "warm_p50_vs_floor_tight",
+            "warm p50 within 1.3x the floor",
+            ratio,
+            None if ratio is None else ratio <= 1.3,
+            warm_detail,
+        ),
+        _target(
+            "cold_start_p50_ms",
+            f"cold start p50 under {COLD_P50_LIMIT_MS:g} ms",
+            p50,
+            None if p50 is None else p50 < COLD_P50_LIMIT_MS,
+            cold_detail,
+        ),
+        _target(
+            "cold_start_isolated",
+            "cold start p50 <= 10 ms and p99 <= 25 ms",
+            p50,
+            None if p50 is None else p50 <= 10 and p99 <= 25,
+            cold_detail,
+        ),
+        _target(
+            "rps_c4_vs_serverless_offline",
+            "throughput with 4 clients >= 2x serverless-offline's",
+            rps_ratio,
+            None if rps_ratio is None else rps_ratio >= 2,
+            None
+            if rps_ratio is None
+            else f"{rps_ratio:.2f}x ({rps[KINDLING]:.0f} vs {rps['serverless-offline']:.0f} rps)",
+        ),
+        _target(
+            "burst_200",
+            "burst of 200 sleeping invocations: all succeed in under 3 s",
+            burst.get("total_s"),
+            None if "total_s" not in burst else burst["ok"] == burst["invocations"] and burst["total_s"] < 3,
+            None if "total_s" not in burst else f"{burst['ok']}/{burst['invocations']} ok in {burst['total_s']:.2f} s",
+        ),
+        _target(
+            "idle_uss_mb",
+            "idle environment unique memory under 5 MB",
+            idle.get("uss_mb_p50"),
+            None if "uss_mb_p50" not in idle else idle["uss_mb_p50"] < 5,
+            None if "uss_mb_p50" not in idle else f"USS {idle['uss_mb_p50']} MB, PSS {idle['pss_mb_p50']} MB",
+        ),
+        _target(
+            "numpy_snapshot_ms",
+            "numpy cold start from a snapshot <= 20 ms",
+            None,
+            None,
+            "function snapshots are not implemented",
+        ),
+    ]
 
 
 def _ms(value: float | None, digits: int) -> str:
@@ -135,6 +192,29 @@ def cold_line(cold: dict | None, why_not: str | None) -> str:
     if errors:
         text += f"; {len(errors)} failed: {errors[0]}"
     return text
+
+
+def extras_lines(extras: dict) -> str:
+    lines = []
+    plain = extras.get("without_isolation", {})
+    if "p50_ms" in plain:
+        lines.append(
+            f"cold start without isolation (--sandbox process): p50 {plain['p50_ms']:.1f} ms, "
+            f"p99 {plain['p99_ms']:.1f} ms"
+        )
+    numpy = extras.get("numpy_cold", {})
+    if "p50_ms" in numpy:
+        lines.append(f"numpy cold start (no snapshot): p50 {numpy['p50_ms']:.1f} ms over {numpy['n']}")
+    elif "error" in numpy:
+        lines.append(f"numpy cold start: not measured ({numpy['error']})")
+    idle = extras.get("idle_memory", {})
+    if "uss_mb_p50" in idle:
+        zygote = idle.get("zygote") or {}
+        lines.append(
+            f"idle environment memory: USS {idle['uss_mb_p50']} MB, PSS {idle['pss_mb_p50']} MB "
+            f"(zygote RSS {zygote.get('rss_kb', 0) / 1024:.1f} MB) over {idle['environments']}"
+        )
+    return "\n".join(lines)
 
 
 def target_lines(verdicts: list[dict]) -> list[str]:

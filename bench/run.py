@@ -20,6 +20,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 import cold
+import extras
 import kindling_server
 import kit
 import report
@@ -72,7 +73,7 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
     not_installed = kit.install(invoke, path, progress)
     unmeasured = {name: f"not installed: {reason}" for name, reason in not_installed.items()}
     peers = [name for name in kit.PEERS if name not in not_installed]
-    cold_start = None
+    cold_start, more = None, {}
     with contextlib.ExitStack() as stack:
         kindling = start_kindling(stack, invoke, path, workdir)
         if isinstance(kindling, str):
@@ -91,12 +92,17 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
         if target:
             port, client, code = kindling
             cold_start = cold.measure(invoke, client, port, code, args.cold, progress)
+            more["idle_memory"] = extras.idle_memory(port)
+            more["burst"] = extras.burst(client, port, 200, progress)
+            more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)
+            more["without_isolation"] = extras.isolation_cost(invoke, workdir, code, args.cold, progress)
     progress("stopped everything this bench started")
     return {
         "not_installed": not_installed,
         "unmeasured": unmeasured,
         "bench_invoke": doc,
         "cold_start": cold_start,
+        "extras": more,
     }
 
 
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     with kindling_server.scratch_dir(progress) as workdir:
         out = measure(invoke, path, workdir, args)
     doc, cold_start = out["bench_invoke"], out["cold_start"]
-    verdicts = report.targets(doc, cold_start)
+    verdicts = report.targets(doc, cold_start, out["extras"])
     report.write(
         RESULTS,
         {
@@ -129,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             "unmeasured": out["unmeasured"],
             "bench_invoke": doc,
             "cold_start": cold_start,
+            "extras": out["extras"],
             "targets": verdicts,
         },
     )
     print(report.table(doc, out["unmeasured"]))
     print()
     print(report.cold_line(cold_start, out["unmeasured"].get(report.KINDLING)))
+    print(report.extras_lines(out["extras"]))
     print("\n".join(report.target_lines(verdicts)))
     print(f"results: {RESULTS}")
     return 0 if all(v["pass"] for v in verdicts) else 1

@@ -26,6 +26,7 @@ class Config:
     uid_count: int = 4000
     cpu_quota: bool = True  # CPU in proportion to memory (1,769 MB = 1 vCPU) after init
     runtime_paths: dict[str, str] = field(default_factory=dict)  # "python3.12" -> interpreter
+    sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
 
     @property
     def endpoint(self) -> str:

@@ -36,6 +36,7 @@ class FunctionVersion:
     log_format: str = "Text"
     log_group: str = ""
     dead_letter_target: str = ""  # DeadLetterConfig.TargetArn (an SQS queue or SNS topic ARN)
+    layers: tuple[dict[str, Any], ...] = ()  # {Arn, CodeSize, sha256_hex, unzipped_size}, in /opt order
 
     def replace(self, **changes: Any) -> FunctionVersion:
         return dataclasses.replace(self, **changes)
@@ -50,6 +51,7 @@ class FunctionVersion:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in row.items() if k in known}
         values["architectures"] = tuple(values.get("architectures", ("x86_64",)))
+        values["layers"] = tuple(values.get("layers", ()))
         return cls(**values)
 
     @property

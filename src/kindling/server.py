@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import re
 import resource
 import signal
 import sys
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
@@ -22,15 +23,26 @@ from .api.app import LambdaApi, RawRequest, Reply
 from .api.logs import LogsApi
 from .api.model import ServiceModel
 from .api.routes import handlers
+from .api.routes.event_config import counters_mount
+from .api.routes.policy import recursion_guard
+from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
+from .events.settings import QueueSettings
+from .functions.policy import PolicyService
 from .functions.service import FunctionService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .store.db import Store
+from .store.resources import ResourceStore
+from .triggers.http.apis import ApiService
+from .triggers.http.front import HttpFront
+from .triggers.http.serve import HttpGateway
+from .triggers.http.urls import UrlService
+from .triggers.schedules import Schedules
 
 log = logging.getLogger("kindling")
 _CODE_PATH = re.compile(r"^/kindling/code/([0-9a-f]{64})\.zip$")
@@ -54,6 +66,10 @@ class _HttpServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM after its shutdown, which would kill us before our own cleanup;
     here a first signal asks for a graceful stop and a second one forces it."""
 
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_stop = on_stop
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
@@ -69,6 +85,7 @@ class _HttpServer(uvicorn.Server):
         if self.should_exit:
             self.force_exit = True
         self.should_exit = True
+        self.on_stop()
 
 
 class Kindling:
@@ -93,17 +110,39 @@ class Kindling:
         )
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.functions = FunctionService(config, self.store, self.code, self.invoker, self.runtimes)
-        self.events = EventQueue(config, data, self.invoker)
+        settings = QueueSettings.from_env()
+        if config.sqs_endpoint:
+            settings = dataclasses.replace(settings, sqs_endpoint=config.sqs_endpoint)
+        self.events = EventQueue(config, data, self.invoker, self.functions, settings)
+        self.functions.deletion_listeners.append(self.events.function_deleted)
         self.logs_api = LogsApi(config, self.logs)
-        self.app = LambdaApi(
-            ServiceModel(),
-            handlers(self.functions, self.invoker, self.events),
-            [self._own_routes, self.logs_api.route],
+        self.schedules = Schedules(config, data / "schedules.db")
+        self.resources = ResourceStore(data / "kindling.db")
+        self.policies = PolicyService(self.functions, self.resources)
+        self.urls = UrlService(self.functions, self.resources)
+        gateway = HttpGateway(self.functions, self.invoker, self.policies)
+        self.apis = ApiService(self.functions, self.resources, gateway)
+        model = ServiceModel()
+        api = LambdaApi(
+            model,
+            handlers(self.functions, self.invoker, self.events, self.urls, self.policies),
+            [
+                self._own_routes,
+                self.apis.route,
+                recursion_guard(self.policies),
+                self.logs_api.route,
+                self.schedules.route,
+                counters_mount(self.events),
+            ],
         )
+        streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
+        self.app = HttpFront(api, self.urls, self.apis, gateway, streaming)
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":
             return self._health()
+        if request.method == "GET" and request.path == "/kindling/environments":
+            return self._environments()
         match = _CODE_PATH.match(request.path)
         if request.method == "GET" and match:
             return self._code(match.group(1))
@@ -118,6 +157,9 @@ class Kindling:
         }
         return Reply(200, json.dumps(body).encode())
 
+    async def _environments(self) -> Reply:
+        return Reply(200, json.dumps({"Environments": self.invoker.environments()}).encode())
+
     async def _code(self, sha256_hex: str) -> Reply:
         if not self.code.exists(sha256_hex):
             return Reply(404, b'{"Message": "Code not found"}')
@@ -128,6 +170,7 @@ class Kindling:
         self.functions.provisioned.start()
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
+        self.schedules.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -142,7 +185,8 @@ class Kindling:
                 proxy_headers=False,
                 server_header=False,
                 timeout_graceful_shutdown=30,
-            )
+            ),
+            on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
         )
         log.info(
             "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s)",
@@ -159,6 +203,7 @@ class Kindling:
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()
+            self.resources.close()
             self.store.close()
             log.info("stopped")
 

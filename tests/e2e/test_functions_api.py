@@ -162,7 +162,7 @@ def create(lam, **overrides):  # type: ignore[no-untyped-def]
         ({"Role": "not-a-role"}, "ValidationException", "at 'role' failed to satisfy constraint"),
         ({"Runtime": "cobol"}, "ValidationException", "Member must satisfy enum value set"),
         ({"Runtime": "python3.7"}, "InvalidParameterValueException", "python3.7 is no longer supported"),
-        ({"Runtime": "nodejs20.x"}, "InvalidParameterValueException", "Available runtimes: python3.11"),
+        ({"Runtime": "dotnet8"}, "InvalidParameterValueException", "dotnet8 is not available on this Kindling server"),
         (
             {"FunctionName": "x" * 65},
             "InvalidParameterValueException",

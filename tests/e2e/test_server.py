@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from support import ROLE, aws_cli, make_zip, running
+from support import ROLE, aws_cli, create_function, make_zip, running
 
 HELLO = {"app.py": "def handler(event, context):\n    return {'hello': event.get('name', 'world')}\n"}
 
@@ -14,15 +14,7 @@ def test_functions_survive_a_restart(tmp_path):
     data = tmp_path / "data"
     with running(data) as first:
         lam = first.client()
-        lam.create_function(
-            FunctionName="durable",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip(HELLO)},
-            MemorySize=256,
-            Environment={"Variables": {"KEPT": "yes"}},
-        )
+        create_function(lam, "durable", HELLO, MemorySize=256, Environment={"Variables": {"KEPT": "yes"}})
         lam.publish_version(FunctionName="durable")
         lam.create_alias(FunctionName="durable", Name="live", FunctionVersion="1")
         lam.put_function_concurrency(FunctionName="durable", ReservedConcurrentExecutions=5)
@@ -43,13 +35,7 @@ def test_sigkill_then_restart_leaves_no_stale_state(tmp_path):
     data = tmp_path / "data"
     with running(data) as first:
         lam = first.client()
-        lam.create_function(
-            FunctionName="crashy",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip(HELLO)},
-        )
+        create_function(lam, "crashy", HELLO)
         lam.invoke(FunctionName="crashy")
         first.stop(signal.SIGKILL)
         first.process = None
@@ -63,13 +49,7 @@ def test_process_backend_runs_functions(tmp_path):
     with running(tmp_path / "data", "--sandbox", "process") as server:
         assert server.health()["sandbox"] == "process"
         lam = server.client()
-        lam.create_function(
-            FunctionName="plain",
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Code={"ZipFile": make_zip(HELLO)},
-        )
+        create_function(lam, "plain", HELLO)
         assert json.loads(lam.invoke(FunctionName="plain")["Payload"].read()) == {"hello": "world"}
 
 
@@ -115,3 +95,56 @@ def test_aws_cli(server, tmp_path):
         assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr
     finally:
         aws_cli(server.endpoint, "lambda", "delete-function", "--function-name", "cli-hello")
+
+
+def test_idle_environments_are_reclaimed(tmp_path):
+    import base64
+    import time
+
+    def cold(lam, name: str) -> bool:  # type: ignore[no-untyped-def]
+        reply = lam.invoke(FunctionName=name, LogType="Tail")
+        return "Init Duration" in base64.b64decode(reply["LogResult"]).decode()
+
+    with running(tmp_path / "data", "--keep-alive", "1") as server:
+        lam = server.client()
+        create_function(lam, "idle", HELLO)
+        assert cold(lam, "idle") and not cold(lam, "idle")
+        time.sleep(2.5)
+        assert cold(lam, "idle")  # the keep-alive passed: a new environment
+
+    with running(tmp_path / "pressure", "--min-free-memory", "100000000") as server:
+        lam = server.client()
+        for name in ("first", "second"):
+            create_function(lam, name, HELLO)
+        assert cold(lam, "first") and not cold(lam, "first")
+        assert cold(lam, "second")  # needs room: the idle environment of "first" is reclaimed
+        assert cold(lam, "first")
+        listed = json.loads(
+            __import__("urllib.request").request.urlopen(server.endpoint + "/kindling/environments").read()
+        )
+        assert [e["function"] for e in listed["Environments"]] == ["first"]
+
+
+def test_no_network_option(tmp_path, server):
+    probe = {
+        "app.py": (
+            "import socket\n"
+            "def handler(event, context):\n"
+            "    try:\n"
+            "        socket.create_connection(('127.0.0.1', event['port']), timeout=2).close()\n"
+            "        return 'connected'\n"
+            "    except OSError as error:\n"
+            "        return type(error).__name__\n"
+        )
+    }
+    event = json.dumps({"port": server.port}).encode()
+    with running(tmp_path / "data", "--no-network") as isolated:
+        lam = isolated.client()
+        create_function(lam, "offline", probe)
+        assert json.loads(lam.invoke(FunctionName="offline", Payload=event)["Payload"].read()) != "connected"
+    lam = server.client()
+    create_function(lam, "online-probe", probe)
+    try:
+        assert json.loads(lam.invoke(FunctionName="online-probe", Payload=event)["Payload"].read()) == "connected"
+    finally:
+        lam.delete_function(FunctionName="online-probe")

@@ -30,7 +30,7 @@ def function_configuration(
         "Environment": {"Variables": dict(record.environment)},
         "TracingConfig": {"Mode": record.tracing_mode},
         "RevisionId": record.revision_id,
-        "Layers": [],
+        "Layers": [{"Arn": layer["Arn"], "CodeSize": layer["CodeSize"]} for layer in record.layers],
         "State": state or record.state,
         "PackageType": record.package_type,
         "Architectures": list(record.architectures),

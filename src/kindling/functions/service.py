@@ -12,6 +12,7 @@ import base64
 import binascii
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ..models import Alias, FunctionVersion
 from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits
+from .layers import LayerService, check_size
 from .provisioned import ProvisionedConcurrency
 from .timestamps import timestamp
 
@@ -59,6 +61,7 @@ class FunctionService:
         self.runtimes = runtimes
         self._functions: dict[str, FunctionEntry] = {}
         self._trees: dict[str, Path] = {}
+        self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -74,7 +77,10 @@ class FunctionService:
             invoker.limits.set_reserved(name, reserved)
         self.provisioned = ProvisionedConcurrency(self)
         # packages are removed here, never while an environment may still have one mounted
-        code.collect(keep={r.code_sha256_hex for e in self._functions.values() for r in e.all_records()})
+        self.layers = LayerService(config, code)
+        self.layers.collect(records)
+        invoker.opt_dir = self.layers.opt_dir
+        code.collect(keep={r.code_sha256_hex for r in records} | self.layers.hashes(records))
 
     def tree(self, sha256_hex: str) -> Path:
         """The unpacked package, remembered so that an invoke costs no file system lookup."""
@@ -148,6 +154,10 @@ class FunctionService:
             raise InvalidParameterValue(
                 f"The runtime {name} is not available on this Kindling server. Available runtimes: {available}."
             )
+        if runtime.command and not self.config.network:
+            raise InvalidParameterValue(
+                f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."
+            )
         return runtime
 
     def _store_code(self, zip_file: str | bytes | None, s3: bool) -> CodeRef:
@@ -208,6 +218,8 @@ class FunctionService:
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
             **settings,
         )
+        record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], ref.unzipped_size))
+        self.layers.opt_dir(record)  # merged now, not on the first cold start
         code_dir = self.tree(ref.sha256_hex)
         self.store.insert_function(record, now, params.get("Tags") or {})
         self._functions[name] = FunctionEntry(record, code_dir)
@@ -234,6 +246,7 @@ class FunctionService:
         if params.get("ImageUri"):
             raise InvalidParameterValue("Kindling runs Zip packages only; ImageUri is not supported.")
         ref = self._store_code(params.get("ZipFile"), bool(params.get("S3Bucket") or params.get("S3Key")))
+        check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
             code_sha256_hex=ref.sha256_hex,
             code_sha256=ref.sha256_b64,
@@ -277,6 +290,9 @@ class FunctionService:
             revision_id=str(uuid.uuid4()),
             **settings,
         )
+        if "Layers" in params:
+            record = record.replace(layers=self.layers.resolve(params["Layers"], current.unzipped_size))
+            self.layers.opt_dir(record)
         return self._replace_latest(entry, record, entry.code_dir)
 
     def reserved_concurrency(self, name_or_arn: str) -> int | None:
@@ -358,6 +374,8 @@ class FunctionService:
             return
         self.store.delete_function(entry.latest.name)
         self.provisioned.forget(entry.latest.name)
+        for listener in self.deletion_listeners:
+            listener(entry.latest.name)
         del self._functions[entry.latest.name]
         self.invoker.limits.set_reserved(entry.latest.name, None)
         self.invoker.retire(entry.latest.name)

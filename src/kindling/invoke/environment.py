@@ -17,15 +17,26 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
 from .channel import ControlChannel, Outcome, RuntimeGone
+from .runtime_api import RuntimeApi, start_runtime
 
 MAX_RESPONSE = 6_291_556
 TAIL_BYTES = 4096
 INIT_LIMIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class StreamingInvokeRequest(InvokeRequest):
+    """An invocation whose result the runtime may send in pieces (``chunk`` frames) before it ends;
+    each piece goes to ``on_chunk(header, body)`` the moment it arrives."""
+
+    on_chunk: Callable[[dict, bytes], None] | None = None
 
 
 class Environment:
@@ -97,11 +108,16 @@ class Environment:
         """Start (or restart) the runtime and run the function's init code."""
         started = time.perf_counter()
         self._init_error = None
-        self.process = await self.sandbox.start()
+        http_api = bool(self.sandbox.spec.runtime.command)  # Node, custom runtimes: the Runtime API
+        if http_api:
+            self.process, self._channel = await start_runtime(self.sandbox)
+        else:
+            self.process = await self.sandbox.start()
         os.set_blocking(self.process.log_fd, False)
         loop = asyncio.get_running_loop()
         loop.add_reader(self.process.log_fd, self._on_log_readable)
-        _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
+        if not http_api:
+            _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
         self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
         try:
             first = await self._channel.next(INIT_LIMIT_S + self.version.timeout)
@@ -174,6 +190,8 @@ class Environment:
         self.invocations += 1
         request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # os.urandom costs a syscall
         self._tail = deque() if request.log_tail else None
+        if isinstance(self._channel, RuntimeApi) and self.alive:
+            await self._channel.settle(self.version.timeout)  # a runtime that exits after its answer needs a new one
         cold = not self.alive
         init_ms: float | None = None
         if cold:
@@ -209,9 +227,17 @@ class Environment:
             "cognito_identity": request.cognito_identity,
             "trace_id": request.trace_id,
         }
+        on_chunk = request.on_chunk if isinstance(request, StreamingInvokeRequest) else None
+        if on_chunk is not None:
+            header["stream"] = True
+            deadline = time.monotonic() + version.timeout
         self._channel.send(header, request.payload)
         try:
             outcome = await self._channel.next(version.timeout)
+            if on_chunk is not None:
+                while outcome.header["type"] == "chunk":
+                    on_chunk(outcome.header, outcome.body)
+                    outcome = await self._channel.next(max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._log(f"{iso_now()} {request_id} Task timed out after {version.timeout:.2f} seconds")
             await self._close_process()

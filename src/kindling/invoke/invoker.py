@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,9 @@ from .concurrency import ConcurrencyLimits
 from .environment import Environment
 
 log = logging.getLogger("kindling.invoke")
+NODE_PATH = (
+    "/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"
+)
 LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
 
 
@@ -69,6 +72,10 @@ def lambda_environment(
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
         "LAMBDA_TASK_ROOT": "/var/task",
     }
+    if runtime.name.startswith("provided"):
+        del env["AWS_EXECUTION_ENV"]  # Lambda sets none for custom runtimes
+    elif runtime.name.startswith("nodejs"):
+        env.setdefault("NODE_PATH", NODE_PATH.format(major=runtime.version))
     return env
 
 
@@ -89,6 +96,8 @@ class Invoker:
         self.backend = backend
         self.logs = logs
         self.runtimes = runtimes
+        # the merged layers of a version, bound at /opt: set by the function service, which owns layers
+        self.opt_dir: Callable[[FunctionVersion], Path | None] = lambda version: None
         self._pools: dict[str, Pool] = {}
         self.limits = ConcurrencyLimits(config.account_concurrency)
         self._reaper: asyncio.Task[None] | None = None
@@ -119,6 +128,7 @@ class Invoker:
             ephemeral_mb=version.ephemeral_storage,
             environment=lambda_environment(version, runtime, self.config.region, stream, initialization),
             network=self.config.network,
+            opt_dir=self.opt_dir(version),
         )
         sandbox = await self.backend.create(spec)
         return Environment(env_id, version, sandbox, self.logs.open_stream(version.log_group, stream))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13"}
@@ -34,6 +37,18 @@ DEPRECATED = (
     "go1.x",
 )
 BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
+NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
+NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")
+PROVIDED_RUNTIMES = {"provided.al2023": "al2023", "provided.al2": "al2"}
+CUSTOM_BOOTSTRAP = "/var/task/bootstrap"
+JAVA_RUNTIMES = {"java17": "17", "java21": "21"}
+JAVA_SOURCES = Path(__file__).with_name("java")
+# Lambda's JVM flags; the heap is sized from the function's memory, as the JVM cannot see its cgroup
+# (java and the class path are arguments, so that the process backend can map them to host paths)
+JAVA_SCRIPT = (
+    'exec "$1" -Xmx$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE * 85 / 100))m -XX:+TieredCompilation '
+    '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "$2" kindling.Bootstrap'
+)
 
 
 @dataclass(frozen=True)
@@ -43,11 +58,38 @@ class Runtime:
     prefix: str  # its installation prefix, bound read-only at /var/lang in the sandbox
     version: str
     entry: Path
+    # exec'ed in the sandbox right after isolation, then spoken to over the HTTP Runtime API;
+    # empty: the entry's main() runs in the zygote's fork (the built-in Python runtime)
+    command: tuple[str, ...] = ()
+    runtime_dir: str = ""  # host directory bound read-only at /var/runtime
+    launcher: str = ""  # the Python running the fork server, when ``executable`` is not Python
+    binds: tuple[str, ...] = ()  # host directories the install links into (a JDK's /etc/java-NN), bound as they are
 
     @property
     def sandbox_executable(self) -> str:
         binary = os.path.basename(self.executable)
         return f"/var/lang/bin/{binary}" if self.prefix != "/usr" else self.executable
+
+    @property
+    def forkserver_python(self) -> str:
+        return self.launcher or self.executable
+
+    def argv(self, task_dir: Path, opt_dir: Path | None) -> list[str]:
+        """What to exec in the sandbox: custom runtimes start ``/var/task/bootstrap``, else ``/opt/bootstrap``."""
+        custom = self.command == (CUSTOM_BOOTSTRAP,) and not (task_dir / "bootstrap").exists()
+        if custom and opt_dir is not None and (opt_dir / "bootstrap").exists():
+            return ["/opt/bootstrap"]
+        return list(self.command)
+
+    def entrypoint_error(self, task_dir: Path, opt_dir: Path | None) -> str | None:
+        """Lambda's ``Runtime.InvalidEntrypoint`` message when a custom runtime has no bootstrap to exec."""
+        if self.command != (CUSTOM_BOOTSTRAP,):
+            return None
+        inside = self.argv(task_dir, opt_dir)[0]
+        host = (opt_dir if inside.startswith("/opt/") else task_dir) / "bootstrap"
+        if not host.exists():
+            return "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
+        return None if os.access(host, os.X_OK) else f"fork/exec {inside}: permission denied"
 
 
 def _probe(candidate: str, version: str) -> Runtime | None:
@@ -72,6 +114,75 @@ def _candidates(version: str) -> list[str]:
     return found
 
 
+def _node(candidate: str, major: str) -> Runtime | None:
+    try:
+        out = subprocess.run([candidate, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.stdout.strip().lstrip("v").split(".")[0] != major:
+        return None
+    real = os.path.realpath(candidate)
+    # node cannot fork from a Python zygote: the zygote's child isolates itself, then execs node
+    runtime = Runtime(
+        f"nodejs{major}.x",
+        real,
+        os.path.dirname(os.path.dirname(real)),
+        major,
+        BOOTSTRAP,
+        runtime_dir=str(NODE_RUNTIME_DIR),
+        launcher=os.path.realpath(sys.executable),
+    )
+    return replace(runtime, command=(runtime.sandbox_executable, "/var/runtime/index.mjs"))
+
+
+def _java_runtime_classes(javac: str) -> Path | None:
+    """Kindling's Java runtime compiled once per version of its sources, in the user's cache."""
+    sources = sorted(JAVA_SOURCES.rglob("*.java"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
+    target = Path.home() / ".cache" / "kindling" / f"java-runtime-{digest}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        subprocess.run([javac, "-d", str(work), *map(str, sources)], check=True, capture_output=True, timeout=120)
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        work.rename(target)
+    except (OSError, subprocess.SubprocessError):
+        shutil.rmtree(work, ignore_errors=True)
+        return target if target.is_dir() else None
+    return target
+
+
+def _java(candidate: str, major: str) -> Runtime | None:
+    try:
+        out = subprocess.run([candidate, "-version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if f'version "{major}.' not in out.stderr and f'version "{major}"' not in out.stderr:
+        return None
+    real = os.path.realpath(candidate)
+    javac = os.path.join(os.path.dirname(real), "javac")
+    classes = _java_runtime_classes(javac) if os.access(javac, os.X_OK) else None
+    if classes is None:
+        return None
+    runtime = Runtime(
+        f"java{major}",
+        real,
+        os.path.dirname(os.path.dirname(real)),
+        major,
+        BOOTSTRAP,
+        runtime_dir=str(classes),
+        launcher=os.path.realpath(sys.executable),
+    )
+    # Debian's JDK keeps its configuration in /etc/java-NN-openjdk, behind symlinks from conf/
+    links = {os.readlink(p) for p in Path(runtime.prefix).rglob("*") if p.is_symlink()}
+    binds = tuple(sorted({"/".join(link.split("/")[:3]) for link in links if link.startswith("/etc/")}))
+    command = ("/bin/sh", "-c", JAVA_SCRIPT, "java", runtime.sandbox_executable, "/var/runtime")
+    return replace(runtime, command=command, binds=binds)
+
+
 def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
     runtimes: dict[str, Runtime] = {}
     for name, version in PYTHON_RUNTIMES.items():
@@ -80,4 +191,24 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
             if runtime:
                 runtimes[name] = runtime
                 break
+    for name, major in NODE_RUNTIMES.items():
+        found = [shutil.which(f"node{major}"), shutil.which("node"), "/usr/bin/node", "/usr/local/bin/node"]
+        for candidate in [overrides[name]] if name in overrides else [c for c in found if c]:
+            node = _node(candidate, major)
+            if node:
+                runtimes[name] = node
+                break
+    for name, major in JAVA_RUNTIMES.items():
+        found = [shutil.which("java"), "/usr/bin/java", f"/usr/lib/jvm/java-{major}-openjdk-amd64/bin/java"]
+        unique = dict.fromkeys(os.path.realpath(c) for c in found if c and os.path.exists(c))
+        for candidate in [overrides[name]] if name in overrides else list(unique):
+            java = _java(candidate, major)
+            if java:
+                runtimes[name] = java
+                break
+    # a custom runtime's bootstrap is exec'ed from the zygote of a Python (3.12 first), found at /var/lang
+    python = runtimes.get("python3.12") or next(iter(runtimes.values()), None)
+    if python is not None and python.name.startswith("python"):
+        for name, version in PROVIDED_RUNTIMES.items():
+            runtimes[name] = replace(python, name=name, version=version, command=(CUSTOM_BOOTSTRAP,))
     return runtimes

@@ -36,6 +36,7 @@ class SandboxSpec:
     ephemeral_mb: int
     environment: dict[str, str]
     network: bool = True
+    opt_dir: Path | None = None  # the function's layers, merged, bound read-only at /opt
 
 
 @dataclass
@@ -57,8 +58,8 @@ class Sandbox:
     _peak_mb: int = field(default=0, repr=False)
     _peak_read_at: float = field(default=-1.0, repr=False)
 
-    async def start(self) -> RuntimeProcess:
-        return await self.backend.start(self)
+    async def start(self, extra_env: dict[str, str] | None = None) -> RuntimeProcess:
+        return await self.backend.start(self, extra_env)
 
     def limit_cpu(self) -> None:
         """Apply the CPU share proportional to memory, once init has finished at full speed."""
@@ -139,9 +140,11 @@ class SandboxBackend:
         return self.isolate and not self._free_uids
 
     def zygote(self, runtime: Runtime) -> Zygote:
-        if runtime.name not in self._zygotes:
-            self._zygotes[runtime.name] = Zygote(runtime.executable, runtime.entry)
-        return self._zygotes[runtime.name]
+        """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
+        key = f"{runtime.forkserver_python}:{runtime.entry}"
+        if key not in self._zygotes:
+            self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry)
+        return self._zygotes[key]
 
     async def prewarm(self, runtime: Runtime) -> None:
         await self.zygote(runtime).start()
@@ -173,9 +176,17 @@ class SandboxBackend:
             raise
         return sandbox
 
-    def _spawn_spec(self, sandbox: Sandbox) -> dict:
+    def _spawn_spec(self, sandbox: Sandbox, extra_env: dict[str, str] | None = None) -> dict:
         spec = sandbox.spec
-        env = dict(spec.environment)
+        env = {**spec.environment, **(extra_env or {})}
+        mounts = {"/var/task": str(spec.code_dir), "/opt": str(spec.opt_dir or self.empty)}  # sandbox -> host
+        if spec.runtime.prefix != "/usr":
+            mounts["/var/lang"] = spec.runtime.prefix
+        if spec.runtime.runtime_dir:
+            mounts["/var/runtime"] = spec.runtime.runtime_dir
+        argv = spec.runtime.argv(spec.code_dir, spec.opt_dir)
+        if argv and spec.runtime.runtime_dir and env.get("AWS_LAMBDA_EXEC_WRAPPER"):  # managed runtimes only
+            argv = [env["AWS_LAMBDA_EXEC_WRAPPER"], *argv]
         if not self.isolate:
             env["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
             env["TMPDIR"] = str(sandbox.scratch / "tmp")
@@ -185,10 +196,9 @@ class SandboxBackend:
                 "gid": sandbox.uid,
                 "cwd": str(spec.code_dir),
                 "env": env,
+                "argv": [_on_host(arg, mounts) for arg in argv],
             }
-        readonly = {"/usr": "/usr", "/var/task": str(spec.code_dir), "/opt": str(self.empty)}
-        if spec.runtime.prefix != "/usr":
-            readonly["/var/lang"] = spec.runtime.prefix
+        readonly = {"/usr": "/usr", **mounts, **{path: path for path in spec.runtime.binds}}
         symlinks = {}
         for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
             if os.path.islink(top):
@@ -214,15 +224,16 @@ class SandboxBackend:
             "env": env,
             "layout": layout,
             "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],
+            "argv": argv,
         }
 
-    async def start(self, sandbox: Sandbox) -> RuntimeProcess:
+    async def start(self, sandbox: Sandbox, extra_env: dict[str, str] | None = None) -> RuntimeProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         log_r, log_w = os.pipe()
         zygote = self.zygote(sandbox.spec.runtime)
         sandbox.unlimit_cpu()
         try:
-            pid = await zygote.spawn(self._spawn_spec(sandbox), [theirs.fileno(), log_w])
+            pid = await zygote.spawn(self._spawn_spec(sandbox, extra_env), [theirs.fileno(), log_w])
         except BaseException:
             ours.close()
             os.close(log_r)
@@ -251,6 +262,14 @@ class SandboxBackend:
             zygote.close()
         if self.cgroups is not None:
             self.cgroups.remove()
+
+
+def _on_host(path: str, mounts: dict[str, str]) -> str:
+    """A sandbox path as the process backend, which mounts nothing, finds it on the host."""
+    for inside, host in mounts.items():
+        if path == inside or path.startswith(inside + "/"):
+            return host + path[len(inside) :]
+    return path
 
 
 def kill_process(process: RuntimeProcess) -> None:

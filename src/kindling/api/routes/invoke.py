@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 
-from ...errors import InvalidRequestContent, RequestEntityTooLarge
+from ...errors import InvalidRequestContent, LambdaError, RequestEntityTooLarge, RequestTooLarge
 from ...events.queue import EventQueue
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
@@ -18,9 +18,10 @@ ASYNC_MAX = 1_048_576
 LEGACY_ASYNC_MAX = 262_144
 
 
-def _check_payload(payload: bytes, limit: int) -> None:
+def check_payload(payload: bytes, limit: int, too_large: type[LambdaError] = RequestEntityTooLarge) -> None:
+    """Size, then JSON. Synchronous invokes get what AWS really sends; async ones the modeled error."""
     if len(payload) > limit:
-        raise RequestEntityTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+        raise too_large(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     if payload:
         try:
             json.loads(payload)
@@ -48,7 +49,10 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
         record, code_dir, invoked_arn = service.invoke_target(params["FunctionName"], params.get("Qualifier"))
         kind = params.get("InvocationType", "RequestResponse")
         payload: bytes = params.get("Payload") or b""
-        _check_payload(payload, ASYNC_MAX if kind == "Event" else SYNC_MAX)
+        if kind == "Event":
+            check_payload(payload, ASYNC_MAX, RequestTooLarge)
+        else:
+            check_payload(payload, SYNC_MAX)
         invoke_request = InvokeRequest(
             payload=payload,
             invoked_arn=invoked_arn,
@@ -72,7 +76,7 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
     async def invoke_async(request: Request) -> Reply:
         entry = service.resolve(request.params["FunctionName"])
         payload = request.params.get("InvokeArgs") or b""
-        _check_payload(payload, LEGACY_ASYNC_MAX)
+        check_payload(payload, LEGACY_ASYNC_MAX, RequestTooLarge)
         await events.enqueue(entry.latest, entry.code_dir, InvokeRequest(payload=payload, invoked_arn=entry.latest.arn))
         return Reply(202, b'{"Status": 202}')
 

@@ -12,10 +12,13 @@ import importlib
 import json
 import logging
 import os
+import random
 import resource
 import sys
 import time
 import traceback
+import zlib
+from collections.abc import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import channel
@@ -138,6 +141,42 @@ def _max_memory_kb() -> int:
     )
 
 
+def trace_header(incoming: str, function_name: str) -> str:
+    """``_X_AMZN_TRACE_ID`` for this invocation: the caller's trace one hop further in ``Lineage``,
+    which the AWS SDKs send back on every call the handler makes, so Kindling can count the hops."""
+    parts = [p for p in incoming.split(";") if p]
+    hops = 0
+    for part in parts:
+        if part.startswith("Lineage="):
+            count = part.rpartition(":")[2]
+            hops = int(count) if count.isdigit() else 0
+    kept = [p for p in parts if not p.startswith("Lineage=")]
+    if not any(p.startswith("Root=") for p in kept):
+        kept = [f"Root=1-{int(time.time()):08x}-{random.getrandbits(96):024x}", "Sampled=0", *kept]
+    return ";".join([*kept, f"Lineage={zlib.crc32(function_name.encode()):08x}:{hops + 1}"])
+
+
+def _stream(conn: channel.Channel, request_id: str, pieces: Iterator) -> None:
+    """A handler that returns an iterator streams: a dict first is the HTTP prelude (statusCode,
+    headers, cookies), then each str or bytes is sent the moment it is produced."""
+    for index, piece in enumerate(pieces):
+        if index == 0 and isinstance(piece, dict):
+            conn.send({"type": "chunk", "request_id": request_id, "prelude": True}, json.dumps(piece).encode())
+            continue
+        if isinstance(piece, str):
+            piece = piece.encode()
+        elif not isinstance(piece, (bytes, bytearray)):
+            piece = json.dumps(piece).encode()
+        conn.send({"type": "chunk", "request_id": request_id}, bytes(piece))
+
+
+def _marshal(result: object) -> bytes:
+    try:
+        return json.dumps(result).encode()
+    except (TypeError, ValueError) as error:
+        raise FaultError("Runtime.MarshalError", f"Unable to marshal response: {error}") from error
+
+
 def preload() -> None:
     """Imports whatever every invocation needs, in the zygote, before any fork."""
     import decimal  # noqa: F401  (json.loads(parse_float=...) users expect it cheap)
@@ -162,6 +201,7 @@ def main(fd: int) -> None:
         )
         return
     conn.send({"type": "ready", "init_ms": (time.perf_counter() - started) * 1000})
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
     while True:
         message = conn.receive()
         if message is None:
@@ -169,15 +209,16 @@ def main(fd: int) -> None:
         header, body = message
         request_id = header["request_id"]
         request_filter.request_id = request_id
-        os.environ["_X_AMZN_TRACE_ID"] = header.get("trace_id", "")
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header(header.get("trace_id", ""), function_name)
         context = LambdaContext(header)
         try:
             event = json.loads(body) if body else {}
             result = handler(event, context)  # type: ignore[operator]
-            try:
-                payload = json.dumps(result).encode()
-            except (TypeError, ValueError) as error:
-                raise FaultError("Runtime.MarshalError", f"Unable to marshal response: {error}") from error
+            if header.get("stream") and isinstance(result, Iterator):
+                _stream(conn, request_id, result)
+                payload = b""
+            else:
+                payload = _marshal(result)
         except FaultError as fault:
             _log_fault(fault)
             _finish(conn, request_id, "Unhandled", make_error(str(fault), fault.error_type, request_id))

@@ -1,0 +1,40 @@
+"""The function URL configuration operations (serving the URLs is ``triggers/http``)."""
+
+from __future__ import annotations
+
+from ...triggers.http.urls import UrlService
+from ..app import Handler, Reply, Request, json_reply
+from ..pages import page
+
+
+def handlers(urls: UrlService) -> dict[str, Handler]:
+    async def create_function_url_config(request: Request) -> Reply:
+        return json_reply(urls.shape(urls.create(request.params), modified=False), 201)
+
+    async def get_function_url_config(request: Request) -> Reply:
+        return json_reply(urls.shape(urls.get(request.params["FunctionName"], request.params.get("Qualifier"))))
+
+    async def update_function_url_config(request: Request) -> Reply:
+        return json_reply(urls.shape(urls.update(request.params)))
+
+    async def delete_function_url_config(request: Request) -> Reply:
+        urls.delete(request.params["FunctionName"], request.params.get("Qualifier"))
+        return Reply(204)
+
+    async def list_function_url_configs(request: Request) -> Reply:
+        params = request.params
+        found, following = page(
+            urls.list(params["FunctionName"]), lambda c: c.qualifier, params.get("Marker"), params.get("MaxItems")
+        )
+        body: dict = {"FunctionUrlConfigs": [urls.shape(c) for c in found]}
+        if following:
+            body["NextMarker"] = following
+        return json_reply(body)
+
+    return {
+        "CreateFunctionUrlConfig": create_function_url_config,
+        "GetFunctionUrlConfig": get_function_url_config,
+        "UpdateFunctionUrlConfig": update_function_url_config,
+        "DeleteFunctionUrlConfig": delete_function_url_config,
+        "ListFunctionUrlConfigs": list_function_url_configs,
+    }

@@ -1,0 +1,160 @@
+"""What every client verb shares: the endpoint, boto3 clients, the console, and readable errors.
+
+A failure is one line saying what went wrong and one saying what to do, never a traceback
+(unless ``--debug``): the CLI is for people, and botocore's messages are for programs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
+ROLE = "arn:aws:iam::000000000000:role/kindling"
+# stdout carries results (pipe them into jq); stderr carries progress, logs and errors. Piped output is
+# never cut to 80 columns: a table is as wide as its content.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 1000)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 1000)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A failure the user can act on: what happened, and a hint for what to do about it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def show(self, file: Any = None) -> None:
+        err.print(f"[bold red]error:[/] {self.message}", markup=True, highlight=False)
+        if self.hint:
+            err.print(f"[dim]hint:[/] {self.hint}", markup=True, highlight=False)
+
+
+class Clients:
+    """Lazily built boto3 clients for one endpoint (importing boto3 costs time ``server`` does not need)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._made: dict[str, Any] = {}
+
+    @property
+    def lam(self) -> Any:
+        return self._client("lambda")
+
+    @property
+    def logs(self) -> Any:
+        return self._client("logs")
+
+    def _client(self, service: str) -> Any:
+        if service not in self._made:
+            import boto3
+            from botocore.config import Config
+
+            self._made[service] = boto3.client(
+                service,
+                endpoint_url=self.endpoint,
+                region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "kindling"),
+                aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "kindling"),
+                config=Config(retries={"max_attempts": 1}, read_timeout=960, connect_timeout=3),
+            )
+        return self._made[service]
+
+
+class _CountingBody(io.BytesIO):
+    """A request body that reports how much of it the HTTP client has read (sent) so far."""
+
+    def __init__(self, data: bytes, advance: Callable[[int], None]) -> None:
+        super().__init__(data)
+        self._advance = advance
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self._advance(len(chunk))
+        return chunk
+
+
+@contextlib.contextmanager
+def upload_progress(client: Any, operation: str, label: str) -> Iterator[None]:
+    """A progress bar over the bytes of ``operation``'s request as they are sent; a terminal only."""
+    if not err.is_terminal:
+        yield
+        return
+    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def follow(request: Any, **_: Any) -> None:
+            if isinstance(request.body, bytes):
+                progress.update(task, total=len(request.body), completed=0)
+                request.body = _CountingBody(request.body, lambda sent: progress.advance(task, sent))
+
+        event = f"before-send.{client.meta.service_model.endpoint_prefix}.{operation}"
+        client.meta.events.register(event, follow)
+        try:
+            yield
+        finally:
+            client.meta.events.unregister(event, follow)
+
+
+def explain(error: Exception, endpoint: str) -> CliError | None:
+    """botocore's exceptions as a sentence and a hint; None for anything unexpected."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(error, EndpointConnectionError):
+        return CliError(
+            f"cannot reach Kindling at {endpoint}",
+            "start it with `make run` (or `kindling server`), or point --endpoint / KINDLING_ENDPOINT at it",
+        )
+    if isinstance(error, ReadTimeoutError):
+        return CliError(f"Kindling at {endpoint} did not answer in time", "is the server overloaded or stuck?")
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Error")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code == "ResourceNotFoundException" and "Function not found" in message:
+            name = message.rsplit(":", 1)[-1].strip()
+            return CliError(
+                f"no function named {name!r}", "`kindling ls` lists functions; `kindling deploy DIR` makes one"
+            )
+        return CliError(f"{code}: {message}")
+    return None
+
+
+def client_command(function: F) -> F:
+    """Adds ``--endpoint`` and ``--debug`` to a verb and turns its failures into one readable line."""
+
+    @click.option(
+        "--endpoint",
+        envvar="KINDLING_ENDPOINT",
+        default=DEFAULT_ENDPOINT,
+        show_default=True,
+        help="Kindling server URL (env KINDLING_ENDPOINT)",
+    )
+    @click.option("--debug", is_flag=True, help="show the full traceback on failure")
+    @functools.wraps(function)
+    def wrapper(*args: Any, endpoint: str, debug: bool, **kwargs: Any) -> Any:
+        try:
+            return function(*args, clients=Clients(endpoint), **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        except Exception as error:
+            if debug:
+                raise
+            readable = explain(error, endpoint)
+            if readable is None:
+                readable = CliError(f"{type(error).__name__}: {error}", "run again with --debug for the traceback")
+            raise readable from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,292 @@
+// Kindling's Node.js runtime: loads the handler and serves invocations over the Lambda Runtime API.
+//
+// Mounted read-only at /var/runtime and started as `node /var/runtime/index.mjs` inside the sandbox
+// (Node cannot be forked from Kindling's Python zygote, so it is exec'ed after isolation). Standard
+// library only. Mirrors what aws-lambda-nodejs-runtime-interface-client does that handlers can see:
+// handler resolution and its Runtime.* errors, CommonJS and ES modules, async and callback handlers,
+// the context object, console lines as `<time>\t<request id>\t<LEVEL>\t<message>`, and errors as
+// {errorType, errorMessage, trace}.
+
+import fs from "node:fs";
+import http from "node:http";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import util from "node:util";
+
+const [HOST, PORT] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const BASE = "/2018-06-01/runtime";
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || "/var/task";
+let currentRequestId;
+
+// ------------------------------------------------------------------ Runtime API client
+function call(method, route, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const request = http.request(
+      { host: HOST, port: PORT, path: BASE + route, method, agent, headers: data ? { ...headers, "Content-Length": data.length } : headers },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on("error", reject);
+      },
+    );
+    request.on("socket", (socket) => socket.setNoDelay(true));
+    request.on("error", reject);
+    request.end(data);
+  });
+}
+
+async function postError(route, error) {
+  const body = JSON.stringify(error);
+  await call("POST", route, body, { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error.errorType });
+}
+
+// ------------------------------------------------------------------ logging
+const LEVELS = { log: "INFO", info: "INFO", warn: "WARN", error: "ERROR", debug: "DEBUG", trace: "TRACE" };
+for (const [method, level] of Object.entries(LEVELS)) {
+  console[method] = (...args) => {
+    const message = util.format(...args).replace(/\n/g, "\r");
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}\n`);
+  };
+}
+
+// ------------------------------------------------------------------ errors
+class RuntimeError extends Error {
+  constructor(name, message, cause) {
+    super(message);
+    this.name = name;
+    if (cause) this.stack = `${name}: ${message}\n${(cause.stack || "").split("\n").slice(1).join("\n")}`;
+  }
+}
+
+function shape(error) {
+  if (error instanceof Error || (error && typeof error.stack === "string" && error.message !== undefined)) {
+    return { errorType: error.name, errorMessage: error.message, trace: String(error.stack || "").split("\n") };
+  }
+  return { errorType: typeof error, errorMessage: String(error), trace: [] };
+}
+
+// ------------------------------------------------------------------ handler loading
+function hasTypeModule(file) {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest)) {
+      try {
+        return JSON.parse(fs.readFileSync(manifest, "utf8")).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    if (dir === path.dirname(dir) || dir === "/") return false;
+  }
+}
+
+async function loadModule(base, moduleName, require) {
+  const exists = (file) => fs.existsSync(file) && fs.statSync(file).isFile();
+  if (exists(`${base}.mjs`) && !exists(`${base}.js`)) return import(pathToFileURL(`${base}.mjs`).href);
+  if (exists(`${base}.js`)) {
+    return hasTypeModule(`${base}.js`) ? import(pathToFileURL(`${base}.js`).href) : require(`${base}.js`);
+  }
+  if (exists(`${base}.cjs`)) return require(`${base}.cjs`);
+  if (exists(base)) return require(base);
+  return require(require.resolve(moduleName, { paths: [TASK_ROOT, ...(process.env.NODE_PATH || "").split(":")] }));
+}
+
+async function loadHandler(handlerString) {
+  const fileAndFunction = path.basename(handlerString);
+  const moduleRoot = handlerString.slice(0, handlerString.length - fileAndFunction.length);
+  const match = fileAndFunction.match(/^([^.]*)\.(.*)$/);
+  if (!match) throw new RuntimeError("Runtime.MalformedHandlerName", "Bad handler");
+  const [, moduleName, functionPath] = match;
+  const base = path.resolve(TASK_ROOT, moduleRoot, moduleName);
+  const require = createRequire(path.join(TASK_ROOT, "index.js"));
+  let loaded;
+  try {
+    loaded = await loadModule(base, moduleName, require);
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new RuntimeError("Runtime.UserCodeSyntaxError", `${error.name}: ${error.message}`, error);
+    if (error && (error.code === "MODULE_NOT_FOUND" || error.code === "ERR_MODULE_NOT_FOUND") && String(error.message).includes(moduleName)) {
+      throw new RuntimeError("Runtime.ImportModuleError", `Error: Cannot find module '${moduleName}'\nRequire stack:\n- /var/runtime/index.mjs`, error);
+    }
+    throw error;
+  }
+  const handler = functionPath.split(".").reduce((object, key) => (object == null ? undefined : object[key]), loaded);
+  if (handler === undefined && loaded && loaded.default) {
+    const fallback = functionPath.split(".").reduce((object, key) => (object == null ? undefined : object[key]), loaded.default);
+    if (typeof fallback === "function") return fallback;
+  }
+  if (handler === undefined) throw new RuntimeError("Runtime.HandlerNotFound", `${fileAndFunction} is undefined or not exported`);
+  if (typeof handler !== "function") throw new RuntimeError("Runtime.HandlerNotFound", `${fileAndFunction} is not a function`);
+  return handler;
+}
+
+// ------------------------------------------------------------------ the context object
+function makeContext(headers, finish) {
+  const deadline = Number(headers["lambda-runtime-deadline-ms"]);
+  const env = process.env;
+  const json = (name) => (headers[name] ? JSON.parse(headers[name]) : undefined);
+  const clientContext = json("lambda-runtime-client-context");
+  const identity = json("lambda-runtime-cognito-identity");
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers["lambda-runtime-aws-request-id"],
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    identity: identity && { cognitoIdentityId: identity.cognitoIdentityId, cognitoIdentityPoolId: identity.cognitoIdentityPoolId },
+    clientContext,
+    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+    done: (error, result) => finish(error, result),
+    succeed: (result) => finish(null, result),
+    fail: (error) => finish(error || "handled"),
+  };
+}
+
+// ------------------------------------------------------------------ response streaming
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response";
+globalThis.awslambda = {
+  streamifyResponse(handler) {
+    handler[STREAMING] = true;
+    return handler;
+  },
+  HttpResponseStream: class HttpResponseStream {
+    static from(stream, prelude) {
+      stream.setContentType(HTTP_INTEGRATION);
+      stream.write(JSON.stringify(prelude));
+      stream.write(new Uint8Array(8)); // eight NUL bytes end the prelude
+      return stream;
+    }
+  },
+};
+
+// A streamed handler writes into the POST of its response as it goes (chunked, errors in trailers).
+function runStreaming(handler, event, headers, requestId) {
+  return new Promise((resolve) => {
+    const request = http.request({
+      host: HOST, port: PORT, path: `${BASE}/invocation/${requestId}/response`, method: "POST", agent,
+      headers: {
+        "Lambda-Runtime-Function-Response-Mode": "streaming",
+        "Transfer-Encoding": "chunked",
+        Trailer: "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+        "Content-Type": "application/octet-stream",
+      },
+    });
+    request.setContentType = (type) => request.setHeader("Content-Type", type);
+    request.on("socket", (socket) => socket.setNoDelay(true));
+    request.on("response", (response) => response.resume().on("end", resolve));
+    request.on("error", resolve);
+    const fail = (error) => {
+      const shaped = shape(error);
+      console.error("Invoke Error", `\t${JSON.stringify(shaped)}`);
+      const body = Buffer.from(JSON.stringify(shaped)).toString("base64");
+      request.addTrailers({ "Lambda-Runtime-Function-Error-Type": shaped.errorType, "Lambda-Runtime-Function-Error-Body": body });
+      request.end();
+    };
+    let returned;
+    try {
+      returned = Promise.resolve(handler(event, request, makeContext(headers, () => {})));
+    } catch (error) {
+      returned = Promise.reject(error);
+    }
+    returned.then(() => request.writableEnded || request.end(), fail);
+  });
+}
+
+// ------------------------------------------------------------------ the invoke loop
+function runHandler(handler, event, headers) {
+  return new Promise((resolve) => {
+    let settled = false;
+    let waitForLoop = false;
+    const whenEmpty = () => finish(null, null);
+    const finish = (error, result) => {
+      if (settled) return;
+      settled = true;
+      process.removeListener("beforeExit", whenEmpty);
+      const outcome = error !== undefined && error !== null ? { error } : { result };
+      if (waitForLoop && context.callbackWaitsForEmptyEventLoop) process.once("beforeExit", () => resolve(outcome));
+      else resolve(outcome);
+    };
+    const context = makeContext(headers, finish);
+    try {
+      const returned = handler(event, context, (error, result) => {
+        waitForLoop = true;
+        finish(error, result);
+      });
+      if (returned && typeof returned.then === "function") {
+        returned.then((result) => finish(null, result), (error) => finish(error ?? "rejected"));
+      } else if (!settled) {
+        process.once("beforeExit", whenEmpty); // neither a promise nor the callback: null once the loop is empty
+      }
+    } catch (error) {
+      finish(error);
+    }
+  });
+}
+
+async function serve(handler) {
+  for (;;) {
+    const next = await call("GET", "/invocation/next");
+    const headers = next.headers;
+    const requestId = headers["lambda-runtime-aws-request-id"];
+    currentRequestId = requestId;
+    if (headers["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = headers["lambda-runtime-trace-id"];
+    else delete process.env._X_AMZN_TRACE_ID;
+    let outcome;
+    try {
+      const event = next.body.length ? JSON.parse(next.body.toString("utf8")) : {};
+      if (handler[STREAMING]) {
+        await runStreaming(handler, event, headers, requestId);
+        continue;
+      }
+      outcome = await runHandler(handler, event, headers);
+    } catch (error) {
+      outcome = { error: new RuntimeError("Runtime.UnmarshalError", `Unable to parse the event: ${error.message}`) };
+    }
+    if ("error" in outcome) {
+      const error = shape(outcome.error);
+      console.error("Invoke Error", `\t${JSON.stringify(error)}`);
+      await postError(`/invocation/${requestId}/error`, error);
+      continue;
+    }
+    let body;
+    try {
+      body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+    } catch (error) {
+      const marshal = shape(new RuntimeError("Runtime.MarshalError", `Unable to stringify response body: ${error.message}`));
+      await postError(`/invocation/${requestId}/error`, marshal);
+      continue;
+    }
+    await call("POST", `/invocation/${requestId}/response`, body, { "Content-Type": "application/json" });
+  }
+}
+
+async function fatal(kind, error) {
+  const shaped = shape(error);
+  console.error(kind, `\t${JSON.stringify(shaped)}`);
+  const route = currentRequestId ? `/invocation/${currentRequestId}/error` : "/init/error";
+  try {
+    await postError(route, shaped);
+  } finally {
+    process.exit(129);
+  }
+}
+
+process.on("uncaughtException", (error) => fatal("Uncaught Exception", error));
+process.on("unhandledRejection", (reason) =>
+  fatal("Unhandled Promise Rejection", new RuntimeError("Runtime.UnhandledPromiseRejection", `${reason instanceof Error ? reason.name + ": " + reason.message : String(reason)}`, reason instanceof Error ? reason : undefined)),
+);
+
+let handler;
+try {
+  handler = await loadHandler(process.env._HANDLER || "");
+} catch (error) {
+  await fatal("Init Error", error);
+}
+await serve(handler);

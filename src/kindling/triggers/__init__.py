@@ -1,0 +1,1 @@
+"""Ways other than the Lambda API to invoke a function: HTTP endpoints, schedules."""

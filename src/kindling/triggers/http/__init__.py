@@ -1,0 +1,1 @@
+"""Function URLs and route tables: HTTP requests in, Lambda events out, and back."""

@@ -1,0 +1,140 @@
+"""``kindling deploy template.yaml``: a SAM template's functions and schedules, as a SAM user writes them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.request
+from pathlib import Path
+
+from cli_support import Lines
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Greeting:
+    Type: String
+    Default: bonjour
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 5
+    MemorySize: 256
+    Environment:
+      Variables:
+        STAGE: dev
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub "${AWS::StackName}-hello"
+      CodeUri: hello/
+      Handler: app.handler
+      Environment:
+        Variables:
+          GREETING: !Ref Greeting
+      Events:
+        Api:
+          Type: HttpApi
+  TickFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: tick/
+      Handler: tick.run
+      MemorySize: 128
+      Events:
+        Every5:
+          Type: Schedule
+          Properties:
+            Schedule: rate(5 minutes)
+        Nightly:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: cron(0 3 * * ? *)
+            State: DISABLED
+  Bucket:
+    Type: AWS::S3::Bucket
+"""
+
+
+def project(root: Path) -> Path:
+    (root / "hello").mkdir(parents=True)
+    (root / "hello" / "app.py").write_text(
+        "import os\ndef handler(event, context):\n    return [os.environ['GREETING'], os.environ['STAGE']]\n"
+    )
+    (root / "tick").mkdir()
+    (root / "tick" / "tick.py").write_text("def run(event, context):\n    return 'tick'\n")
+    (root / "template.yaml").write_text(TEMPLATE)
+    return root
+
+
+def schedules(server) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    with urllib.request.urlopen(f"{server.endpoint}/kindling/schedules", timeout=10) as reply:
+        return {rule["Name"]: rule for rule in json.loads(reply.read())["Schedules"]}
+
+
+def remove(lam, server, hello: str) -> None:  # type: ignore[no-untyped-def]
+    """What a test's template deployed: its two functions and the tick function's schedules."""
+    for name in (hello, "TickFunction"):
+        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+            lam.delete_function(FunctionName=name)
+    for rule in ("TickFunction-Every5", "TickFunction-Nightly"):
+        with contextlib.suppress(OSError):
+            request = urllib.request.Request(f"{server.endpoint}/kindling/schedules/{rule}", method="DELETE")
+            urllib.request.urlopen(request, timeout=10)
+
+
+def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tmp_path):
+    root = project(tmp_path / "samapp")
+    try:
+        first = cli("deploy", str(root))
+        lines = first.stdout.splitlines()
+        assert lines[0] == "created samapp-hello (python3.12, app.handler, 256 MB, 5 s, 1 file, 0.2 KB)"
+        assert lines[1].startswith("created TickFunction (python3.12, tick.run, 128 MB, 5 s")
+        assert lines[2:] == [
+            "schedule TickFunction-Every5: rate(5 minutes) → TickFunction",
+            "schedule TickFunction-Nightly: cron(0 3 * * ? *) → TickFunction (disabled)",
+        ]
+        assert "warning: Bucket (AWS::S3::Bucket) skipped" in first.stderr
+        assert "warning: event Api of HelloFunction (HttpApi) skipped" in first.stderr
+        assert json.loads(cli("invoke", "samapp-hello").stdout) == ["bonjour", "dev"]
+        rules = schedules(server)
+        assert rules["TickFunction-Every5"]["State"] == "ENABLED"
+        assert rules["TickFunction-Nightly"]["State"] == "DISABLED"
+
+        again = cli("deploy", str(root / "template.yaml")).stdout.splitlines()
+        assert again[:2] == [
+            "samapp-hello is up to date: nothing changed",
+            "TickFunction is up to date: nothing changed",
+        ]
+        refused = cli("deploy", str(root), "--memory", "512", check=False)
+        assert refused.returncode == 1 and "do not apply to a template" in refused.stderr
+    finally:
+        remove(lam, server, "samapp-hello")
+
+
+def test_an_unsupported_intrinsic_is_one_line_and_a_hint(cli, tmp_path):
+    root = project(tmp_path / "broken")
+    (root / "template.yaml").write_text(TEMPLATE.replace("!Ref Greeting", "!GetAtt Bucket.Arn"))
+    failed = cli("deploy", str(root), check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines()[-2:] == [
+        "error: HelloFunction: Fn::GetAtt is not supported by kindling",
+        "hint: use a plain value or !Ref / !Sub",
+    ]
+
+
+def test_dev_on_a_template_reloads_the_function_whose_code_changed(cli, server, lam, tmp_path):
+    root = project(tmp_path / "samdev")
+    dev = Lines(cli.start("dev", str(root)))
+    try:
+        dev.wait_for(lambda line: line.startswith("watching "))
+        (root / "tick" / "tick.py").write_text("def run(event, context):\n    return 'tock'\n")
+        dev.wait_for(lambda line: line.startswith("updated TickFunction in ") and line.endswith("(tick.py)"))
+        assert json.load(lam.invoke(FunctionName="TickFunction")["Payload"]) == "tock"
+        assert json.load(lam.invoke(FunctionName="samdev-hello")["Payload"]) == ["bonjour", "dev"]
+    finally:
+        dev.stop()
+        remove(lam, server, "samdev-hello")
+    assert not any(line.startswith("updated samdev-hello") for line in dev.seen)
