@@ -105,7 +105,7 @@ class LambdaApi:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await _read_body(receive, headers)
+        body = await read_body(receive, headers.get("content-length"))
         query_string = scope.get("query_string", b"").decode("latin-1")
         if self.mounts:
             raw = RawRequest(method, path, query_string, headers, body)
@@ -127,18 +127,24 @@ class LambdaApi:
         return await handler(Request(operation, params, headers))
 
 
-async def _read_body(receive: Callable, headers: dict[str, str]) -> bytes:
-    declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
+def _api_too_large() -> Exception:
+    return RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
+
+
+async def read_body(
+    receive: Callable, declared: str | None, limit: int = MAX_BODY, too_large: Callable[[], Exception] = _api_too_large
+) -> bytes:
+    """The whole ASGI request body, refused as soon as it is known to be over ``limit``."""
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large()
     chunks = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
-            raise RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
+        if size > limit:
+            raise too_large()
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

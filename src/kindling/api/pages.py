@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import InvalidParameterValue
 
@@ -24,3 +24,18 @@ def page(
     chosen = items[start : start + size]
     following = items[start + size] if start + size < len(items) else None
     return chosen, None if following is None else key(following)
+
+
+def listing(
+    field: str,
+    items: Sequence[T],
+    key: Callable[[T], str],
+    params: dict[str, Any],
+    shape: Callable[[T], Any] = lambda item: item,
+) -> dict[str, Any]:
+    """A list operation's whole body: one page of shaped items under ``field``, and ``NextMarker``."""
+    chosen, following = page(items, key, params.get("Marker"), params.get("MaxItems"))
+    body: dict[str, Any] = {field: [shape(item) for item in chosen]}
+    if following:
+        body["NextMarker"] = following
+    return body

@@ -6,17 +6,19 @@ The counters are not a Lambda operation: ``GET /kindling/async-events`` answers 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable
 from urllib.parse import unquote
 
 from ...arn import function_arn, parse_function
-from ...errors import InvalidParameterValue, ResourceNotFound
+from ...errors import ResourceNotFound
 from ...events import config as invoke_config
 from ...events.queue import EventQueue
 from ...functions.service import FunctionEntry, FunctionService
 from ..app import Handler, Mount, RawRequest, Reply, Request, json_reply
+from ..pages import listing
 
 PAGE_MAX = 50
 _COUNTERS = re.compile(r"^/kindling/async-events(?:/(?P<name>[^/]+))?/?$")
@@ -68,20 +70,8 @@ def handlers(service: FunctionService, events: EventQueue) -> dict[str, Handler]
     async def list_configs(request: Request) -> Reply:
         entry, _ = target(request, "The function doesn't exist.")
         found = configs.of_function(entry.latest.name)
-        qualifiers = [config.qualifier for config in found]
-        marker = request.params.get("Marker")
-        if marker and marker not in qualifiers:
-            raise InvalidParameterValue(f"Invalid marker: {marker}")
-        start = qualifiers.index(marker) if marker else 0
-        size = min(request.params.get("MaxItems") or PAGE_MAX, PAGE_MAX)
-        body: dict = {
-            "FunctionEventInvokeConfigs": [
-                invoke_config.shape(config, entry.latest.arn) for config in found[start : start + size]
-            ]
-        }
-        if start + size < len(found):
-            body["NextMarker"] = qualifiers[start + size]
-        return json_reply(body)
+        shape = functools.partial(invoke_config.shape, function_arn=entry.latest.arn)
+        return json_reply(listing("FunctionEventInvokeConfigs", found, lambda c: c.qualifier, request.params, shape))
 
     return {
         "PutFunctionEventInvokeConfig": put_config,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from ...functions import limits
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
 from ..app import Handler, Reply, Request, json_reply
-from ..pages import page
+from ..pages import listing
 from ..shapes import function_configuration
 
 
@@ -37,13 +39,8 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
         return json_reply(function_configuration(service.record(entry, qualifier), region))
 
     async def list_functions(request: Request) -> Reply:
-        records, following = page(
-            service.list(), lambda r: r.name, request.params.get("Marker"), request.params.get("MaxItems")
-        )
-        body: dict = {"Functions": [function_configuration(r, region) for r in records]}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        shape = functools.partial(function_configuration, region=region)
+        return json_reply(listing("Functions", service.list(), lambda r: r.name, request.params, shape))
 
     async def update_function_code(request: Request) -> Reply:
         record = service.update_code(request.params)

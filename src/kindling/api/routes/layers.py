@@ -7,7 +7,7 @@ from typing import Any
 
 from ...functions.layers import LayerService
 from ..app import Handler, Reply, Request, json_reply
-from ..pages import page
+from ..pages import listing
 
 
 def handlers(layers: LayerService, endpoint: str) -> dict[str, Handler]:
@@ -34,12 +34,7 @@ def handlers(layers: LayerService, endpoint: str) -> dict[str, Handler]:
         return {"Content": content, "LayerArn": layers.layer_arn(record["name"]), **summary(record)}
 
     def paged(records: list[dict[str, Any]], params: dict[str, Any], key: str, shape: Any) -> Reply:
-        marker, max_items = params.get("Marker"), params.get("MaxItems")
-        chosen, following = page(records, lambda r: f"{r['name']}:{r['version']}", marker, max_items)
-        body: dict[str, Any] = {key: [shape(r) for r in chosen]}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        return json_reply(listing(key, records, lambda r: f"{r['name']}:{r['version']}", params, shape))
 
     async def publish_layer_version(request: Request) -> Reply:
         return json_reply(full(layers.publish(request.params)), 201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...triggers.http.urls import UrlService
 from ..app import Handler, Reply, Request, json_reply
-from ..pages import page
+from ..pages import listing
 
 
 def handlers(urls: UrlService) -> dict[str, Handler]:
@@ -23,13 +23,8 @@ def handlers(urls: UrlService) -> dict[str, Handler]:
 
     async def list_function_url_configs(request: Request) -> Reply:
         params = request.params
-        found, following = page(
-            urls.list(params["FunctionName"]), lambda c: c.qualifier, params.get("Marker"), params.get("MaxItems")
-        )
-        body: dict = {"FunctionUrlConfigs": [urls.shape(c) for c in found]}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        found = urls.list(params["FunctionName"])
+        return json_reply(listing("FunctionUrlConfigs", found, lambda c: c.qualifier, params, urls.shape))
 
     return {
         "CreateFunctionUrlConfig": create_function_url_config,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from ...functions.aliases import AliasService
 from ...functions.service import FunctionService
 from ..app import Handler, Reply, Request, json_reply
-from ..pages import page
+from ..pages import listing
 from ..shapes import alias_configuration, function_configuration
 
 
@@ -21,16 +23,9 @@ def handlers(service: FunctionService) -> dict[str, Handler]:
         return json_reply(function_configuration(record, region), 201)
 
     async def list_versions_by_function(request: Request) -> Reply:
-        records, following = page(
-            service.list_versions(request.params["FunctionName"]),
-            lambda r: r.version,
-            request.params.get("Marker"),
-            request.params.get("MaxItems"),
-        )
-        body: dict = {"Versions": [function_configuration(r, region) for r in records]}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        records = service.list_versions(request.params["FunctionName"])
+        shape = functools.partial(function_configuration, region=region)
+        return json_reply(listing("Versions", records, lambda r: r.version, request.params, shape))
 
     async def create_alias(request: Request) -> Reply:
         return json_reply(alias_configuration(aliases.create(request.params)), 201)
@@ -47,16 +42,8 @@ def handlers(service: FunctionService) -> dict[str, Handler]:
 
     async def list_aliases(request: Request) -> Reply:
         params = request.params
-        found, following = page(
-            aliases.list(params["FunctionName"], params.get("FunctionVersion")),
-            lambda a: a.name,
-            params.get("Marker"),
-            params.get("MaxItems"),
-        )
-        body: dict = {"Aliases": [alias_configuration(a) for a in found]}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        found = aliases.list(params["FunctionName"], params.get("FunctionVersion"))
+        return json_reply(listing("Aliases", found, lambda a: a.name, params, alias_configuration))
 
     async def put_provisioned_concurrency_config(request: Request) -> Reply:
         params = request.params
@@ -73,17 +60,8 @@ def handlers(service: FunctionService) -> dict[str, Handler]:
         return Reply(204)
 
     async def list_provisioned_concurrency_configs(request: Request) -> Reply:
-        params = request.params
-        configs, following = page(
-            service.provisioned.list(params["FunctionName"]),
-            lambda c: c["FunctionArn"],
-            params.get("Marker"),
-            params.get("MaxItems"),
-        )
-        body: dict = {"ProvisionedConcurrencyConfigs": list(configs)}
-        if following:
-            body["NextMarker"] = following
-        return json_reply(body)
+        configs = service.provisioned.list(request.params["FunctionName"])
+        return json_reply(listing("ProvisionedConcurrencyConfigs", configs, lambda c: c["FunctionArn"], request.params))
 
     return {
         "PutProvisionedConcurrencyConfig": put_provisioned_concurrency_config,

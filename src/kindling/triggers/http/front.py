@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
+from ...api.app import read_body
 from ...errors import LambdaError
 from .apis import ApiService, HttpApi, api_failure
 from .events import HttpRequest
@@ -117,26 +118,14 @@ async def _request(scope: dict, receive: Callable, strip: int) -> HttpRequest:
         if name not in present:
             headers.append((name, value))
     declared = next((v for k, v in headers if k == "content-length"), "")
-    if declared.isdigit() and int(declared) > SYNC_MAX:
-        raise TooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        received = await receive()
-        chunk = received.get("body", b"")
-        size += len(chunk)
-        if size > SYNC_MAX:
-            raise TooLarge()
-        chunks.append(chunk)
-        if not received.get("more_body"):
-            break
+    body = await read_body(receive, declared, SYNC_MAX, TooLarge)
     raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
     return HttpRequest(
         method=scope["method"],
         path=raw_path[strip:] or "/",
         query=scope.get("query_string", b"").decode("latin-1"),
         headers=headers,
-        body=b"".join(chunks),
+        body=body,
         source_ip=client[0],
         protocol=f"HTTP/{scope.get('http_version', '1.1')}",
     )
