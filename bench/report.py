@@ -110,7 +110,21 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
             None,
             "function snapshots are not implemented",
         ),
+        *_module_targets(extras),
     ]
+
+
+def _module_targets(extras: dict) -> list[dict]:
+    """The verdicts the async, hot-reload and HTTP measurements give about themselves."""
+    found = [*extras.get("async", {}).get("targets", [])]
+    hot = extras.get("hot_reload", {})
+    if "p50_ms" in hot:
+        text = f"save to new code served p50 under {hot['target_p50_ms']:g} ms"
+        found.append(_target("hot_reload_p50_ms", text, hot["p50_ms"], hot["met"], f"p50 {hot['p50_ms']:.0f} ms"))
+    http = extras.get("http", {}).get("target")
+    if http:
+        found.append({"name": "http_url_vs_serverless_offline", **http})
+    return found
 
 
 def _ms(value: float | None, digits: int) -> str:
@@ -222,7 +236,8 @@ def target_lines(verdicts: list[dict]) -> list[str]:
     lines = []
     for v in verdicts:
         verdict = {True: "OK", False: "MISSED", None: "MISSED (not measured)"}[v["pass"]]
-        lines.append(f"target: {v['target'].ljust(width)}  measured: {v.get('detail', '-')}  {verdict}")
+        measured = v.get("detail") or ("-" if v.get("measured") is None else f"{v['measured']:g}")
+        lines.append(f"target: {v['target'].ljust(width)}  measured: {measured}  {verdict}")
     return lines
 
 

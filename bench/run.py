@@ -19,8 +19,11 @@ from types import FrameType, ModuleType
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
+import async_load
 import cold
 import extras
+import hot_reload
+import http_load
 import kindling_server
 import kit
 import report
@@ -96,6 +99,12 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             more["burst"] = extras.burst(client, port, 200, progress)
             more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)
             more["without_isolation"] = extras.isolation_cost(invoke, workdir, code, args.cold, progress)
+            endpoint = kindling_server.endpoint(port)
+            more["async"] = async_load.measure(client, endpoint, code, progress, 1000 if args.quick else 5000)
+            more["hot_reload"] = hot_reload.measure_hot_reload(port, 5 if args.quick else 20, progress)
+            more["http"] = http_load.measure_http(
+                invoke, client, port, code, path, workdir, progress, 2 if args.quick else 5
+            )
     progress("stopped everything this bench started")
     return {
         "not_installed": not_installed,
