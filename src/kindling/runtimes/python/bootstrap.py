@@ -135,10 +135,8 @@ def _log_fault(fault: FaultError) -> None:
 
 
 def _max_memory_kb() -> int:
-    return max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
+    """The runtime's own high-water mark; the server adds the cgroup's, which counts child processes."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def trace_header(incoming: str, function_name: str) -> str:

@@ -16,6 +16,7 @@ HEAD = struct.Struct("!II")
 class Channel:
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self._buffer = bytearray()  # read ahead: a small event arrives in one read, not three
 
     def send(self, header: dict, body: bytes = b"") -> None:
         data = json.dumps(header).encode()
@@ -24,14 +25,15 @@ class Channel:
             view = view[os.write(self.fd, view) :]
 
     def _read_exactly(self, size: int) -> bytes | None:
-        parts = []
-        while size:
-            chunk = os.read(self.fd, min(size, 1 << 20))
+        buffer = self._buffer
+        while len(buffer) < size:
+            chunk = os.read(self.fd, max(size - len(buffer), 1 << 16))
             if not chunk:
                 return None
-            parts.append(chunk)
-            size -= len(chunk)
-        return b"".join(parts)
+            buffer += chunk
+        data = bytes(buffer[:size])
+        del buffer[:size]
+        return data
 
     def receive(self) -> tuple[dict, bytes] | None:
         head = self._read_exactly(HEAD.size)
