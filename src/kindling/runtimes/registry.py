@@ -123,16 +123,21 @@ def _node(candidate: str, major: str) -> Runtime | None:
         return None
     real = os.path.realpath(candidate)
     # node cannot fork from a Python zygote: the zygote's child isolates itself, then execs node
-    runtime = Runtime(
-        f"nodejs{major}.x",
-        real,
-        os.path.dirname(os.path.dirname(real)),
-        major,
+    runtime = _launched(f"nodejs{major}.x", real, major, NODE_RUNTIME_DIR)
+    return replace(runtime, command=(runtime.sandbox_executable, "/var/runtime/index.mjs"))
+
+
+def _launched(name: str, executable: str, version: str, runtime_dir: Path) -> Runtime:
+    """A runtime whose program is exec'ed in the sandbox, after isolation in the server's own Python zygote."""
+    return Runtime(
+        name,
+        executable,
+        os.path.dirname(os.path.dirname(executable)),
+        version,
         BOOTSTRAP,
-        runtime_dir=str(NODE_RUNTIME_DIR),
+        runtime_dir=str(runtime_dir),
         launcher=os.path.realpath(sys.executable),
     )
-    return replace(runtime, command=(runtime.sandbox_executable, "/var/runtime/index.mjs"))
 
 
 def _java_runtime_classes(javac: str) -> Path | None:
@@ -167,15 +172,7 @@ def _java(candidate: str, major: str) -> Runtime | None:
     classes = _java_runtime_classes(javac) if os.access(javac, os.X_OK) else None
     if classes is None:
         return None
-    runtime = Runtime(
-        f"java{major}",
-        real,
-        os.path.dirname(os.path.dirname(real)),
-        major,
-        BOOTSTRAP,
-        runtime_dir=str(classes),
-        launcher=os.path.realpath(sys.executable),
-    )
+    runtime = _launched(f"java{major}", real, major, classes)
     # Debian's JDK keeps its configuration in /etc/java-NN-openjdk, behind symlinks from conf/
     links = {os.readlink(p) for p in Path(runtime.prefix).rglob("*") if p.is_symlink()}
     binds = tuple(sorted({"/".join(link.split("/")[:3]) for link in links if link.startswith("/etc/")}))
