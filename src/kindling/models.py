@@ -35,6 +35,8 @@ class FunctionVersion:
     last_update_status: str = "Successful"
     log_format: str = "Text"
     log_group: str = ""
+    application_log_level: str = ""  # LoggingConfig levels: set (default INFO) only with LogFormat JSON
+    system_log_level: str = ""
     dead_letter_target: str = ""  # DeadLetterConfig.TargetArn (an SQS queue or SNS topic ARN)
     layers: tuple[dict[str, Any], ...] = ()  # {Arn, CodeSize, sha256_hex, unzipped_size}, in /opt order
 

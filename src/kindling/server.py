@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from .api.app import LambdaApi, RawRequest, Reply
+from .api.live_tail import LiveTailFront
 from .api.logs import LogsApi
 from .api.model import ServiceModel
 from .api.routes import handlers
@@ -136,7 +137,7 @@ class Kindling:
             ],
         )
         streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
-        self.app = HttpFront(api, self.urls, self.apis, gateway, streaming)
+        self.app = LiveTailFront(HttpFront(api, self.urls, self.apis, gateway, streaming), self.logs_api)
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":

@@ -34,9 +34,17 @@ Resources:
       Environment:
         Variables:
           GREETING: !Ref Greeting
+      Policies: AWSLambdaBasicExecutionRole
       Events:
         Api:
           Type: HttpApi
+        Greet:
+          Type: Api
+          Properties:
+            Path: /greet/{who}
+            Method: post
+        Queue:
+          Type: SQS
   TickFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -61,7 +69,12 @@ Resources:
 def project(root: Path) -> Path:
     (root / "hello").mkdir(parents=True)
     (root / "hello" / "app.py").write_text(
-        "import os\ndef handler(event, context):\n    return [os.environ['GREETING'], os.environ['STAGE']]\n"
+        "import os\n"
+        "def handler(event, context):\n"
+        "    if event.get('httpMethod'):\n"
+        "        who = {'who': event['pathParameters']['who'], 'stage': event['requestContext']['stage']}\n"
+        "        return {'statusCode': 200, 'body': __import__('json').dumps(who)}\n"
+        "    return [os.environ['GREETING'], os.environ['STAGE']]\n"
     )
     (root / "tick").mkdir()
     (root / "tick" / "tick.py").write_text("def run(event, context):\n    return 'tick'\n")
@@ -75,13 +88,19 @@ def schedules(server) -> dict[str, dict]:  # type: ignore[no-untyped-def]
 
 
 def remove(lam, server, hello: str) -> None:  # type: ignore[no-untyped-def]
-    """What a test's template deployed: its two functions and the tick function's schedules."""
+    """What a test's template deployed: its two functions, the tick function's schedules, its APIs."""
     for name in (hello, "TickFunction"):
         with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
             lam.delete_function(FunctionName=name)
     for rule in ("TickFunction-Every5", "TickFunction-Nightly"):
         with contextlib.suppress(OSError):
             request = urllib.request.Request(f"{server.endpoint}/kindling/schedules/{rule}", method="DELETE")
+            urllib.request.urlopen(request, timeout=10)
+    with urllib.request.urlopen(f"{server.endpoint}/kindling/apis", timeout=10) as reply:
+        apis = json.loads(reply.read())["Items"]
+    for api in apis:
+        if api["Name"].startswith(hello.removesuffix("-hello") + "-"):
+            request = urllib.request.Request(f"{server.endpoint}/kindling/apis/{api['ApiId']}", method="DELETE")
             urllib.request.urlopen(request, timeout=10)
 
 
@@ -90,24 +109,35 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
     try:
         first = cli("deploy", str(root))
         lines = first.stdout.splitlines()
-        assert lines[0] == "created samapp-hello (python3.12, app.handler, 256 MB, 5 s, 1 file, 0.2 KB)"
+        assert lines[0] == "created samapp-hello (python3.12, app.handler, 256 MB, 5 s, 1 file, 0.3 KB)"
         assert lines[1].startswith("created TickFunction (python3.12, tick.run, 128 MB, 5 s")
         assert lines[2:] == [
             "schedule TickFunction-Every5: rate(5 minutes) → TickFunction",
             "schedule TickFunction-Nightly: cron(0 3 * * ? *) → TickFunction (disabled)",
+            f"api ServerlessHttpApi {server.endpoint}/samapp: $default",
+            f"api ServerlessRestApi {server.endpoint}/samapp-rest: POST /greet/{{who}}",
+            "template.yaml: 6 resources changed",
         ]
         assert "warning: Bucket (AWS::S3::Bucket) skipped" in first.stderr
-        assert "warning: event Api of HelloFunction (HttpApi) skipped" in first.stderr
+        assert "warning: HelloFunction: Policies not supported by kindling, ignored" in first.stderr
+        assert "warning: event Queue of HelloFunction (SQS) skipped" in first.stderr
         assert json.loads(cli("invoke", "samapp-hello").stdout) == ["bonjour", "dev"]
         rules = schedules(server)
         assert rules["TickFunction-Every5"]["State"] == "ENABLED"
         assert rules["TickFunction-Nightly"]["State"] == "DISABLED"
+        # the HttpApi event without a path is the $default route (payload 2.0); the Api event is REST (1.0)
+        with urllib.request.urlopen(f"{server.endpoint}/samapp/any/path", timeout=10) as reply:
+            assert json.loads(reply.read()) == ["bonjour", "dev"]
+        greet = urllib.request.Request(f"{server.endpoint}/samapp-rest/greet/ada", data=b"{}", method="POST")
+        with urllib.request.urlopen(greet, timeout=10) as reply:
+            assert json.loads(reply.read()) == {"who": "ada", "stage": "Prod"}
 
         again = cli("deploy", str(root / "template.yaml")).stdout.splitlines()
         assert again[:2] == [
             "samapp-hello is up to date: nothing changed",
             "TickFunction is up to date: nothing changed",
         ]
+        assert again[-1] == "template.yaml: nothing changed"
         refused = cli("deploy", str(root), "--memory", "512", check=False)
         assert refused.returncode == 1 and "do not apply to a template" in refused.stderr
     finally:
@@ -120,8 +150,8 @@ def test_an_unsupported_intrinsic_is_one_line_and_a_hint(cli, tmp_path):
     failed = cli("deploy", str(root), check=False)
     assert failed.returncode == 1
     assert failed.stderr.splitlines()[-2:] == [
-        "error: HelloFunction: Fn::GetAtt is not supported by kindling",
-        "hint: use a plain value or !Ref / !Sub",
+        "error: HelloFunction: !GetAtt Bucket.Arn is not supported by kindling",
+        "hint: kindling knows !GetAtt Function.Arn of the template's functions",
     ]
 
 

@@ -24,6 +24,7 @@ from ..errors import LambdaError
 from ..logs import reader, retention
 from ..logs.filters import FilterPatternError, compile_pattern
 from ..logs.groups import GroupInfo, LogGroups
+from ..logs.live import LiveTail
 from ..logs.streams import LogStore
 from .app import RawRequest, Reply
 from .model import ServiceModel
@@ -86,7 +87,7 @@ class LogsApi:
         self.logs = logs
         self.model = ServiceModel("logs")
         self.groups = LogGroups(logs, config.data_dir / "log-groups.json")
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-api")
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logs-api")
         self._reads: dict[str, Callable[[Params], Params]] = {
             "DescribeLogGroups": self.describe_log_groups,
             "DescribeLogStreams": self.describe_log_streams,
@@ -117,7 +118,7 @@ class LogsApi:
                 return _json_reply(self._writes[operation](params))
             self.logs.flush()  # what the functions wrote up to now is readable at once
             loop = asyncio.get_running_loop()
-            return _json_reply(await loop.run_in_executor(self._reader, self._reads[operation], params))
+            return _json_reply(await loop.run_in_executor(self.reader, self._reads[operation], params))
         except LogsError as error:
             return _json_reply({"__type": error.code, "message": error.message}, error.status)
         except Exception:
@@ -125,7 +126,7 @@ class LogsApi:
             return _json_reply({"__type": "ServiceUnavailableException", "message": "An internal error occurred."}, 500)
 
     def _parse(self, operation: str, body: bytes) -> Params:
-        if operation not in self._reads and operation not in self._writes:
+        if operation not in self._reads and operation not in self._writes and operation != "StartLiveTail":
             if operation in self.model.operations:
                 raise LogsError("NotImplementedException", f"Kindling does not implement {operation} yet.", 501)
             raise LogsError("UnknownOperationException", f"Unknown operation {operation}.")
@@ -140,6 +141,25 @@ class LogsApi:
         except LambdaError as error:
             raise _invalid(error.message) from None
         return params
+
+    def start_live_tail(self, body: bytes) -> tuple[LiveTail, Params]:
+        """A live tail session positioned at the end of its groups' streams, and its sessionStart event."""
+        params = self._parse("StartLiveTail", body)
+        groups = {}
+        for identifier in params["logGroupIdentifiers"]:
+            info = self._group({"logGroupIdentifier": identifier})
+            groups[identifier] = info.name
+        try:
+            matches = compile_pattern(params.get("logEventFilterPattern"))
+        except FilterPatternError as error:
+            raise _invalid(str(error)) from None
+        names, prefixes = params.get("logStreamNames"), params.get("logStreamNamePrefixes")
+        self.logs.flush()
+        session = LiveTail(self.logs, groups, names, prefixes, matches)
+        pattern = params.get("logEventFilterPattern", "")
+        start = {"logGroupIdentifiers": list(groups), "logStreamNames": names or [],
+                 "logStreamNamePrefixes": prefixes or [], "logEventFilterPattern": pattern}  # fmt: skip
+        return session, start
 
     # ------------------------------------------------------------------ groups
     def _group_name(self, params: Params) -> str:

@@ -41,6 +41,10 @@ def function_configuration(
         },
         "LoggingConfig": {"LogFormat": record.log_format, "LogGroup": record.log_group},
     }
+    if record.log_format == "JSON":
+        config["LoggingConfig"].update(
+            ApplicationLogLevel=record.application_log_level, SystemLogLevel=record.system_log_level
+        )
     if record.dead_letter_target:
         config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -105,6 +108,24 @@ def upload_progress(client: Any, operation: str, label: str) -> Iterator[None]:
             yield
         finally:
             client.meta.events.unregister(event, follow)
+
+
+def kindling_request(clients: Clients, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One call to Kindling's own JSON API (``/kindling/...``); its errors become a CliError with the
+    server's message."""
+    call = urllib.request.Request(
+        f"{clients.endpoint}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=30) as reply:
+            raw = reply.read()
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}")
+        raise CliError(detail.get("message") or detail.get("Message") or str(error)) from None
+    return json.loads(raw) if raw else None
 
 
 def explain(error: Exception, endpoint: str) -> CliError | None:

@@ -27,6 +27,8 @@ class Settings:
     memory: int | None = None
     timeout: int | None = None
     env: dict[str, str] | None = None
+    layers: list[str] | None = None  # layer version ARNs
+    logging: dict[str, str] | None = None  # LoggingConfig
 
 
 @dataclass
@@ -89,10 +91,13 @@ def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> O
                 MemorySize=memory,
                 Timeout=timeout,
                 Environment={"Variables": settings.env or {}},
+                Layers=settings.layers or [],
+                **({"LoggingConfig": settings.logging} if settings.logging else {}),
                 Code={"ZipFile": built.zip_bytes},
             )
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
         outcome.changes = [runtime, handler, f"{memory} MB", f"{timeout} s", _files(built)]
+        outcome.changes += [f"layer {_layer_name(arn)}" for arn in settings.layers or []]
         return outcome
     changes = _configuration_changes(current, settings, runtime, directory)
     if changes:
@@ -148,7 +153,23 @@ def _configuration_changes(current: dict[str, Any], settings: Settings, runtime:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.env.items())) or "none"
             old = ", ".join(f"{k}={v}" for k, v in sorted(variables.items())) or "none"
             changes.append(Change("Environment", {"Variables": settings.env}, "environment", old, shown))
+    if settings.layers is not None:
+        deployed = [layer["Arn"] for layer in current.get("Layers") or []]
+        old, new = (", ".join(map(_layer_name, arns)) or "none" for arns in (deployed, settings.layers))
+        changes.append(Change("Layers", settings.layers, "layers", old, new))
+    if settings.logging:
+        deployed = current.get("LoggingConfig") or {}
+        old, new = (
+            ", ".join(f"{k} {config.get(k)}" for k in sorted(settings.logging))
+            for config in (deployed, settings.logging)
+        )
+        changes.append(Change("LoggingConfig", settings.logging, "logging", old, new))
     return [change for change in changes if change.old != change.new]
+
+
+def _layer_name(arn: str) -> str:
+    """``name:version`` of a layer version ARN."""
+    return ":".join(arn.split(":")[-2:])
 
 
 def parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:

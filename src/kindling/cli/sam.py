@@ -1,168 +1,185 @@
-"""``kindling deploy template.yaml``: the functions of an AWS SAM template, and their schedules.
+"""``kindling deploy template.yaml``: an AWS SAM template's functions, layers, URLs, routes and schedules.
 
-Read: ``Globals.Function`` and, per ``AWS::Serverless::Function``, FunctionName, CodeUri (a local
-folder), Handler, Runtime, MemorySize, Timeout and Environment.Variables; events of type ``Schedule``
-and ``ScheduleV2`` become Kindling schedules. Parameters take their Default; ``!Ref``, ``!Sub`` and
-``!Join`` of parameters and AWS pseudo parameters are resolved. Everything else (other resource and
-event types) is named in a warning and skipped: a template written for AWS still deploys its functions.
+Deployed in dependency order: layers first (a folder's deterministic zip is published only when it
+differs from the newest version), then every function (so ``!Ref Layer`` is a layer version ARN and
+``!GetAtt Fn.Arn`` an ARN), its ``AutoPublishAlias`` and ``FunctionUrlConfig``, then the ``Api`` /
+``HttpApi`` events as Kindling route tables and the ``Schedule`` / ``ScheduleV2`` events as schedules.
+Each step compares with what the server has first, so deploying an unchanged template changes nothing.
 """
 
 from __future__ import annotations
 
-import re
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .common import Clients, CliError, err, out
+from .common import Clients, CliError, out
 from .deploy import Outcome, Settings, deploy_directory
-from .schedules import Schedule, put_schedule
+from .package import build_zip
+from .sam_events import Route, events, sync_apis, sync_schedule
+from .schedules import Schedule
+from .template import Template, template_in, warn, warn_unsupported
 
-TEMPLATE_NAMES = ("template.yaml", "template.yml")
+__all__ = ["deploy_template", "template_in"]
 FUNCTION = "AWS::Serverless::Function"
-_SUB = re.compile(r"\$\{([^}!]+)\}")
+LAYER = "AWS::Serverless::LayerVersion"
+FUNCTION_PROPERTIES = {"FunctionName", "CodeUri", "Handler", "Runtime", "MemorySize", "Timeout", "Environment",
+                       "Events", "Layers", "AutoPublishAlias", "FunctionUrlConfig", "LoggingConfig"}  # fmt: skip
+LAYER_PROPERTIES = {"LayerName", "ContentUri", "CompatibleRuntimes", "Description"}
+PUBLIC_URL_SID = "FunctionURLAllowPublicAccess"  # the statement SAM adds for AuthType NONE
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation's short forms: ``!Ref X`` reads as ``{"Ref": "X"}``, ``!Sub s`` as
-    ``{"Fn::Sub": s}``."""
+@dataclass
+class FunctionSpec:
+    logical: str
+    code: Path
+    settings: Settings
+    alias: str | None
+    url: dict[str, Any] | None
+    routes: list[Route] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
 
 
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
+def _layer(clients: Clients, template: Template, logical: str, raw: dict[str, Any]) -> tuple[str, bool]:
+    """The ARN of the layer version matching the folder, published if the newest one differs."""
+    lam = clients.lam
+    properties = template.resolve(raw, logical)
+    warn_unsupported(logical, properties, LAYER_PROPERTIES)
+    name = str(properties.get("LayerName") or logical)
+    built = build_zip([template.folder(logical, properties.get("ContentUri"), "ContentUri")])
+    wanted = {"Description": str(properties.get("Description", "")),
+              "CompatibleRuntimes": list(properties.get("CompatibleRuntimes") or [])}  # fmt: skip
+    newest = lam.list_layer_versions(LayerName=name, MaxItems=1).get("LayerVersions")
+    if newest:
+        current = lam.get_layer_version(LayerName=name, VersionNumber=newest[0]["Version"])
+        same = {key: current.get(key, [] if key == "CompatibleRuntimes" else "") for key in wanted} == wanted
+        if same and current["Content"]["CodeSha256"] == built.sha256:
+            return current["LayerVersionArn"], False
+    published = lam.publish_layer_version(LayerName=name, Content={"ZipFile": built.zip_bytes}, **wanted)
+    return published["LayerVersionArn"], True
 
 
-_Loader.add_multi_constructor("!", _intrinsic)
+def _functions(template: Template) -> list[FunctionSpec]:
+    defaults = template.globals("Function")
+    warn_unsupported("Globals.Function", defaults, FUNCTION_PROPERTIES)
+    found = []
+    for logical, raw in template.resources(FUNCTION):
+        properties = {**defaults, **template.resolve(raw, logical)}
+        warn_unsupported(logical, raw, FUNCTION_PROPERTIES)
+        if "InlineCode" in properties:
+            raise CliError(f"{logical}: only a local CodeUri folder is supported", "set CodeUri: path/to/code")
+        name = template.values[logical]
+        variables = {**(defaults.get("Environment") or {}).get("Variables", {}),
+                     **(properties.get("Environment") or {}).get("Variables", {})}  # fmt: skip
+        layers = [*defaults.get("Layers", []), *template.resolve(raw.get("Layers") or [], logical)]
+        settings = Settings(
+            name=name,
+            runtime=properties.get("Runtime"),
+            handler=properties.get("Handler"),
+            memory=properties.get("MemorySize"),
+            timeout=properties.get("Timeout"),
+            env={key: str(value) for key, value in variables.items()},
+            layers=[str(arn) for arn in layers],
+            logging=properties.get("LoggingConfig"),
+        )
+        code = template.folder(logical, properties.get("CodeUri", "."), "CodeUri")
+        alias = properties.get("AutoPublishAlias")
+        spec = FunctionSpec(logical, code, settings, str(alias) if alias else None, properties.get("FunctionUrlConfig"))
+        target = f"{name}:{spec.alias}" if spec.alias else name
+        spec.routes, spec.schedules = events(logical, target, properties.get("Events") or {})
+        found.append(spec)
+    return found
 
 
-def template_in(path: Path) -> Path | None:
-    """The template ``kindling deploy PATH`` should read: PATH itself, or one in the folder PATH."""
-    if path.is_file():
-        return path
-    return next((path / name for name in TEMPLATE_NAMES if (path / name).is_file()), None)
+def _publish_alias(clients: Clients, name: str, alias: str) -> str | None:
+    """Points ``alias`` at a version of the current code (PublishVersion returns the last version when
+    ``$LATEST`` is unchanged); what changed, if anything."""
+    lam = clients.lam
+    version = lam.publish_version(FunctionName=name)["Version"]
+    try:
+        current = lam.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+    except lam.exceptions.ResourceNotFoundException:
+        lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+        return f"alias {alias} → version {version}"
+    if current == version:
+        return None
+    lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+    return f"alias {alias} version {current} → {version}"
 
 
-class Template:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-        except (OSError, yaml.YAMLError) as error:
-            raise CliError(f"cannot read {path}: {error}", "is it a SAM template (YAML or JSON)?") from None
-        if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-            raise CliError(f"{path} has no Resources", "a SAM template lists its functions under Resources")
-        self.document = document
-        self.values: dict[str, Any] = {
-            "AWS::Region": "us-east-1",
-            "AWS::AccountId": "000000000000",
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": path.resolve().parent.name,
-        }
-        for name, spec in (document.get("Parameters") or {}).items():
-            if isinstance(spec, dict) and "Default" in spec:
-                self.values[name] = spec["Default"]
+def _function_url(clients: Clients, name: str, qualifier: str | None, config: dict[str, Any]) -> str | None:
+    """Creates or updates the function's URL to match ``config``, with the public permission AuthType NONE
+    needs; what changed, if anything."""
+    lam = clients.lam
+    where = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
+    wanted = {"AuthType": config.get("AuthType", "AWS_IAM"), "Cors": config.get("Cors") or {},
+              "InvokeMode": config.get("InvokeMode", "BUFFERED")}  # fmt: skip
+    warn_unsupported(f"{name} FunctionUrlConfig", config, wanted)
+    try:
+        current = lam.get_function_url_config(**where)
+    except lam.exceptions.ResourceNotFoundException:
+        current = None
+    change = None
+    if current is None:
+        url = lam.create_function_url_config(**where, **wanted)["FunctionUrl"]
+        change = f"url {url} ({wanted['AuthType']})"
+    elif {key: current.get(key) or {} if key == "Cors" else current.get(key) for key in wanted} != wanted:
+        url = lam.update_function_url_config(**where, **wanted)["FunctionUrl"]
+        change = f"url {url} updated"
+    public = wanted["AuthType"] == "NONE"
+    if public != _has_statement(clients, where, PUBLIC_URL_SID):
+        if public:
+            lam.add_permission(**where, StatementId=PUBLIC_URL_SID, Action="lambda:InvokeFunctionUrl",
+                               Principal="*", FunctionUrlAuthType="NONE")  # fmt: skip
+        else:
+            lam.remove_permission(**where, StatementId=PUBLIC_URL_SID)
+        change = change or f"url {'made public' if public else 'no longer public'}"
+    return change
 
-    def resolve(self, value: Any, where: str) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item, where) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                if argument not in self.values:
-                    raise CliError(f"{where}: !Ref {argument} has no value", "give the parameter a Default")
-                return self.values[argument]
-            if key == "Fn::Sub":
-                return self._sub(argument, where)
-            if key == "Fn::Join":
-                delimiter, parts = argument
-                return str(delimiter).join(str(part) for part in self.resolve(parts, where))
-            if key.startswith("Fn::"):
-                raise CliError(f"{where}: {key} is not supported by kindling", "use a plain value or !Ref / !Sub")
-        return {key: self.resolve(item, where) for key, item in value.items()}
 
-    def _sub(self, argument: Any, where: str) -> str:
-        text, extra = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-        values = {**self.values, **{key: self.resolve(item, where) for key, item in extra.items()}}
-
-        def substitute(found: re.Match[str]) -> str:
-            if found.group(1) not in values:
-                raise CliError(f"{where}: ${{{found.group(1)}}} has no value", "give the parameter a Default")
-            return str(values[found.group(1)])
-
-        return _SUB.sub(substitute, text)
-
-    def functions(self) -> list[tuple[Path, Settings, list[Schedule]]]:
-        defaults = self.resolve(((self.document.get("Globals") or {}).get("Function") or {}), "Globals")
-        found = []
-        for logical, resource in self.document["Resources"].items():
-            kind = resource.get("Type") if isinstance(resource, dict) else None
-            if kind != FUNCTION:
-                err.print(f"warning: {logical} ({kind}) skipped: kindling deploys {FUNCTION} only", markup=False)
-                continue
-            properties = {**defaults, **self.resolve(resource.get("Properties") or {}, logical)}
-            if "InlineCode" in properties or not isinstance(properties.get("CodeUri", "."), str):
-                raise CliError(f"{logical}: only a local CodeUri folder is supported", "set CodeUri: path/to/code")
-            name = str(properties.get("FunctionName") or logical)
-            variables = {**(defaults.get("Environment") or {}).get("Variables", {}),
-                         **(properties.get("Environment") or {}).get("Variables", {})}  # fmt: skip
-            settings = Settings(
-                name=name,
-                runtime=properties.get("Runtime"),
-                handler=properties.get("Handler"),
-                memory=properties.get("MemorySize"),
-                timeout=properties.get("Timeout"),
-                env={key: str(value) for key, value in variables.items()},
-            )
-            code = (self.path.parent / properties.get("CodeUri", ".")).resolve()
-            if not code.is_dir():
-                raise CliError(f"{logical}: CodeUri {code} is not a folder", "CodeUri is relative to the template")
-            found.append((code, settings, self._schedules(logical, name, properties.get("Events") or {})))
-        return found
-
-    @staticmethod
-    def _schedules(logical: str, function: str, events: dict[str, Any]) -> list[Schedule]:
-        schedules = []
-        for event, spec in events.items():
-            kind, properties = spec.get("Type"), spec.get("Properties") or {}
-            if kind == "Schedule":
-                expression, enabled = properties.get("Schedule"), properties.get("Enabled", True)
-            elif kind == "ScheduleV2":
-                expression = properties.get("ScheduleExpression")
-                enabled = properties.get("State", "ENABLED") == "ENABLED"
-            else:
-                err.print(f"warning: event {event} of {logical} ({kind}) skipped: not supported yet", markup=False)
-                continue
-            name = str(properties.get("Name") or f"{function}-{event}")[:64]
-            schedules.append(Schedule(name, function, str(expression), bool(enabled), properties.get("Input")))
-        return schedules
+def _has_statement(clients: Clients, where: dict[str, str], sid: str) -> bool:
+    try:
+        policy = json.loads(clients.lam.get_policy(**where)["Policy"])
+    except clients.lam.exceptions.ResourceNotFoundException:
+        return False
+    return any(statement.get("Sid") == sid for statement in policy.get("Statement", []))
 
 
 def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Outcome]]:
-    """Every function of the template (with its schedules); the folder and outcome of each."""
-    functions = Template(path).functions()
-    if not functions:
+    """Everything the template defines; the folder and outcome of each function (for ``dev``)."""
+    template = Template(path)
+    supported = {FUNCTION, LAYER}
+    for logical, resource in template.document["Resources"].items():
+        kind = resource.get("Type") if isinstance(resource, dict) else None
+        if kind not in supported:
+            warn(f"{logical} ({kind}) skipped: kindling deploys {FUNCTION} and {LAYER} only")
+    if not template.resources(FUNCTION):
         raise CliError(f"{path} defines no {FUNCTION}", "add one under Resources")
-    deployed = []
-    for code, settings, schedules in functions:
-        outcome = deploy_directory(clients, code, settings)
+    changed = 0
+    for logical, raw in template.resources(LAYER):
+        arn, published = _layer(clients, template, logical, raw)
+        template.values[logical] = arn
+        changed += published
+        out.print(f"{'published' if published else 'up to date:'} layer {arn.split(':layer:')[1]}", markup=False)
+    for logical, raw in template.resources(FUNCTION):
+        name = str(template.resolve(raw.get("FunctionName") or logical, logical))
+        template.values[logical] = name
+        template.attributes[f"{logical}.Arn"] = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    deployed, routes = [], []
+    for spec in _functions(template):
+        outcome = deploy_directory(clients, spec.code, spec.settings)
+        if spec.alias:
+            outcome.changes += filter(None, [_publish_alias(clients, outcome.name, spec.alias)])
+        if spec.url is not None:
+            outcome.changes += filter(None, [_function_url(clients, outcome.name, spec.alias, spec.url)])
         out.print(outcome.summary(), markup=False)
-        deployed.append((code, outcome))
-        for schedule in schedules:
-            put_schedule(clients, schedule)
-            state = "" if schedule.enabled else " (disabled)"
-            out.print(f"schedule {schedule.name}: {schedule.expression} → {schedule.function}{state}", markup=False)
+        changed += bool(outcome.changes)
+        deployed.append((spec.code, outcome))
+        routes += spec.routes
+        for schedule in spec.schedules:
+            changed += sync_schedule(clients, schedule)
+    changed += sync_apis(clients, template.stack, routes)
+    summary = f"{changed} resource{'s' if changed > 1 else ''} changed" if changed else "nothing changed"
+    out.print(f"{path.name}: {summary}", markup=False)
     return deployed

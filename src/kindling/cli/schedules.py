@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +9,7 @@ from urllib.parse import quote
 import click
 from rich.table import Table
 
-from .common import Clients, CliError, client_command, out
+from .common import Clients, CliError, client_command, kindling_request, out
 
 
 @dataclass(frozen=True)
@@ -25,20 +22,7 @@ class Schedule:
 
 
 def request(clients: Clients, method: str, path: str = "", body: dict[str, Any] | None = None) -> Any:
-    """One call to the schedules API; its errors become a CliError with the server's message."""
-    call = urllib.request.Request(
-        f"{clients.endpoint}/kindling/schedules{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(call, timeout=30) as reply:
-            raw = reply.read()
-    except urllib.error.HTTPError as error:
-        detail = json.loads(error.read() or b"{}")
-        raise CliError(detail.get("message") or detail.get("Message") or str(error)) from None
-    return json.loads(raw) if raw else None
+    return kindling_request(clients, method, f"/kindling/schedules{path}", body)
 
 
 def put_schedule(clients: Clients, schedule: Schedule) -> dict[str, Any]:

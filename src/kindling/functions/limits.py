@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..errors import InvalidParameterValue, ValidationError
+from ..models import FunctionVersion
 
 MEMORY_MIN, MEMORY_MAX = 128, 10_240
 TIMEOUT_MIN, TIMEOUT_MAX = 1, 900
@@ -83,3 +84,16 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
         "ephemeral_storage": ephemeral,
         "environment": variables,
     }
+
+
+def logging_settings(config: dict[str, Any], current: FunctionVersion | None) -> dict[str, str]:
+    """LoggingConfig merged over the current settings as Lambda applies it: the levels exist only with the
+    JSON format (INFO unless given) and are dropped when the format goes back to Text."""
+    log_format = config.get("LogFormat", current.log_format if current else "Text")
+    if log_format != "JSON":
+        if "ApplicationLogLevel" in config or "SystemLogLevel" in config:
+            raise InvalidParameterValue("ApplicationLogLevel and SystemLogLevel need LogFormat JSON.")
+        return {"log_format": log_format, "application_log_level": "", "system_log_level": ""}
+    app_level = config.get("ApplicationLogLevel") or (current and current.application_log_level) or "INFO"
+    system_level = config.get("SystemLogLevel") or (current and current.system_log_level) or "INFO"
+    return {"log_format": log_format, "application_log_level": app_level, "system_log_level": system_level}

@@ -196,7 +196,7 @@ class FunctionService:
         code = params["Code"]
         ref = self._store_code(code.get("ZipFile"), bool(code.get("S3Bucket") or code.get("S3Key")))
         now = timestamp()
-        logging_config = params.get("LoggingConfig") or {}
+        logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
             name=name,
             arn=function_arn(self.config.region, self.config.account_id, name),
@@ -213,8 +213,8 @@ class FunctionService:
             description=params.get("Description", ""),
             architectures=tuple(params.get("Architectures") or ("x86_64",)),
             tracing_mode=(params.get("TracingConfig") or {}).get("Mode", "PassThrough"),
-            log_format=logging_config.get("LogFormat", "Text"),
-            log_group=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
+            log_group=(params.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
+            **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
             **settings,
         )
@@ -274,15 +274,15 @@ class FunctionService:
             "EphemeralStorage": params.get("EphemeralStorage", {"Size": current.ephemeral_storage}),
         }
         settings = limits.check_settings(merged)
-        logging_config = params.get("LoggingConfig") or {}
+        logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, current)
         record = current.replace(
             runtime=params.get("Runtime", current.runtime),
             handler=params.get("Handler", current.handler),
             role=params.get("Role", current.role),
             description=params.get("Description", current.description),
             tracing_mode=(params.get("TracingConfig") or {}).get("Mode", current.tracing_mode),
-            log_format=logging_config.get("LogFormat", current.log_format),
-            log_group=logging_config.get("LogGroup", current.log_group),
+            log_group=(params.get("LoggingConfig") or {}).get("LogGroup", current.log_group),
+            **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", current.dead_letter_target)
             if "DeadLetterConfig" in params
             else current.dead_letter_target,

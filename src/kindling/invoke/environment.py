@@ -11,7 +11,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import math
 import os
 import random
 import time
@@ -20,10 +19,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
 from .channel import ControlChannel, Outcome, RuntimeGone
+from .extensions import Extensions
 from .runtime_api import RuntimeApi, start_runtime
 
 MAX_RESPONSE = 6_291_556
@@ -53,6 +54,9 @@ class Environment:
         self._tail: deque[str] | None = None
         self._init_error: Outcome | None = None
         self.init_ms: float | None = None
+        # LogFormat JSON: START/END/REPORT as platform records; None (Text) keeps the hot path as it was
+        self._platform = PlatformLog(version.system_log_level, self._log) if version.log_format == "JSON" else None
+        self.extensions: Extensions | None = None  # the external extensions of the running runtime process
 
     # ------------------------------------------------------------------ logs
     def _log(self, message: str) -> None:
@@ -78,12 +82,17 @@ class Environment:
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
         for line in lines:
-            self._log(line.decode("utf-8", "backslashreplace"))
+            self._function_log(line.decode("utf-8", "backslashreplace"))
 
     def _flush_partial(self) -> None:
         if self._partial:
-            self._log(self._partial.decode("utf-8", "backslashreplace"))
+            self._function_log(self._partial.decode("utf-8", "backslashreplace"))
             self._partial = b""
+
+    def _function_log(self, line: str) -> None:
+        self._log(line)
+        if self.extensions is not None:
+            self.extensions.telemetry.emit("function", line)
 
     def _drain_logs(self) -> None:
         """Take whatever the runtime wrote before it answered, so it lands before END."""
@@ -108,14 +117,21 @@ class Environment:
         """Start (or restart) the runtime and run the function's init code."""
         started = time.perf_counter()
         self._init_error = None
-        http_api = bool(self.sandbox.spec.runtime.command)  # Node, custom runtimes: the Runtime API
-        if http_api:
-            self.process, self._channel = await start_runtime(self.sandbox)
+        spec = self.sandbox.spec
+        http_api = bool(spec.runtime.command)  # Node, custom runtimes: the Runtime API
+        if spec.extensions:  # served on the Runtime API's port; the Python runtime keeps its private channel
+            self.extensions = Extensions(spec.extensions, spec.environment, self.sandbox.uid, self._log)
+        if http_api or self.extensions:
+            self.process, api = await start_runtime(self.sandbox, self.extensions)
+            if http_api:
+                self._channel = api
         else:
             self.process = await self.sandbox.start()
         os.set_blocking(self.process.log_fd, False)
         loop = asyncio.get_running_loop()
         loop.add_reader(self.process.log_fd, self._on_log_readable)
+        if self.extensions is not None:
+            self.extensions.watch(self.process)
         if not http_api:
             _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
         self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
@@ -136,9 +152,13 @@ class Environment:
             ).encode()
             self._init_error = Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
             return
-        self.init_ms = (time.perf_counter() - started) * 1000
         if first.header["type"] == "init_error":
             self._init_error = Outcome({"type": "error", "function_error": "Unhandled"}, first.body)
+        elif self.extensions is not None:
+            self._init_error = await self.extensions.ready(INIT_LIMIT_S + self.version.timeout)
+        self.init_ms = (time.perf_counter() - started) * 1000
+        if self.extensions is not None:
+            self.extensions.init_over(self.init_ms, self._init_error)
         self.sandbox.limit_cpu()
 
     async def _exit_outcome(self, request_id: str) -> Outcome:
@@ -164,9 +184,12 @@ class Environment:
             assert self.process is not None
             kill_process(self.process)
 
-    async def _close_process(self) -> None:
+    async def _close_process(self, reason: str = "spindown") -> None:
+        """Kill the runtime, after SHUTDOWN (``spindown``, ``timeout``, ``failure``) to its extensions."""
         if self.process is None:
             return
+        if self.extensions is not None and self.alive:
+            await self.extensions.shutdown(reason)
         self.kill_runtime()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.process.exited), 5)
@@ -176,6 +199,9 @@ class Environment:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        if self.extensions is not None:
+            self.extensions.close()
+            self.extensions = None
         self.process = None
 
     async def destroy(self) -> None:
@@ -192,6 +218,10 @@ class Environment:
         self._tail = deque() if request.log_tail else None
         if isinstance(self._channel, RuntimeApi) and self.alive:
             await self._channel.settle(self.version.timeout)  # a runtime that exits after its answer needs a new one
+        if self.extensions is not None and self.alive:  # the last invocation ends when its extensions are done
+            failure = await self.extensions.settle(self.version.timeout)
+            if failure:
+                await self._close_process("timeout" if failure == "timeout" else "failure")
         cold = not self.alive
         init_ms: float | None = None
         if cold:
@@ -199,17 +229,28 @@ class Environment:
             await self.start()
             init_ms = self.init_ms
         version = self.version
-        self._log(f"START RequestId: {request_id} Version: {version.version}")
+        if self._platform is None:
+            self._log(f"START RequestId: {request_id} Version: {version.version}")
+        else:
+            self._platform.start(request_id, version.version)
+        if self.extensions is not None:
+            self.extensions.telemetry.platform.start(request_id, version.version)
         began = time.perf_counter()
         if self._init_error is not None:
             outcome = self._init_error
-            await self._close_process()
+            await self._close_process("failure")
         else:
             outcome = await self._run(request, request_id)
         duration = (time.perf_counter() - began) * 1000
         self._drain_logs()
-        self._log(f"END RequestId: {request_id}")
-        self._log(self._report(request_id, duration, init_ms, outcome))
+        if self._platform is None:
+            self._log(f"END RequestId: {request_id}")
+            self._log(self._report(request_id, duration, init_ms, outcome))
+        else:
+            used = self._memory_used(outcome)
+            self._platform.done(request_id, duration, init_ms, outcome.header, version.memory_size, used)
+        if self.extensions is not None:
+            self.extensions.report(request_id, duration, init_ms, outcome, self._memory_used(outcome))
         self.last_used = time.monotonic()
         tail = self._encode_tail()
         self._tail = None
@@ -232,6 +273,8 @@ class Environment:
             header["stream"] = True
             deadline = time.monotonic() + version.timeout
         self._channel.send(header, request.payload)
+        if self.extensions is not None:
+            self.extensions.invoke(header)
         try:
             outcome = await self._channel.next(version.timeout)
             if on_chunk is not None:
@@ -240,7 +283,7 @@ class Environment:
                     outcome = await self._channel.next(max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._log(f"{iso_now()} {request_id} Task timed out after {version.timeout:.2f} seconds")
-            await self._close_process()
+            await self._close_process("timeout")
             message = f"RequestId: {request_id} Error: Task timed out after {version.timeout:.2f} seconds"
             body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
             return Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
@@ -270,10 +313,8 @@ class Environment:
 
     def _report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome) -> str:
         version = self.version
-        # the runtime's resident high-water mark (zygote pages included, as a fresh process would
-        # have them) or the cgroup's peak (children and /tmp included), whichever is higher
-        used = max(self.sandbox.max_memory_mb() or 0, round((outcome.header.get("max_rss_kb") or 0) / 1024), 1)
-        billed = math.ceil(duration + (init_ms or 0))
+        used = self._memory_used(outcome)
+        billed = billed_ms(duration, init_ms)
         parts = [
             f"REPORT RequestId: {request_id}",
             f"Duration: {duration:.2f} ms",
@@ -289,6 +330,11 @@ class Environment:
         elif status == "error":
             parts.append(f"Status: error\tError Type: {outcome.header.get('error_type')}")
         return "\t".join(parts)
+
+    def _memory_used(self, outcome: Outcome) -> int:
+        """The runtime's resident high-water mark (zygote pages included, as a fresh process would have
+        them) or the cgroup's peak (children and /tmp included), whichever is higher, in MB."""
+        return max(self.sandbox.max_memory_mb() or 0, round((outcome.header.get("max_rss_kb") or 0) / 1024), 1)
 
     def _encode_tail(self) -> str:
         if self._tail is None:

@@ -72,6 +72,8 @@ def lambda_environment(
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
         "LAMBDA_TASK_ROOT": "/var/task",
     }
+    if version.log_format == "JSON":
+        env.update(AWS_LAMBDA_LOG_FORMAT="JSON", AWS_LAMBDA_LOG_LEVEL=version.application_log_level)
     if runtime.name.startswith("provided"):
         del env["AWS_EXECUTION_ENV"]  # Lambda sets none for custom runtimes
     elif runtime.name.startswith("nodejs"):
@@ -102,6 +104,7 @@ class Invoker:
         self.limits = ConcurrencyLimits(config.account_concurrency)
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         return self.limits.reserved.get(function_name)
@@ -209,11 +212,12 @@ class Invoker:
         pool.provisioned.clear()
         pool.provisioned_ids.clear()
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+    def _background(self, work: Coroutine[Any, Any, None], *, reclaim: bool = False) -> None:
         """Keep a reference to background work so it is neither collected nor forgotten at close."""
         task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        for tasks in (self._tasks, self._reclaims) if reclaim else (self._tasks,):
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     async def _run_event(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> None:
         try:
@@ -231,7 +235,7 @@ class Invoker:
                 pool.retired = True
                 del self._pools[key]
                 for env in [*pool.idle, *pool.provisioned]:
-                    self._background(env.destroy())
+                    self._background(env.destroy(), reclaim=True)
                 pool.idle.clear()
                 pool.provisioned.clear()
 
@@ -285,6 +289,8 @@ class Invoker:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
+        if self._reclaims:
+            await asyncio.wait(set(self._reclaims))
         for task in list(self._tasks):
             task.cancel()
         for pool in self._pools.values():

@@ -23,11 +23,15 @@ import re
 import socket
 import struct
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import httptools
 
 from ..sandbox.backend import RuntimeProcess, Sandbox
 from .channel import ControlChannel, Outcome
+
+if TYPE_CHECKING:
+    from .extensions import Extensions
 
 log = logging.getLogger("kindling.invoke")
 PREFIX = "/2018-06-01/runtime/"
@@ -103,6 +107,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.api.connections.discard(self)
         self.api.forget(self)
+        if self.api.extensions is not None:
+            self.api.extensions.forget(self)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -153,9 +159,10 @@ class _Connection(asyncio.Protocol):
 class RuntimeApi(ControlChannel):
     """The Runtime API of one runtime process, as the channel its ``Environment`` talks through."""
 
-    def __init__(self, uid: int) -> None:
+    def __init__(self, uid: int, extensions: Extensions | None = None) -> None:
         super().__init__()
         self.uid = uid
+        self.extensions = extensions  # served on the same port: /2020-01-01/extension, /2022-07-01/telemetry
         self.connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         self._event: tuple[dict, bytes] | None = None  # sent, not yet taken by a ``next``
@@ -167,8 +174,8 @@ class RuntimeApi(ControlChannel):
         self._settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def listen(cls, uid: int) -> RuntimeApi:
-        api = cls(uid)
+    async def listen(cls, uid: int, extensions: Extensions | None = None) -> RuntimeApi:
+        api = cls(uid, extensions)
         api._server = await asyncio.get_running_loop().create_server(lambda: _Connection(api), "127.0.0.1", 0)
         return api
 
@@ -214,6 +221,9 @@ class RuntimeApi(ControlChannel):
 
     def dispatch(self, connection: _Connection, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         route = path[len(PREFIX) :] if path.startswith(PREFIX) else None
+        if route is None and self.extensions is not None and path.startswith(("/2020-01-01/", "/2022-07-01/")):
+            self.extensions.dispatch(connection, method, path, headers, body)
+            return
         if method == "GET" and route == "invocation/next":
             self._next(connection)
             return
@@ -343,10 +353,19 @@ def _error_outcome(request_id: str, error_type: str | None, body: bytes) -> Outc
     return Outcome(header, body[: MAX_PAYLOAD + 1])
 
 
-async def start_runtime(sandbox: Sandbox) -> tuple[RuntimeProcess, RuntimeApi]:
-    """Open a Runtime API, then start the runtime told where to find it (``AWS_LAMBDA_RUNTIME_API``)."""
-    api = await RuntimeApi.listen(sandbox.uid)
+async def start_runtime(sandbox: Sandbox, extensions: Extensions | None = None) -> tuple[RuntimeProcess, RuntimeApi]:
+    """Open a Runtime API, then start the runtime told where to find it (``AWS_LAMBDA_RUNTIME_API``).
+    The built-in Python runtime comes here only for its extensions, and keeps its private channel."""
+    api = await RuntimeApi.listen(sandbox.uid, extensions)
+    if extensions is not None:
+        extensions.api = api
     spec = sandbox.spec
+    if not spec.runtime.command:
+        try:
+            return await sandbox.start({"AWS_LAMBDA_RUNTIME_API": api.address}), api
+        except BaseException:
+            api.close()
+            raise
     invalid = spec.runtime.entrypoint_error(spec.code_dir, spec.opt_dir)
     if invalid:  # the exec will fail: say why, as Lambda does, before the exit says less
         api._init_error({}, json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": invalid}).encode())

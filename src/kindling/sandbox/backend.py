@@ -17,6 +17,7 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import TooManyRequests
@@ -25,6 +26,7 @@ from . import cgroups, isolate
 from .zygote import Zygote, kill
 
 log = logging.getLogger("kindling.sandbox")
+MAX_EXTENSIONS = 10
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,15 @@ class SandboxSpec:
     network: bool = True
     opt_dir: Path | None = None  # the function's layers, merged, bound read-only at /opt
 
+    @cached_property
+    def extensions(self) -> tuple[str, ...]:
+        """The external extensions (``/opt/extensions/*`` executables, at most 10) started before the runtime."""
+        folder = self.opt_dir / "extensions" if self.opt_dir is not None else None
+        if folder is None or not folder.is_dir():
+            return ()
+        found = sorted(p.name for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK))
+        return tuple(f"/opt/extensions/{name}" for name in found[:MAX_EXTENSIONS])
+
 
 @dataclass
 class RuntimeProcess:
@@ -45,6 +56,8 @@ class RuntimeProcess:
     control: socket.socket
     log_fd: int
     exited: asyncio.Future[int]
+    extension_exits: int = -1  # with extensions: lines ``name status`` as each one exits
+    extension_log: int = -1  # with extensions: their stdout and stderr
 
 
 @dataclass
@@ -197,8 +210,14 @@ class SandboxBackend:
                 "cwd": str(spec.code_dir),
                 "env": env,
                 "argv": [_on_host(arg, mounts) for arg in argv],
+                "extensions": [_on_host(path, mounts) for path in spec.extensions],
             }
         readonly = {"/usr": "/usr", **mounts, **{path: path for path in spec.runtime.binds}}
+        if spec.extensions:  # telemetry listeners bind sandbox.localdomain, as on Lambda
+            hosts = sandbox.scratch / "hosts"
+            if not hosts.exists():
+                hosts.write_text(_read("/etc/hosts") + "127.0.0.1\tsandbox.localdomain sandbox\n")
+            readonly["/etc/hosts"] = str(hosts)
         symlinks = {}
         for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
             if os.path.islink(top):
@@ -225,23 +244,29 @@ class SandboxBackend:
             "layout": layout,
             "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],
             "argv": argv,
+            "extensions": list(spec.extensions),
         }
 
     async def start(self, sandbox: Sandbox, extra_env: dict[str, str] | None = None) -> RuntimeProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        log_r, log_w = os.pipe()
+        pipes = [os.pipe() for _ in range(3 if sandbox.spec.extensions else 1)]  # log, extension exits and output
         zygote = self.zygote(sandbox.spec.runtime)
         sandbox.unlimit_cpu()
         try:
-            pid = await zygote.spawn(self._spawn_spec(sandbox, extra_env), [theirs.fileno(), log_w])
+            pid = await zygote.spawn(self._spawn_spec(sandbox, extra_env), [theirs.fileno(), *(w for _, w in pipes)])
         except BaseException:
             ours.close()
-            os.close(log_r)
+            for read, _ in pipes:
+                os.close(read)
             raise
         finally:
             theirs.close()
-            os.close(log_w)
-        return RuntimeProcess(pid, ours, log_r, zygote.wait_exit(pid))
+            for _, write in pipes:
+                os.close(write)
+        process = RuntimeProcess(pid, ours, pipes[0][0], zygote.wait_exit(pid))
+        if len(pipes) > 1:
+            process.extension_exits, process.extension_log = pipes[1][0], pipes[2][0]
+        return process
 
     async def destroy(self, sandbox: Sandbox) -> None:
         if sandbox.cgroup is not None:
@@ -262,6 +287,14 @@ class SandboxBackend:
             zygote.close()
         if self.cgroups is not None:
             self.cgroups.remove()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return "127.0.0.1\tlocalhost\n"
 
 
 def _on_host(path: str, mounts: dict[str, str]) -> str:

@@ -66,17 +66,18 @@ def load_entry(path: str) -> object:
     return module
 
 
-def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) -> None:
-    """Runs in the cloned child: never returns."""
+def become_environment(spec: dict, fds: list[int], entry: object) -> None:
+    """Runs in the cloned child: never returns. ``fds``: control socket, log pipe and, with extensions,
+    the pipes for their exit reports and their output (kept at 4 and 5 for ``start_extensions``)."""
     code = 70
     try:
         isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.dup2(control_fd, 3)
-        os.closerange(4, os.sysconf("SC_OPEN_MAX") if spec.get("close_all") else 4096)
+        for target, fd in zip((1, 3, 4, 5), (fds[1], fds[0], *fds[2:4]), strict=False):
+            os.dup2(fd, target)
+        os.dup2(1, 2)
+        os.closerange(2 + len(fds), os.sysconf("SC_OPEN_MAX") if spec.get("close_all") else 4096)
         for procs in spec.get("cgroups", []):
             with open(procs, "w") as handle:
                 handle.write("0")
@@ -94,6 +95,8 @@ def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) 
         sys.modules.pop("isolate", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
+        if spec.get("extensions"):
+            start_extensions(spec["extensions"], spec["env"])
         if spec.get("argv"):
             os.execve(spec["argv"][0], spec["argv"], spec["env"])
         entry.main(3)  # type: ignore[attr-defined]
@@ -103,6 +106,41 @@ def become_environment(spec: dict, control_fd: int, log_fd: int, entry: object) 
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
+    os._exit(code)
+
+
+def start_extensions(paths: list[str], env: dict[str, str]) -> None:
+    """Fork a supervisor that execs each external extension (output on fd 5) and reports each exit as
+    ``name status`` on fd 4; returns in the runtime. Everything dies with the runtime (PDEATHSIG)."""
+    if os.fork():
+        os.close(4)
+        os.close(5)
+        return
+    code = 0
+    try:
+        isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        names: dict[int, str] = {}
+        for path in paths:
+            pid = os.fork()
+            if pid == 0:
+                isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                os.dup2(5, 1)
+                os.dup2(5, 2)
+                os.closerange(3, 6)
+                try:
+                    os.execve(path, [path], env)
+                except OSError as error:  # in the log, as Lambda shows a failed extension start
+                    os.write(2, f"{path}: {error.strerror}\n".encode())
+                os._exit(127)
+            names[pid] = os.path.basename(path)
+        for fd in (1, 2, 3, 5):  # the runtime's end must see EOF when the runtime alone dies
+            os.close(fd)
+        while names:
+            pid, status = os.waitpid(-1, 0)
+            if pid in names:
+                os.write(4, f"{names.pop(pid)} {os.waitstatus_to_exitcode(status)}\n".encode())
+    except BaseException:
+        code = 70
     os._exit(code)
 
 
@@ -161,7 +199,7 @@ def serve(sock: socket.socket, entry: object) -> None:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                become_environment(spec, fds[0], fds[1], entry)
+                become_environment(spec, fds, entry)
             for fd in fds:
                 os.close(fd)
             ours.add(pid)

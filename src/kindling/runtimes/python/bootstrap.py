@@ -27,6 +27,7 @@ from context import LambdaContext
 # the helpers stay reachable through these names; user modules called channel or context must win
 del sys.modules["channel"], sys.modules["context"], sys.path[0]
 
+JSON_LOGS = False
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
 
 
@@ -46,6 +47,32 @@ class _LineHandler(logging.StreamHandler):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         return text[:-1].replace("\n", "\r") + "\n"
+
+
+# LogFormat JSON (AWS_LAMBDA_LOG_FORMAT): Lambda's level names, and the LogRecord attributes that are not extra= keys
+_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_RECORD_FIELDS = {*vars(logging.LogRecord("", 0, "", 0, "", None, None)), "message", "asctime", "aws_request_id"}
+
+
+class _JsonFormatter(logging.Formatter):
+    """A record as AWS's JSON log line: timestamp, level, message, logger, requestId, ``extra=`` keys, and
+    errorType / errorMessage / stackTrace / location for an exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "level": _LEVEL_NAMES.get(record.levelname, record.levelname),
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        if record.aws_request_id:  # type: ignore[attr-defined]
+            entry["requestId"] = record.aws_request_id  # type: ignore[attr-defined]
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, value, tb = record.exc_info
+            entry.update(errorType=kind.__name__, errorMessage=str(value), stackTrace=traceback.format_tb(tb),
+                         location=f"{record.pathname}:{record.funcName}:{record.lineno}")  # fmt: skip
+        entry.update((k, v) for k, v in vars(record).items() if k not in _RECORD_FIELDS and k not in entry)
+        return json.dumps(entry, default=str, ensure_ascii=False) + "\n"
 
 
 def make_error(message: str, error_type: str, request_id: str, stack: list[str] | None = None) -> dict:
@@ -111,13 +138,18 @@ def _setup_paths() -> None:
 
 
 def _setup_logging(request_filter: _RequestIdFilter) -> None:
+    global JSON_LOGS  # per environment: this module is loaded once, in the zygote
+    JSON_LOGS = os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     handler = _LineHandler(sys.stdout)
-    formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
+    if JSON_LOGS:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        formatter = logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
     handler.addFilter(request_filter)
     root.addHandler(handler)
     root.setLevel(
@@ -127,7 +159,13 @@ def _setup_logging(request_filter: _RequestIdFilter) -> None:
     )
 
 
-def _log_fault(fault: FaultError) -> None:
+def _log_fault(fault: FaultError, request_id: str = "") -> None:
+    if JSON_LOGS:
+        entry = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": "ERROR",
+                 "message": str(fault), "errorType": fault.error_type, "errorMessage": str(fault),
+                 "stackTrace": fault.stack, **({"requestId": request_id} if request_id else {})}  # fmt: skip
+        print(json.dumps(entry, ensure_ascii=False), file=sys.stderr, flush=True)
+        return
     print(f"[ERROR] {fault.error_type}: {fault}", file=sys.stderr)
     if fault.stack:
         print("Traceback (most recent call last):\n" + "".join(fault.stack).rstrip("\n"), file=sys.stderr)
@@ -218,12 +256,12 @@ def main(fd: int) -> None:
             else:
                 payload = _marshal(result)
         except FaultError as fault:
-            _log_fault(fault)
+            _log_fault(fault, request_id)
             _finish(conn, request_id, "Unhandled", make_error(str(fault), fault.error_type, request_id))
             continue
         except Exception as error:
             stack = _user_frames(error.__traceback__)
-            _log_fault(FaultError(type(error).__name__, str(error), stack))
+            _log_fault(FaultError(type(error).__name__, str(error), stack), request_id)
             _finish(conn, request_id, "Unhandled", make_error(str(error), type(error).__name__, request_id, stack))
             continue
         sys.stdout.flush()

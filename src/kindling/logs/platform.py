@@ -1,0 +1,49 @@
+"""Lambda's platform records in the JSON log format (``LoggingConfig.LogFormat = JSON``).
+
+With JSON, AWS replaces the START / END / REPORT lines by ``platform.start``, ``platform.runtimeDone``
+and ``platform.report`` objects (``{"time", "type", "record"}``), all at level INFO, so a
+``SystemLogLevel`` of WARN leaves them out. Text functions never build one of these.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+
+from .streams import iso_now
+
+
+def billed_ms(duration_ms: float, init_ms: float | None) -> int:
+    """Billed Duration: the invocation plus a cold start's init, rounded up to 1 ms."""
+    return math.ceil(duration_ms + (init_ms or 0))
+
+
+class PlatformLog:
+    def __init__(self, system_level: str, write: Callable[[str], None]) -> None:
+        self.write = write if system_level in ("DEBUG", "INFO") else None
+
+    def _emit(self, kind: str, record: dict) -> None:
+        if self.write is not None:
+            self.write(json.dumps({"time": iso_now(), "type": kind, "record": record}))
+
+    def start(self, request_id: str, version: str) -> None:
+        self._emit("platform.start", {"requestId": request_id, "version": version})
+
+    def done(self, request_id: str, duration_ms: float, init_ms: float | None, header: dict, memory_mb: int,
+             used_mb: int) -> None:  # fmt: skip
+        """``platform.runtimeDone`` and ``platform.report`` of one invocation, from the runtime's answer."""
+        status = header.get("status") or ("error" if header.get("function_error") else "success")
+        base = {"requestId": request_id, "status": status}
+        if header.get("error_type"):
+            base["errorType"] = header["error_type"]
+        metrics = {
+            "durationMs": round(duration_ms, 2),
+            "billedDurationMs": billed_ms(duration_ms, init_ms),
+            "memorySizeMB": memory_mb,
+            "maxMemoryUsedMB": used_mb,
+        }
+        if init_ms is not None:
+            metrics["initDurationMs"] = round(init_ms, 2)
+        self._emit("platform.runtimeDone", {**base, "metrics": {"durationMs": metrics["durationMs"]}})
+        self._emit("platform.report", {**base, "metrics": metrics})
