@@ -221,6 +221,11 @@ def extras_lines(extras: dict) -> str:
         lines.append(f"numpy cold start (no snapshot): p50 {numpy['p50_ms']:.1f} ms over {numpy['n']}")
     elif "error" in numpy:
         lines.append(f"numpy cold start: not measured ({numpy['error']})")
+    for name, row in extras.get("runtimes", {}).items():
+        if "cold_p50_ms" in row:
+            lines.append(f"runtime {name}: cold p50 {row['cold_p50_ms']:.1f} ms, warm p50 {row['warm_p50_ms']:.2f} ms")
+        else:
+            lines.append(f"runtime {name}: not measured ({row.get('unavailable', '?')})")
     idle = extras.get("idle_memory", {})
     if "uss_mb_p50" in idle:
         zygote = idle.get("zygote") or {}

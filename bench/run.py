@@ -27,6 +27,7 @@ import http_load
 import kindling_server
 import kit
 import report
+import runtimes
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # Kindling up: (port, lambda client, deployment package); down: why not
@@ -102,6 +103,7 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             endpoint = kindling_server.endpoint(port)
             more["async"] = async_load.measure(client, endpoint, code, progress, 1000 if args.quick else 5000)
             more["hot_reload"] = hot_reload.measure_hot_reload(port, 5 if args.quick else 20, progress)
+            more["runtimes"] = runtimes.measure_runtimes(client, port, progress, 3 if args.quick else 5)
             more["http"] = http_load.measure_http(
                 invoke, client, port, code, path, workdir, progress, 2 if args.quick else 5
             )
