@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from runtime_helpers import create, invoke, zip_tree
+from runtime_helpers import create, invoke, pip_target, zip_tree
 
 from support import ROOT
 
@@ -104,3 +104,21 @@ def test_java_example(lam, example, tmp_path):
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     body, error, _ = invoke(lam, name)
     assert error == "Unhandled" and body["errorType"] == "java.lang.ClassNotFoundException"
+
+
+def test_nodejs_commonjs_example(lam, example):
+    name = example(EXAMPLES / "nodejs-commonjs", "nodejs20.x", "index.handler")
+    body, error, log = invoke(lam, name, {"name": "Kindling"})
+    assert error is None and body == {"counted": 8, "functionName": name}
+    assert "\tINFO\tcounting Kindling" in log
+    body, error, _ = invoke(lam, name, {"name": "x", "fail": True})
+    assert error == "Unhandled" and body["errorType"] == "TypeError" and body["errorMessage"] == "asked to fail for x"
+
+
+def test_awslambdaric_example(lam, example, tmp_path):
+    package = tmp_path / "package"
+    shutil.copytree(EXAMPLES / "python-awslambdaric", package)
+    pip_target(package, "awslambdaric")
+    name = example(package, "provided.al2023", "app.handler", ("bootstrap",))
+    body, error, _ = invoke(lam, name, {"name": "ric"})
+    assert error is None and body["hello"] == "ric" and len(body["request_id"]) == 36
