@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from support import Server, create_function
+from support import Server, create_function, deleting
 
 _names = itertools.count()
 
@@ -37,21 +36,18 @@ Deploy = Callable[..., str]
 @pytest.fixture
 def deploy(lam) -> Iterator[Deploy]:  # type: ignore[no-untyped-def]
     """Create a function from a dict of files; it is deleted after the test."""
-    created: list[str] = []
+    with deleting(lam) as created:
 
-    def _deploy(
-        files: dict[str, str | bytes],
-        handler: str = "app.handler",
-        runtime: str = "python3.12",
-        name: str | None = None,
-        **settings: object,
-    ) -> str:
-        function_name = name or f"fn-{next(_names)}"
-        create_function(lam, function_name, files, handler=handler, runtime=runtime, **settings)
-        created.append(function_name)
-        return function_name
+        def _deploy(
+            files: dict[str, str | bytes],
+            handler: str = "app.handler",
+            runtime: str = "python3.12",
+            name: str | None = None,
+            **settings: object,
+        ) -> str:
+            function_name = name or f"fn-{next(_names)}"
+            create_function(lam, function_name, files, handler=handler, runtime=runtime, **settings)
+            created.append(function_name)
+            return function_name
 
-    yield _deploy
-    for name in created:
-        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-            lam.delete_function(FunctionName=name)
+        yield _deploy

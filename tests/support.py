@@ -14,7 +14,7 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import boto3
@@ -173,3 +173,15 @@ def invoke_many(
         return await asyncio.gather(*(_raw_invoke(host, int(port), name, payload) for _ in range(count)))
 
     return asyncio.run(all_at_once())
+
+
+@contextmanager
+def deleting(lam) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """Names appended to the yielded list are deleted afterwards (if a test has not already done so)."""
+    created: list[str] = []
+    try:
+        yield created
+    finally:
+        for name in created:
+            with suppress(lam.exceptions.ResourceNotFoundException):
+                lam.delete_function(FunctionName=name)

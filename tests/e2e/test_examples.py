@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -11,26 +10,23 @@ from pathlib import Path
 import pytest
 from runtime_helpers import create, invoke, pip_target, zip_tree
 
-from support import ROOT
+from support import ROOT, deleting
 
 EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
 def example(lam, server):  # type: ignore[no-untyped-def]
-    created: list[str] = []
+    with deleting(lam) as created:
 
-    def _deploy(folder: Path, runtime: str, handler: str, executable: tuple[str, ...] = ()) -> str:
-        if runtime not in server.health()["runtimes"]:
-            pytest.skip(f"{runtime} is not available on this machine")
-        name = create(lam, f"example-{folder.name}", runtime, zip_tree(folder, executable=executable), handler)
-        created.append(name)
-        return name
+        def _deploy(folder: Path, runtime: str, handler: str, executable: tuple[str, ...] = ()) -> str:
+            if runtime not in server.health()["runtimes"]:
+                pytest.skip(f"{runtime} is not available on this machine")
+            name = create(lam, f"example-{folder.name}", runtime, zip_tree(folder, executable=executable), handler)
+            created.append(name)
+            return name
 
-    yield _deploy
-    for name in created:
-        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-            lam.delete_function(FunctionName=name)
+        yield _deploy
 
 
 def test_nodejs_example(lam, example):

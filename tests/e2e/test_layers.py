@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import urllib.request
@@ -10,7 +9,7 @@ import urllib.request
 import pytest
 from runtime_helpers import invoke
 
-from support import ROLE, make_zip, running
+from support import ROLE, deleting, make_zip, running
 
 _names = itertools.count()
 
@@ -111,21 +110,18 @@ def test_layer_version_permissions(lam, layer):
 
 @pytest.fixture
 def function(lam):  # type: ignore[no-untyped-def]
-    created: list[str] = []
+    with deleting(lam) as created:
 
-    def _create(runtime: str, files: dict[str, str], handler: str, layers: list[str], modes=None) -> str:  # type: ignore[no-untyped-def]
-        name = f"with-layers-{next(_names)}"
-        lam.create_function(
-            FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler, Layers=layers,
-            Code={"ZipFile": make_zip(files, modes)},
-        )  # fmt: skip
-        created.append(name)
-        return name
+        def _create(runtime: str, files: dict[str, str], handler: str, layers: list[str], modes=None) -> str:  # type: ignore[no-untyped-def]
+            name = f"with-layers-{next(_names)}"
+            lam.create_function(
+                FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler, Layers=layers,
+                Code={"ZipFile": make_zip(files, modes)},
+            )  # fmt: skip
+            created.append(name)
+            return name
 
-    yield _create
-    for name in created:
-        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-            lam.delete_function(FunctionName=name)
+        yield _create
 
 
 def test_python_function_sees_its_layers_merged_in_order_under_opt(lam, layer, function):

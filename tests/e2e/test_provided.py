@@ -10,7 +10,7 @@ import socket
 import pytest
 from runtime_helpers import CLIENT_CONTEXT, create, invoke, pip_target, zip_tree
 
-from support import make_zip, running
+from support import deleting, make_zip, running
 
 _names = itertools.count()
 
@@ -79,17 +79,14 @@ RIC_BOOTSTRAP = "#!/bin/sh\nexec /var/lang/bin/python3.12 -m awslambdaric app.ha
 
 @pytest.fixture
 def functions(lam):  # type: ignore[no-untyped-def]
-    created: list[str] = []
+    with deleting(lam) as created:
 
-    def _create(runtime: str, code: bytes, **settings: object) -> str:
-        name = create(lam, f"custom-{next(_names)}", runtime, code, **settings)
-        created.append(name)
-        return name
+        def _create(runtime: str, code: bytes, **settings: object) -> str:
+            name = create(lam, f"custom-{next(_names)}", runtime, code, **settings)
+            created.append(name)
+            return name
 
-    yield _create
-    for name in created:
-        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-            lam.delete_function(FunctionName=name)
+        yield _create
 
 
 def curl_function(functions, runtime: str = "provided.al2023", **settings: object) -> str:  # type: ignore[no-untyped-def]
