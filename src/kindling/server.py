@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from .api.app import LambdaApi, RawRequest, Reply
+from .api.fast_lane import FastLane, protocol_class
 from .api.live_tail import LiveTailFront
 from .api.logs import LogsApi
 from .api.model import ServiceModel
@@ -137,7 +138,9 @@ class Kindling:
             ],
         )
         streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
-        self.app = LiveTailFront(HttpFront(api, self.urls, self.apis, gateway, streaming), self.logs_api)
+        front = HttpFront(api, self.urls, self.apis, gateway, streaming)
+        self.app = LiveTailFront(front, self.logs_api)
+        self.http_protocol = protocol_class(FastLane(api, front.claims))
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":
@@ -182,7 +185,7 @@ class Kindling:
                 lifespan="off",
                 access_log=False,
                 log_level="warning",
-                http="httptools",
+                http=self.http_protocol,
                 proxy_headers=False,
                 server_header=False,
                 timeout_graceful_shutdown=30,

@@ -78,27 +78,9 @@ class LambdaApi:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return
-        request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # uuid4() costs a syscall
-        try:
-            reply = await self._handle(scope, receive)
-        except LambdaError as error:
-            status, headers, body = error_response(error)
-            reply = Reply(status, body, headers)
-            if not isinstance(error, UserError):
-                log.error("%s: %s", error.code, error.message)
-        except Exception:
-            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
-            status, headers, body = error_response(ServiceError("An internal error occurred."))
-            reply = Reply(status, body, headers)
-        headers = [
-            (b"content-type", reply.content_type),
-            (b"x-amzn-requestid", request_id.encode()),
-            *reply.headers,
-        ]
-        if reply.status not in (204, 304):
-            headers.append((b"content-length", str(len(reply.body)).encode()))
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": reply.body if reply.status != 204 else b""})
+        status, headers, body = await answer(self._handle(scope, receive), scope["method"], scope["path"])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _handle(self, scope: dict, receive: Callable) -> Reply:
         method = scope["method"]
@@ -107,6 +89,11 @@ class LambdaApi:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = await read_body(receive, headers.get("content-length"))
         query_string = scope.get("query_string", b"").decode("latin-1")
+        return await self.dispatch(method, path, query_string, headers, body)
+
+    async def dispatch(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> Reply:
+        """A request read off the wire (``path`` still percent-encoded, header names lower-case) to the
+        handler of its operation. The Invoke fast lane enters here too, with the same mounts and checks."""
         if self.mounts:
             raw = RawRequest(method, path, query_string, headers, body)
             for mount in self.mounts:
@@ -125,6 +112,32 @@ class LambdaApi:
         params = self.model.parse(operation, labels, query, headers, body)
         self.model.validate(operation, params)
         return await handler(Request(operation, params, headers))
+
+
+async def answer(work: Awaitable[Reply], method: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of AWS's answer to one operation: the handler's reply, or its error in AWS's
+    shape. Shared by the ASGI app and the Invoke fast lane, so both answer alike."""
+    request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # uuid4() costs a syscall
+    try:
+        reply = await work
+    except LambdaError as error:
+        status, headers, body = error_response(error)
+        reply = Reply(status, body, headers)
+        if not isinstance(error, UserError):
+            log.error("%s: %s", error.code, error.message)
+    except Exception:
+        log.exception("unexpected error in %s %s", method, path)
+        status, headers, body = error_response(ServiceError("An internal error occurred."))
+        reply = Reply(status, body, headers)
+    headers = [
+        (b"content-type", reply.content_type),
+        (b"x-amzn-requestid", request_id.encode()),
+        *reply.headers,
+    ]
+    if reply.status in (204, 304):
+        return reply.status, headers, b""
+    headers.append((b"content-length", str(len(reply.body)).encode()))
+    return reply.status, headers, reply.body
 
 
 def _api_too_large() -> Exception:

@@ -38,6 +38,11 @@ class HttpFront:
         self.gateway = gateway
         self.streaming = streaming
 
+    def claims(self, path: str, host: bytes) -> bool:
+        """Whether a request the Lambda API could take is this front's: a function URL by host, or a
+        route table's path. The Invoke fast lane asks before it takes a request past the fronts."""
+        return b".lambda-url." in host or bool(self.apis.prefixes and self.apis.api_for(path) is not None)
+
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
