@@ -18,7 +18,7 @@ import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..logs.platform import billed_ms
+from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
 from ..sandbox.backend import RuntimeProcess, Sandbox
@@ -74,6 +74,8 @@ class RestoredEnvironment(Environment):
     ) -> None:
         super().__init__(env_id, version, sandbox, stream)
         self.template = template
+        if self._platform is not None:
+            self._platform = RestoredPlatformLog(version.system_log_level, self._log)
 
     async def _launch(self) -> RuntimeProcess:
         assert self.template.template is not None

@@ -185,14 +185,15 @@ class SandboxBackend:
         (scratch / "tmp").mkdir(parents=True)
         sandbox = Sandbox(spec, uid, scratch, self)
         try:
-            if self.isolate and host_tmp:
-                isolate.mount(
-                    "tmpfs",
-                    str(scratch / "tmp"),
-                    "tmpfs",
-                    isolate.MS_NOSUID | isolate.MS_NODEV,
-                    f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
-                )
+            if self.isolate:
+                if host_tmp:
+                    isolate.mount(
+                        "tmpfs",
+                        str(scratch / "tmp"),
+                        "tmpfs",
+                        isolate.MS_NOSUID | isolate.MS_NODEV,
+                        f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
+                    )
                 if self.cgroups is not None:
                     sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
         except BaseException:
