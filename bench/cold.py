@@ -109,3 +109,26 @@ def measure(
         + (f", p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms" if ok else "")
     )
     return {"samples": samples, "summary": summary}
+
+
+def from_snapshot(kit: ModuleType, client: BaseClient, port: int, name: str, count: int, progress: Progress) -> dict:
+    """Cold starts from a SnapStart snapshot: ``name`` (deployed with SnapStart) is published ``count``
+    times, each version's snapshot made before any is timed, then the first invoke of each version is
+    timed: a new environment forked from its template, after-restore hooks included."""
+    versions = []
+    try:
+        for i in range(count):
+            version = client.publish_version(FunctionName=name, Description=f"snapshot sample {i}")["Version"]
+            versions.append(version)
+        for version in versions:
+            client.get_waiter("published_version_active").wait(
+                FunctionName=name, Qualifier=version, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+            )
+    except (BotoCoreError, ClientError) as exc:
+        return {"error": f"publishing {name} failed: {exc}"}
+    samples = [first_invoke(kit, port, f"{name}:{version}") for version in versions]
+    ok = [s for s in samples if s["ok"]]
+    summary = summarize(kit, [s["ms"] for s in ok])
+    summary["errors"] = len(samples) - len(ok)
+    progress(f"{name} from a snapshot: {len(ok)}/{count} ok" + (f", p50 {summary['p50_ms']:.1f} ms" if ok else ""))
+    return summary

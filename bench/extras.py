@@ -156,6 +156,11 @@ def numpy_cold(kit: ModuleType, client: BaseClient, port: int, count: int, progr
         samples.append(cold.first_invoke(kit, port, name))
     ok = [s["ms"] for s in samples if s["ok"]]
     summary = cold.summarize(kit, ok)
-    summary["snapshot"] = "not implemented: every environment imports numpy itself"
     progress(f"numpy cold starts: {len(ok)}/{count} ok" + (f", p50 {summary['p50_ms']:.1f} ms" if ok else ""))
+    try:
+        kindling_server.deploy(client, "numpy-snap", code, handler="app.handler", timeout=30, snap_start=True)
+    except (BotoCoreError, ClientError) as exc:
+        summary["snapshot"] = {"error": f"creating numpy-snap failed: {exc}"}
+        return summary
+    summary["snapshot"] = cold.from_snapshot(kit, client, port, "numpy-snap", count, progress)
     return summary

@@ -139,8 +139,16 @@ def handler_zip(handler: Path) -> bytes:
     return buf.getvalue()
 
 
-def deploy(client: BaseClient, name: str, code: bytes, handler: str = "handler.handler", timeout: int = 3) -> None:
-    """Creates a python3.12 function and waits until it is Active, i.e. invokable."""
+def deploy(
+    client: BaseClient,
+    name: str,
+    code: bytes,
+    handler: str = "handler.handler",
+    timeout: int = 3,
+    snap_start: bool = False,
+) -> None:
+    """Creates a python3.12 function (``snap_start``: its published versions restore from a snapshot) and
+    waits until it is Active, i.e. invokable."""
     client.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -149,6 +157,7 @@ def deploy(client: BaseClient, name: str, code: bytes, handler: str = "handler.h
         Code={"ZipFile": code},
         MemorySize=MEMORY_SIZE,
         Timeout=timeout,
+        SnapStart={"ApplyOn": "PublishedVersions" if snap_start else "None"},
     )
     client.get_waiter("function_active_v2").wait(
         FunctionName=name,

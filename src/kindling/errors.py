@@ -92,3 +92,11 @@ class ServiceError(LambdaError):
 class UnknownOperation(UserError):
     code = "UnknownOperationException"
     status = 404
+
+
+class SnapStartNotReady(UserError):
+    """Invoke of a SnapStart version whose snapshot is still being made."""
+
+    code = "SnapStartNotReadyException"
+    status = 409
+    message_key = "Message"

@@ -39,6 +39,10 @@ class FunctionVersion:
     system_log_level: str = ""
     dead_letter_target: str = ""  # DeadLetterConfig.TargetArn (an SQS queue or SNS topic ARN)
     layers: tuple[dict[str, Any], ...] = ()  # {Arn, CodeSize, sha256_hex, unzipped_size}, in /opt order
+    snap_start_apply_on: str = "None"  # SnapStart.ApplyOn: "PublishedVersions" or "None"
+    snap_start_optimized: bool = False  # OptimizationStatus On: a version published with ApplyOn set
+    state_reason: str = ""  # with state_reason_code: why a version is Pending or Failed
+    state_reason_code: str = ""
 
     def replace(self, **changes: Any) -> FunctionVersion:
         return dataclasses.replace(self, **changes)

@@ -35,7 +35,10 @@ def function_configuration(
         "PackageType": record.package_type,
         "Architectures": list(record.architectures),
         "EphemeralStorage": {"Size": record.ephemeral_storage},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "SnapStart": {
+            "ApplyOn": record.snap_start_apply_on,
+            "OptimizationStatus": "On" if record.snap_start_optimized else "Off",
+        },
         "RuntimeVersionConfig": {
             "RuntimeVersionArn": RUNTIME_VERSION.format(region=region, digest=_runtime_digest(record.runtime))
         },
@@ -49,6 +52,9 @@ def function_configuration(
         config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":
         config.update(StateReason="The function is being created.", StateReasonCode="Creating")
+    elif state is None and record.state_reason:  # a SnapStart version while or after its snapshot is made
+        config.update(StateReason=record.state_reason, StateReasonCode=record.state_reason_code)
+        config.update(LastUpdateStatusReason=record.state_reason, LastUpdateStatusReasonCode=record.state_reason_code)
     if update_status == "InProgress":
         config.update(
             LastUpdateStatus="InProgress",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidParameterValue, ResourceNotFound
 from ..models import FunctionVersion
+from .snapstart import check_provisioned
 from .timestamps import timestamp
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class ProvisionedConcurrency:
             raise InvalidParameterValue(
                 "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
             )
+        check_provisioned(self.functions.record(entry, resolved))
         name = entry.latest.name
         reserved = self.functions.invoker.limits.reserved.get(name)
         if reserved is not None and requested > reserved:

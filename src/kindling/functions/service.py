@@ -29,10 +29,11 @@ from ..errors import (
     ValidationError,
 )
 from ..invoke.invoker import Invoker
+from ..invoke.snapshots import SnapshotFailed
 from ..models import Alias, FunctionVersion
 from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
-from . import limits
+from . import limits, snapstart
 from .layers import LayerService, check_size
 from .provisioned import ProvisionedConcurrency
 from .timestamps import timestamp
@@ -81,6 +82,10 @@ class FunctionService:
         self.layers.collect(records)
         invoker.opt_dir = self.layers.opt_dir
         code.collect(keep={r.code_sha256_hex for r in records} | self.layers.hashes(records))
+        invoker.snapshots.on_state = self._snapshot_settled
+        for record in records:  # templates are made again at start; invokes wait for them meanwhile
+            if record.snap_start_optimized and record.state != "Failed":
+                invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
 
     def tree(self, sha256_hex: str) -> Path:
         """The unpacked package, remembered so that an invoke costs no file system lookup."""
@@ -126,6 +131,7 @@ class FunctionService:
                 if random.random() < weight:
                     version = extra
         record = entry.latest if version == "$LATEST" else entry.versions[version]
+        snapstart.check_invocable(record)
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.tree(record.code_sha256_hex), invoked
 
@@ -193,6 +199,7 @@ class FunctionService:
         if not params.get("Handler"):
             raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
+        apply_on = snapstart.apply_on(params, None, runtime_name, settings["ephemeral_storage"])
         code = params["Code"]
         ref = self._store_code(code.get("ZipFile"), bool(code.get("S3Bucket") or code.get("S3Key")))
         now = timestamp()
@@ -216,6 +223,7 @@ class FunctionService:
             log_group=(params.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
+            snap_start_apply_on=apply_on,
             **settings,
         )
         record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], ref.unzipped_size))
@@ -274,9 +282,12 @@ class FunctionService:
             "EphemeralStorage": params.get("EphemeralStorage", {"Size": current.ephemeral_storage}),
         }
         settings = limits.check_settings(merged)
+        runtime = params.get("Runtime", current.runtime)
+        apply_on = snapstart.apply_on(params, current, runtime, settings["ephemeral_storage"])
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, current)
         record = current.replace(
-            runtime=params.get("Runtime", current.runtime),
+            runtime=runtime,
+            snap_start_apply_on=apply_on,
             handler=params.get("Handler", current.handler),
             role=params.get("Role", current.role),
             description=params.get("Description", current.description),
@@ -346,10 +357,24 @@ class FunctionService:
             last_modified=timestamp(),
             description=latest.description if description is None else description,
         )
+        record = snapstart.published(record)
         self.store.publish_version(record)
         entry.versions[number] = record
         entry.last_version = int(number)
+        if record.snap_start_optimized:
+            self.invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
         return record
+
+    def _snapshot_settled(self, record: FunctionVersion, failure: SnapshotFailed | None) -> None:
+        """A version's template is ready or failed: its State follows (unless it was deleted meanwhile)."""
+        entry = self._functions.get(record.name)
+        current = entry.versions.get(record.version) if entry else None
+        if current is None or current.revision_id != record.revision_id:
+            return
+        settled = snapstart.settled(current, failure and failure.reason, failure.code if failure else "")
+        if settled != current:
+            self.store.save_version(settled)
+            entry.versions[record.version] = settled  # type: ignore[union-attr]
 
     def list_versions(self, name_or_arn: str) -> list[FunctionVersion]:
         entry = self.resolve(name_or_arn)
@@ -381,7 +406,18 @@ class FunctionService:
         self.invoker.retire(entry.latest.name)
 
 
-_VOLATILE = {"version", "arn", "revision_id", "last_modified", "description", "state", "last_update_status"}
+_VOLATILE = {
+    "version",
+    "arn",
+    "revision_id",
+    "last_modified",
+    "description",
+    "state",
+    "last_update_status",
+    "snap_start_optimized",
+    "state_reason",
+    "state_reason_code",
+}
 
 
 def _same_configuration(a: FunctionVersion, b: FunctionVersion) -> bool:

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..logs.streams import LogStore, stream_name
+from ..logs.streams import LogStore, LogStream, stream_name
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
-from ..sandbox.backend import SandboxBackend, SandboxSpec
+from ..sandbox.backend import Sandbox, SandboxBackend, SandboxSpec
 from .concurrency import ConcurrencyLimits
 from .environment import Environment
+from .snapshots import Snapshots
 
 log = logging.getLogger("kindling.invoke")
 NODE_PATH = (
@@ -105,12 +106,14 @@ class Invoker:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
+        self.snapshots = Snapshots(self._sandbox)
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         return self.limits.reserved.get(function_name)
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever())
+        self.snapshots.start()
 
     def _pool(self, version: FunctionVersion, code_dir: Path) -> Pool:
         pool = self._pools.get(version.environment_key)
@@ -119,22 +122,31 @@ class Invoker:
         return pool
 
     async def _new_environment(self, pool: Pool, initialization: str = "on-demand") -> Environment:
-        version = pool.version
+        if pool.version.snap_start_optimized:
+            return await self.snapshots.environment(pool.version)
+        env_id, sandbox, stream = await self._sandbox(pool.version, pool.code_dir, initialization)
+        return Environment(env_id, pool.version, sandbox, stream)
+
+    async def _sandbox(
+        self, version: FunctionVersion, code_dir: Path, initialization: str, host_tmp: bool = True
+    ) -> tuple[str, Sandbox, LogStream]:
+        """A new sandbox for one of ``version``'s environments (or its SnapStart template), with its log stream."""
         env_id = uuid.uuid4().hex
         stream = stream_name(version.version, env_id)
         runtime = self.runtimes[version.runtime]
         spec = SandboxSpec(
             env_id=env_id,
             runtime=runtime,
-            code_dir=pool.code_dir,
+            code_dir=code_dir,
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
             environment=lambda_environment(version, runtime, self.config.region, stream, initialization),
             network=self.config.network,
             opt_dir=self.opt_dir(version),
+            snapshot=version.snap_start_optimized,
         )
-        sandbox = await self.backend.create(spec)
-        return Environment(env_id, version, sandbox, self.logs.open_stream(version.log_group, stream))
+        sandbox = await self.backend.create(spec, host_tmp=host_tmp)
+        return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
         self.limits.acquire(version.name)
@@ -230,6 +242,7 @@ class Invoker:
 
     def retire(self, function_name: str, version: str | None = None) -> None:
         """Stop reusing environments of a version (or of every version) that changed or went away."""
+        self.snapshots.discard(function_name, version)
         for key, pool in list(self._pools.items()):
             if pool.version.name == function_name and version in (None, pool.version.version):
                 pool.retired = True
@@ -297,3 +310,4 @@ class Invoker:
             for env in [*pool.idle, *pool.provisioned]:
                 await env.destroy()
         self._pools.clear()
+        await self.snapshots.close()  # last: its environments live in its PID namespace

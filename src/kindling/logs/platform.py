@@ -37,13 +37,29 @@ class PlatformLog:
         base = {"requestId": request_id, "status": status}
         if header.get("error_type"):
             base["errorType"] = header["error_type"]
+        billed, cold_start = self._cold_start(duration_ms, init_ms)
         metrics = {
             "durationMs": round(duration_ms, 2),
-            "billedDurationMs": billed_ms(duration_ms, init_ms),
+            "billedDurationMs": billed,
             "memorySizeMB": memory_mb,
             "maxMemoryUsedMB": used_mb,
+            **cold_start,
         }
-        if init_ms is not None:
-            metrics["initDurationMs"] = round(init_ms, 2)
         self._emit("platform.runtimeDone", {**base, "metrics": {"durationMs": metrics["durationMs"]}})
         self._emit("platform.report", {**base, "metrics": metrics})
+
+    def _cold_start(self, duration_ms: float, init_ms: float | None) -> tuple[int, dict]:
+        """``billedDurationMs`` and the metrics of a cold start (none on a warm invocation)."""
+        return billed_ms(duration_ms, init_ms), {} if init_ms is None else {"initDurationMs": round(init_ms, 2)}
+
+
+class RestoredPlatformLog(PlatformLog):
+    """An environment restored from a SnapStart snapshot reports (and bills) a restore instead of an init."""
+
+    def _cold_start(self, duration_ms: float, init_ms: float | None) -> tuple[int, dict]:
+        if init_ms is None:
+            return billed_ms(duration_ms, None), {}
+        return billed_ms(duration_ms, None), {
+            "restoreDurationMs": round(init_ms, 2),
+            "billedRestoreDurationMs": math.ceil(init_ms),
+        }

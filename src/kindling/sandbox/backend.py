@@ -23,6 +23,7 @@ from pathlib import Path
 from ..errors import TooManyRequests
 from ..runtimes.registry import Runtime
 from . import cgroups, isolate
+from .templates import Template, restore
 from .zygote import Zygote, kill
 
 log = logging.getLogger("kindling.sandbox")
@@ -39,12 +40,13 @@ class SandboxSpec:
     environment: dict[str, str]
     network: bool = True
     opt_dir: Path | None = None  # the function's layers, merged, bound read-only at /opt
+    snapshot: bool = False  # a template or an environment forked from one: no external extensions
 
     @cached_property
     def extensions(self) -> tuple[str, ...]:
         """The external extensions (``/opt/extensions/*`` executables, at most 10) started before the runtime."""
         folder = self.opt_dir / "extensions" if self.opt_dir is not None else None
-        if folder is None or not folder.is_dir():
+        if self.snapshot or folder is None or not folder.is_dir():
             return ()
         found = sorted(p.name for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK))
         return tuple(f"/opt/extensions/{name}" for name in found[:MAX_EXTENSIONS])
@@ -73,6 +75,14 @@ class Sandbox:
 
     async def start(self, extra_env: dict[str, str] | None = None) -> RuntimeProcess:
         return await self.backend.start(self, extra_env)
+
+    async def start_template(self) -> tuple[RuntimeProcess, Template]:
+        """Start the runtime as a template: it runs init once, then forks environments on request."""
+        return await self.backend.start_template(self)
+
+    async def restore(self, template: Template, env: dict[str, str]) -> RuntimeProcess:
+        """Fork this sandbox's runtime from ``template`` instead of starting one (``env``: what differs)."""
+        return await self.backend.restore(self, template, env)
 
     def limit_cpu(self) -> None:
         """Apply the CPU share proportional to memory, once init has finished at full speed."""
@@ -162,7 +172,8 @@ class SandboxBackend:
     async def prewarm(self, runtime: Runtime) -> None:
         await self.zygote(runtime).start()
 
-    async def create(self, spec: SandboxSpec) -> Sandbox:
+    async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> Sandbox:
+        """``host_tmp=False``: the runtime will mount its own ``/tmp`` (an environment forked from a template)."""
         # the process backend keeps the server's user: it isolates nothing, and says so at start-up
         if not self.isolate:
             uid = os.getuid()
@@ -175,13 +186,14 @@ class SandboxBackend:
         sandbox = Sandbox(spec, uid, scratch, self)
         try:
             if self.isolate:
-                isolate.mount(
-                    "tmpfs",
-                    str(scratch / "tmp"),
-                    "tmpfs",
-                    isolate.MS_NOSUID | isolate.MS_NODEV,
-                    f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
-                )
+                if host_tmp:
+                    isolate.mount(
+                        "tmpfs",
+                        str(scratch / "tmp"),
+                        "tmpfs",
+                        isolate.MS_NOSUID | isolate.MS_NODEV,
+                        f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
+                    )
                 if self.cgroups is not None:
                     sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
         except BaseException:
@@ -247,13 +259,20 @@ class SandboxBackend:
             "extensions": list(spec.extensions),
         }
 
-    async def start(self, sandbox: Sandbox, extra_env: dict[str, str] | None = None) -> RuntimeProcess:
+    async def start(
+        self, sandbox: Sandbox, extra_env: dict[str, str] | None = None, template_fd: int | None = None
+    ) -> RuntimeProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pipes = [os.pipe() for _ in range(3 if sandbox.spec.extensions else 1)]  # log, extension exits and output
         zygote = self.zygote(sandbox.spec.runtime)
+        spec = self._spawn_spec(sandbox, extra_env)
+        fds = [theirs.fileno(), *(w for _, w in pipes)]
+        if template_fd is not None:
+            spec["template"] = True
+            fds.append(template_fd)
         sandbox.unlimit_cpu()
         try:
-            pid = await zygote.spawn(self._spawn_spec(sandbox, extra_env), [theirs.fileno(), *(w for _, w in pipes)])
+            pid = await zygote.spawn(spec, fds)
         except BaseException:
             ours.close()
             for read, _ in pipes:
@@ -267,6 +286,31 @@ class SandboxBackend:
         if len(pipes) > 1:
             process.extension_exits, process.extension_log = pipes[1][0], pipes[2][0]
         return process
+
+    async def start_template(self, sandbox: Sandbox) -> tuple[RuntimeProcess, Template]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            process = await self.start(sandbox, template_fd=theirs.fileno())
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return process, Template(process.pid, sandbox.uid, ours, process.exited)
+
+    async def restore(self, sandbox: Sandbox, template: Template, env: dict[str, str]) -> RuntimeProcess:
+        if not self.isolate:
+            env = {**env, "TMPDIR": str(sandbox.scratch / "tmp")}
+        sandbox.unlimit_cpu()
+        pid, control, log_fd, exited = await restore(
+            template,
+            uid=sandbox.uid,
+            inside_uid=template.uid,
+            cgroup_procs=sandbox.cgroup.procs_files if sandbox.cgroup else [],
+            isolated=self.isolate,
+            request={"tmp_mb": sandbox.spec.ephemeral_mb, "env": env},
+        )
+        return RuntimeProcess(pid, control, log_fd, exited)
 
     async def destroy(self, sandbox: Sandbox) -> None:
         if sandbox.cgroup is not None:

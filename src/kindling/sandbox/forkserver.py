@@ -26,6 +26,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
+import template_server  # noqa: E402
 
 SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
 _pyapi = ctypes.PyDLL(None)
@@ -68,7 +69,8 @@ def load_entry(path: str) -> object:
 
 def become_environment(spec: dict, fds: list[int], entry: object) -> None:
     """Runs in the cloned child: never returns. ``fds``: control socket, log pipe and, with extensions,
-    the pipes for their exit reports and their output (kept at 4 and 5 for ``start_extensions``)."""
+    the pipes for their exit reports and their output (kept at 4 and 5 for ``start_extensions``) or,
+    for a template, the socket its restore requests come on (kept at 4)."""
     code = 70
     try:
         isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -93,13 +95,18 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
         sys.modules.pop("isolate", None)
+        sys.modules.pop("template_server", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
         if spec.get("extensions"):
             start_extensions(spec["extensions"], spec["env"])
         if spec.get("argv"):
             os.execve(spec["argv"][0], spec["argv"], spec["env"])
-        entry.main(3)  # type: ignore[attr-defined]
+        if spec.get("template"):
+            template_server.serve(entry, spec)  # returns only in an environment forked from the template
+            entry.restore(3)  # type: ignore[attr-defined]
+        else:
+            entry.main(3)  # type: ignore[attr-defined]
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1

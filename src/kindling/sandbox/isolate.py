@@ -35,10 +35,14 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 PR_SET_PDEATHSIG = 1
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SYS_PIVOT_ROOT = 155  # x86_64; aarch64 uses 41
 if os.uname().machine in ("aarch64", "arm64"):
     SYS_PIVOT_ROOT = 41
@@ -149,18 +153,35 @@ def build_root(layout: Layout) -> None:
     _libc.sethostname(layout.hostname.encode(), len(layout.hostname))
 
 
+def _drop_bounding_set() -> None:
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+        cap += 1
+
+
 def drop_privileges(uid: int, gid: int, max_files: int = 1024) -> None:
     """Become ``uid`` with an empty capability set, for good (no_new_privs, empty bounding set)."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.getuid() == 0:
-        cap = 0
-        while _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
-            cap += 1
+        _drop_bounding_set()
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def drop_capabilities() -> None:
+    """Empty every capability set (bounding and ambient included): what a process gained by making
+    its own user namespace must be gone before any user code runs."""
+    _drop_bounding_set()
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    _check(_libc.capset(header, (ctypes.c_uint32 * 6)()), "capset")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
 
 
 def namespace_flags(network: bool) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import channel
+import snapshot_restore_py  # noqa: F401  (stays imported: handlers import it by this name, as on Lambda)
 from context import LambdaContext
 
 # the helpers stay reachable through these names; user modules called channel or context must win
@@ -218,24 +219,37 @@ def preload() -> None:
     import decimal  # noqa: F401  (json.loads(parse_float=...) users expect it cheap)
 
 
-def main(fd: int) -> None:
-    started = time.perf_counter()
-    conn = channel.Channel(fd)
+def _initialise(conn: channel.Channel, started: float) -> tuple[_RequestIdFilter, object] | None:
+    """What a runtime process does before its first event: its output, logging, ``sys.path``, the
+    handler. None once an init error has been reported."""
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     request_filter = _RequestIdFilter()
     _setup_logging(request_filter)
     _setup_paths()
     try:
-        handler = load_handler(os.environ["_HANDLER"])
+        return request_filter, load_handler(os.environ["_HANDLER"])
     except FaultError as fault:
-        _log_fault(fault)
-        init_ms = (time.perf_counter() - started) * 1000
-        conn.send(
-            {"type": "init_error", "init_ms": init_ms},
-            json.dumps(make_error(str(fault), fault.error_type, "", fault.stack)).encode(),
-        )
+        _init_failed(conn, fault, started)
+        return None
+
+
+def _init_failed(conn: channel.Channel, fault: FaultError, started: float) -> None:
+    _log_fault(fault)
+    init_ms = (time.perf_counter() - started) * 1000
+    conn.send(
+        {"type": "init_error", "init_ms": init_ms},
+        json.dumps(make_error(str(fault), fault.error_type, "", fault.stack)).encode(),
+    )
+
+
+def main(fd: int) -> None:
+    started = time.perf_counter()
+    conn = channel.Channel(fd)
+    initialised = _initialise(conn, started)
+    if initialised is None:
         return
+    request_filter, handler = initialised
     conn.send({"type": "ready", "init_ms": (time.perf_counter() - started) * 1000})
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
     while True:
@@ -281,3 +295,45 @@ def _finish(conn: channel.Channel, request_id: str, function_error: str, error: 
         },
         json.dumps(error).encode(),
     )
+
+
+# ---------------------------------------------------------------- SnapStart
+def _run_hooks(getter: str, error_type: str, *, last_first: bool) -> None:
+    """The hooks registered through whichever ``snapshot_restore_py`` the handler imported."""
+    module = sys.modules.get("snapshot_restore_py")
+    hooks = list(getattr(module, getter)()) if module is not None else []
+    for func, args, kwargs in reversed(hooks) if last_first else hooks:
+        try:
+            func(*args, **kwargs)
+        except Exception as error:
+            raise FaultError(error_type, str(error), _user_frames(error.__traceback__)) from error
+
+
+def snapshot(fd: int) -> bool:
+    """In a SnapStart template: init once, then the before-snapshot hooks (last registered first).
+    Reports ``snapshot_ready`` (or the init error) on the channel; True when the snapshot may be taken."""
+    started = time.perf_counter()
+    conn = channel.Channel(fd)
+    if _initialise(conn, started) is None:
+        return False
+    try:
+        _run_hooks("get_before_snapshot", "Runtime.BeforeSnapshotError", last_first=True)
+    except FaultError as fault:
+        _init_failed(conn, fault, started)
+        return False
+    sys.stdout.flush()
+    sys.stderr.flush()
+    conn.send({"type": "snapshot_ready", "init_ms": (time.perf_counter() - started) * 1000})
+    return True
+
+
+def restore(fd: int) -> None:
+    """In an environment forked from the template: new random state, the after-restore hooks (in
+    registration order), then the runtime as usual; the handler's module is already imported."""
+    random.seed()  # from os.urandom: no two restored environments share a sequence
+    try:
+        _run_hooks("get_after_restore", "Runtime.AfterRestoreError", last_first=False)
+    except FaultError as fault:
+        _init_failed(channel.Channel(fd), fault, time.perf_counter())
+        return
+    main(fd)

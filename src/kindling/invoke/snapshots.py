@@ -1,0 +1,177 @@
+"""SnapStart: one initialised template per published version, and environments restored from it.
+
+PublishVersion of a function with ``SnapStart.ApplyOn = PublishedVersions`` asks ``Snapshots.prepare``
+for the version's template: an environment that runs init once (``AWS_LAMBDA_INITIALIZATION_TYPE=
+snap-start``) and the before-snapshot hooks, then parks. Every new environment of that version is then
+forked from it (``sandbox/templates.py``) instead of starting a runtime and running init again; its
+first REPORT carries ``Restore Duration`` instead of ``Init Duration``. The function service is told
+when a template is ready or failed (``on_state``) and turns that into the version's State.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from ..logs.platform import RestoredPlatformLog, billed_ms
+from ..logs.streams import LogStream
+from ..models import FunctionVersion
+from ..sandbox.backend import RuntimeProcess, Sandbox
+from ..sandbox.templates import Template
+from .environment import Environment
+
+log = logging.getLogger("kindling.invoke")
+RESTORE_LIMIT_S = 10.0  # the after-restore hooks' limit, as on Lambda
+INITIALIZATION = "snap-start"
+# (version, code dir, initialization type, host /tmp?) -> (environment id, sandbox, log stream)
+SandboxFactory = Callable[[FunctionVersion, Path, str, bool], Awaitable[tuple[str, Sandbox, LogStream]]]
+
+
+class SnapshotFailed(Exception):
+    """The version's init or its before-snapshot hooks failed: it has no template to restore from."""
+
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TemplateEnvironment(Environment):
+    """The environment a SnapStart version's environments are forked from; it never serves an invoke."""
+
+    template: Template | None = None
+
+    async def _launch(self) -> RuntimeProcess:
+        process, self.template = await self.sandbox.start_template()
+        return process
+
+    def failure(self) -> SnapshotFailed:
+        """Lambda's StateReason and StateReasonCode for a template whose init did not succeed."""
+        error = {}
+        if self._init_error is not None:
+            with contextlib.suppress(ValueError):
+                error = json.loads(self._init_error.body)
+        kind, message = error.get("errorType", "Runtime.ExitError"), error.get("errorMessage", "init failed")
+        if error.get("errorType") == "Sandbox.Timedout":
+            code = "FunctionError.InitTimeout"
+        elif kind == "Runtime.BeforeSnapshotError":
+            code = "FunctionError"
+        else:
+            code = "FunctionError.RuntimeInitError"
+        return SnapshotFailed(f"Lambda could not create the snapshot: {kind}: {message}", code)
+
+
+class RestoredEnvironment(Environment):
+    """An execution environment forked from its version's template: no runtime start, no init."""
+
+    def __init__(
+        self, env_id: str, version: FunctionVersion, sandbox: Sandbox, stream: LogStream, template: TemplateEnvironment
+    ) -> None:
+        super().__init__(env_id, version, sandbox, stream)
+        self.template = template
+        if self._platform is not None:
+            self._platform = RestoredPlatformLog(version.system_log_level, self._log)
+
+    async def _launch(self) -> RuntimeProcess:
+        assert self.template.template is not None
+        env = {"AWS_LAMBDA_LOG_STREAM_NAME": self.sandbox.spec.environment["AWS_LAMBDA_LOG_STREAM_NAME"]}
+        return await self.sandbox.restore(self.template.template, env)
+
+    def _init_limit_s(self) -> float:
+        return RESTORE_LIMIT_S
+
+    def _cold_start_report(self, duration: float, init_ms: float | None) -> tuple[int, list[str]]:
+        if init_ms is None:
+            return billed_ms(duration, None), []
+        restore = [f"Restore Duration: {init_ms:.2f} ms", f"Billed Restore Duration: {math.ceil(init_ms)} ms"]
+        return billed_ms(duration, None), restore
+
+
+class Snapshots:
+    """The templates of every SnapStart version, by exact configuration, created once and kept."""
+
+    def __init__(self, make_sandbox: SandboxFactory) -> None:
+        self._make_sandbox = make_sandbox
+        self._templates: dict[str, asyncio.Task[TemplateEnvironment]] = {}
+        self._versions: dict[str, tuple[FunctionVersion, Path]] = {}
+        self._started = False
+        # told when a template is ready (None) or failed; set by the function service, which owns State
+        self.on_state: Callable[[FunctionVersion, SnapshotFailed | None], None] = lambda version, failure: None
+
+    def prepare(self, version: FunctionVersion, code_dir: Path) -> None:
+        """Create the version's template in the background (once the event loop runs, at server start)."""
+        self._versions[version.environment_key] = (version, code_dir)
+        if self._started:
+            self._create(version.environment_key)
+
+    def start(self) -> None:
+        """Re-create the templates asked for before the event loop ran (the versions of a restart)."""
+        self._started = True
+        for key in self._versions:
+            self._create(key)
+
+    def _create(self, key: str) -> asyncio.Task[TemplateEnvironment]:
+        task = self._templates[key] = asyncio.get_running_loop().create_task(self._build(*self._versions[key]))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())  # awaited by invokes
+        return task
+
+    async def _build(self, version: FunctionVersion, code_dir: Path) -> TemplateEnvironment:
+        env_id, sandbox, stream = await self._make_sandbox(version, code_dir, INITIALIZATION, True)
+        template = TemplateEnvironment(env_id, version, sandbox, stream)
+        try:
+            await template.start()
+        except BaseException:
+            await template.destroy()
+            raise
+        if not template.initialised:
+            failure = template.failure()
+            await template.destroy()
+            self.on_state(version, failure)
+            raise failure
+        self.on_state(version, None)
+        log.info("snapshot of %s:%s ready in %.1f ms", version.name, version.version, template.init_ms or 0)
+        return template
+
+    async def environment(self, version: FunctionVersion) -> RestoredEnvironment:
+        """A new environment of ``version``, to be restored from its template on its first invoke."""
+        key = version.environment_key
+        task = self._templates.get(key)
+        if task is None:
+            raise SnapshotFailed("the version has no snapshot", "InternalError")
+        template = await asyncio.shield(task)
+        if not template.alive:  # the template died (killed, out of memory): make it again
+            log.warning("template of %s:%s is gone; creating it again", version.name, version.version)
+            self._background_destroy(template)
+            template = await asyncio.shield(self._create(key))
+        _, code_dir = self._versions[key]
+        env_id, sandbox, stream = await self._make_sandbox(version, code_dir, INITIALIZATION, False)
+        return RestoredEnvironment(env_id, version, sandbox, stream, template)
+
+    def _background_destroy(self, template: TemplateEnvironment) -> None:
+        task = asyncio.get_running_loop().create_task(template.destroy())
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    def discard(self, function_name: str, version: str | None = None) -> None:
+        """The version (or every version of the function) went away: so do their templates."""
+        for key, (record, _) in list(self._versions.items()):
+            if record.name == function_name and version in (None, record.version):
+                del self._versions[key]
+                task = self._templates.pop(key, None)
+                if task is not None:
+                    task.add_done_callback(self._destroy_result)
+
+    def _destroy_result(self, task: asyncio.Task[TemplateEnvironment]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._background_destroy(task.result())
+
+    async def close(self) -> None:
+        for task in self._templates.values():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await (await task).destroy()
+        self._templates.clear()
