@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +21,7 @@ from ..errors import (
     UnknownOperation,
     UserError,
 )
+from ..ids import request_id as new_request_id
 from .errors import error_response
 from .model import Operation, ServiceModel
 
@@ -117,7 +116,7 @@ class LambdaApi:
 async def answer(work: Awaitable[Reply], method: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body of AWS's answer to one operation: the handler's reply, or its error in AWS's
     shape. Shared by the ASGI app and the Invoke fast lane, so both answer alike."""
-    request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # uuid4() costs a syscall
+    request_id = new_request_id()
     try:
         reply = await work
     except LambdaError as error:

@@ -12,13 +12,12 @@ import base64
 import contextlib
 import json
 import os
-import random
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..ids import request_id as new_request_id
 from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
@@ -221,7 +220,7 @@ class Environment:
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Run one invocation, starting the runtime first when it is not running (cold start)."""
         self.invocations += 1
-        request_id = str(uuid.UUID(int=random.getrandbits(128), version=4))  # os.urandom costs a syscall
+        request_id = new_request_id()
         self._tail = deque() if request.log_tail else None
         if isinstance(self._channel, RuntimeApi) and self.alive:
             await self._channel.settle(self.version.timeout)  # a runtime that exits after its answer needs a new one

@@ -207,6 +207,9 @@ def _stream(conn: channel.Channel, request_id: str, pieces: Iterator) -> None:
         conn.send({"type": "chunk", "request_id": request_id}, bytes(piece))
 
 
+RESULT_HEADER = b'{"type": "result", "request_id": "%s", "max_rss_kb": %d}'
+
+
 def _marshal(result: object) -> bytes:
     try:
         return json.dumps(result).encode()
@@ -280,7 +283,8 @@ def main(fd: int) -> None:
             continue
         sys.stdout.flush()
         sys.stderr.flush()
-        conn.send({"type": "result", "request_id": request_id, "max_rss_kb": _max_memory_kb()}, payload)
+        result = RESULT_HEADER % (request_id.encode(), _max_memory_kb())  # ids are the server's UUIDs
+        conn.send_encoded(result, payload)
 
 
 def _finish(conn: channel.Channel, request_id: str, function_error: str, error: dict) -> None:

@@ -19,8 +19,11 @@ class Channel:
         self._buffer = bytearray()  # read ahead: a small event arrives in one read, not three
 
     def send(self, header: dict, body: bytes = b"") -> None:
-        data = json.dumps(header).encode()
-        view = memoryview(HEAD.pack(len(data), len(body)) + data + body)
+        self.send_encoded(json.dumps(header).encode(), body)
+
+    def send_encoded(self, header: bytes, body: bytes = b"") -> None:
+        """A frame whose JSON header is already bytes (the invoke loop formats its own)."""
+        view = memoryview(HEAD.pack(len(header), len(body)) + header + body)
         while view:
             view = view[os.write(self.fd, view) :]
 

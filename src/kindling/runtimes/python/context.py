@@ -31,16 +31,24 @@ class ClientContext:
         self.env = data.get("env")
 
 
+_ENVIRONMENT_FIELDS = (
+    ("function_name", "AWS_LAMBDA_FUNCTION_NAME"),
+    ("function_version", "AWS_LAMBDA_FUNCTION_VERSION"),
+    ("memory_limit_in_mb", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+    ("log_group_name", "AWS_LAMBDA_LOG_GROUP_NAME"),
+    ("log_stream_name", "AWS_LAMBDA_LOG_STREAM_NAME"),
+)
+_from_environment: dict[str, str | None] = {}
+
+
 class LambdaContext:
     def __init__(self, header: dict) -> None:
+        if not _from_environment:  # fixed for the environment's life: read once, not per invocation
+            _from_environment.update({field: os.environ.get(name) for field, name in _ENVIRONMENT_FIELDS})
+        self.__dict__.update(_from_environment)
         self.aws_request_id = header["request_id"]
         self.invoked_function_arn = header["invoked_arn"]
         self._deadline_ms = header["deadline_ms"]
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.identity = CognitoIdentity(header.get("cognito_identity"))
         raw_context = header.get("client_context")
         self.client_context = ClientContext(json.loads(raw_context)) if raw_context else None

@@ -7,12 +7,12 @@ Pure functions of an ``HttpRequest``, so the shapes are unit-tested without a se
 from __future__ import annotations
 
 import base64
-import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
+
+from ...ids import request_id as new_request_id
 
 _TEXT_SUBTYPES = ("json", "xml", "javascript", "x-www-form-urlencoded", "yaml", "graphql", "csv")
 
@@ -29,7 +29,7 @@ class HttpRequest:
     source_ip: str = "127.0.0.1"
     protocol: str = "HTTP/1.1"
     epoch_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-    request_id: str = field(default_factory=lambda: str(uuid.UUID(int=random.getrandbits(128), version=4)))
+    request_id: str = field(default_factory=new_request_id)
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k == name]
