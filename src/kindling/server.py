@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from .api.app import LambdaApi, RawRequest, Reply
-from .api.fast_lane import FastLane, protocol_class
+from .api.fast_lane import invoke_lane, protocol_class
 from .api.live_tail import LiveTailFront
 from .api.logs import LogsApi
 from .api.model import ServiceModel
@@ -140,7 +140,7 @@ class Kindling:
         streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
         front = HttpFront(api, self.urls, self.apis, gateway, streaming)
         self.app = LiveTailFront(front, self.logs_api)
-        self.http_protocol = protocol_class(FastLane(api, front.claims))
+        self.http_protocol = protocol_class([invoke_lane(api, front.claims)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":

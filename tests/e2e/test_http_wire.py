@@ -149,3 +149,24 @@ def test_sigterm_lets_an_invoke_in_flight_finish(tmp_path):
             reader.join(20)
         assert answers and answers[0][0] == 200 and json.loads(answers[0][2]) == "rested"
         assert server.process.wait(30) == 0
+
+
+ECHO_EVENT = {
+    "app.py": "import json\ndef handler(event, context):\n    return {'statusCode': 200, 'body': json.dumps(event)}\n"
+}
+
+
+def test_url_and_api_requests_share_a_connection_in_order(server, lam, deploy):
+    name = deploy(ECHO_EVENT)
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    lam.add_permission(FunctionName=name, StatementId="public", Action="lambda:InvokeFunctionUrl", Principal="*",
+                       FunctionUrlAuthType="NONE")  # fmt: skip
+    url_id = url.split("//")[1].split(".")[0]
+    by_path = f"GET /lambda-url/{url_id}/first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    listing = b"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with _connect(server) as sock:
+        sock.sendall(by_path + listing + _invoke_bytes(name, b'{"n": 3}'))
+        first, middle, last = _read_responses(sock, 3)
+    assert first[0] == 200 and json.loads(first[2])["rawPath"] == "/first"
+    assert middle[0] == 200 and "Functions" in json.loads(middle[2])
+    assert last[0] == 200 and json.loads(json.loads(last[2])["body"]) == {"n": 3}
