@@ -97,6 +97,7 @@ class InvokeRequest:
     client_context: str | None = None  # JSON text, already decoded from base64
     cognito_identity: str | None = None
     trace_id: str = ""
+    request_id: str = ""  # the caller's RequestId, the invocation's own (START, context); "" for a new one
 
 
 @dataclass

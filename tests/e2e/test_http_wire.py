@@ -152,7 +152,8 @@ def test_sigterm_lets_an_invoke_in_flight_finish(tmp_path):
 
 
 ECHO_EVENT = {
-    "app.py": "import json\ndef handler(event, context):\n    return {'statusCode': 200, 'body': json.dumps(event)}\n"
+    "app.py": "import json\ndef handler(event, context):\n"
+    "    return {'statusCode': 200, 'body': json.dumps({**event, 'awsRequestId': context.aws_request_id})}\n"
 }
 
 
@@ -168,5 +169,7 @@ def test_url_and_api_requests_share_a_connection_in_order(server, lam, deploy):
         sock.sendall(by_path + listing + _invoke_bytes(name, b'{"n": 3}'))
         first, middle, last = _read_responses(sock, 3)
     assert first[0] == 200 and json.loads(first[2])["rawPath"] == "/first"
+    seen = json.loads(first[2])  # one request id: the URL's reply, its event and the invocation's context
+    assert first[1]["x-amzn-requestid"] == seen["requestContext"]["requestId"] == seen["awsRequestId"]
     assert middle[0] == 200 and "Functions" in json.loads(middle[2])
-    assert last[0] == 200 and json.loads(json.loads(last[2])["body"]) == {"n": 3}
+    assert last[0] == 200 and json.loads(json.loads(last[2])["body"])["n"] == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from urllib.parse import quote
@@ -303,3 +304,35 @@ def test_the_whole_standard_library_is_importable(lam, deploy):
     executable, has_sqlite, module = body
     assert has_sqlite is True and module == "csv"
     assert executable.startswith("/var/lang/bin/") or executable.startswith("/usr/bin/")
+
+
+REQUEST_ID = {
+    "app.py": "def handler(event, context):\n    print('seen', context.aws_request_id)\n    return context.aws_request_id\n"
+}
+
+
+def test_a_sync_invoke_has_one_request_id_in_the_reply_the_context_and_the_log(lam, deploy):
+    name = deploy(REQUEST_ID)
+    for _ in range(2):  # cold, then warm
+        reply = lam.invoke(FunctionName=name, LogType="Tail")
+        request_id = reply["ResponseMetadata"]["RequestId"]
+        assert json.loads(reply["Payload"].read()) == request_id
+        tail = base64.b64decode(reply["LogResult"]).decode()
+        assert f"START RequestId: {request_id} " in tail and f"REPORT RequestId: {request_id}\t" in tail
+
+
+def test_an_async_invoke_runs_under_the_request_id_of_its_202(server, lam, deploy):
+    name = deploy(REQUEST_ID)
+    accepted = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert accepted["StatusCode"] == 202
+    request_id = accepted["ResponseMetadata"]["RequestId"]
+    logs = server.client("logs")
+    deadline = time.monotonic() + 20
+    messages: list[str] = []
+    while time.monotonic() < deadline and not any("seen" in m for m in messages):
+        time.sleep(0.2)
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+            messages = [event["message"] for event in events]
+    assert f"seen {request_id}" in messages
+    assert any(m.startswith(f"START RequestId: {request_id} ") for m in messages)

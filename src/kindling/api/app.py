@@ -46,6 +46,7 @@ class Request:
     operation: Operation
     params: dict[str, Any]
     headers: dict[str, str]
+    request_id: str = ""  # the reply's x-amzn-RequestId, which an invocation takes as its own
 
 
 @dataclass(frozen=True)
@@ -77,20 +78,24 @@ class LambdaApi:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return
-        status, headers, body = await answer(self._handle(scope, receive), scope["method"], scope["path"])
+        request_id = new_request_id()
+        work = self._handle(scope, receive, request_id)
+        status, headers, body = await answer(work, scope["method"], scope["path"], request_id)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, scope: dict, receive: Callable) -> Reply:
+    async def _handle(self, scope: dict, receive: Callable, request_id: str) -> Reply:
         method = scope["method"]
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = await read_body(receive, headers.get("content-length"))
         query_string = scope.get("query_string", b"").decode("latin-1")
-        return await self.dispatch(method, path, query_string, headers, body)
+        return await self.dispatch(method, path, query_string, headers, body, request_id)
 
-    async def dispatch(self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> Reply:
+    async def dispatch(
+        self, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes, request_id: str
+    ) -> Reply:
         """A request read off the wire (``path`` still percent-encoded, header names lower-case) to the
         handler of its operation. The Invoke fast lane enters here too, with the same mounts and checks."""
         if self.mounts:
@@ -110,13 +115,14 @@ class LambdaApi:
             raise NotImplementedOperation(f"Kindling does not implement {operation.name} yet.")
         params = self.model.parse(operation, labels, query, headers, body)
         self.model.validate(operation, params)
-        return await handler(Request(operation, params, headers))
+        return await handler(Request(operation, params, headers, request_id))
 
 
-async def answer(work: Awaitable[Reply], method: str, path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def answer(
+    work: Awaitable[Reply], method: str, path: str, request_id: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Status, headers and body of AWS's answer to one operation: the handler's reply, or its error in AWS's
     shape. Shared by the ASGI app and the Invoke fast lane, so both answer alike."""
-    request_id = new_request_id()
     try:
         reply = await work
     except LambdaError as error:

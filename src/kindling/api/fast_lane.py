@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ..ids import request_id as new_request_id
 from .app import LambdaApi, answer
 
 INVOKE_PREFIX = b"/2015-03-31/functions/"
@@ -61,7 +62,9 @@ def invoke_lane(api: LambdaApi, claimed: Callable[[str, bytes], bool]) -> Lane:
         async def respond(body: bytes) -> Answer:
             raw_path, _, query = wire.url.decode("latin-1").partition("?")
             folded = {name.decode("latin-1"): value.decode("latin-1") for name, value in wire.headers}
-            return await answer(api.dispatch("POST", raw_path, query, folded, body), "POST", raw_path)
+            request_id = new_request_id()
+            work = api.dispatch("POST", raw_path, query, folded, body, request_id)
+            return await answer(work, "POST", raw_path, request_id)
 
         return respond
 

@@ -139,7 +139,7 @@ class EventQueue:
         """Accept one event; returns once it is durably stored."""
         now = time.time()
         event = QueuedEvent(
-            request_id=str(uuid.uuid4()),
+            request_id=request.request_id or str(uuid.uuid4()),
             function=version.name,
             invoked_arn=request.invoked_arn,
             payload=request.payload,
@@ -279,6 +279,7 @@ class EventQueue:
             invoked_arn=event.invoked_arn,
             client_context=event.client_context,
             trace_id=event.trace_id,
+            request_id=event.request_id,  # every attempt runs under the RequestId the 202 carried, as on Lambda
         )
         try:
             result = await self.invoker.invoke(target.record, target.code_dir, request)

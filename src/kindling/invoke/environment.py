@@ -220,7 +220,7 @@ class Environment:
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Run one invocation, starting the runtime first when it is not running (cold start)."""
         self.invocations += 1
-        request_id = new_request_id()
+        request_id = request.request_id or new_request_id()
         self._tail = deque() if request.log_tail else None
         if isinstance(self._channel, RuntimeApi) and self.alive:
             await self._channel.settle(self.version.timeout)  # a runtime that exits after its answer needs a new one

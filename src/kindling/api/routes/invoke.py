@@ -59,6 +59,7 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
             log_tail=params.get("LogType") == "Tail",
             client_context=_client_context(params.get("ClientContext")),
             trace_id=request.headers.get("x-amzn-trace-id", ""),
+            request_id=request.request_id,
         )
         if kind == "DryRun":
             return Reply(204)
@@ -77,7 +78,8 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
         entry = service.resolve(request.params["FunctionName"])
         payload = request.params.get("InvokeArgs") or b""
         check_payload(payload, LEGACY_ASYNC_MAX, RequestTooLarge)
-        await events.enqueue(entry.latest, entry.code_dir, InvokeRequest(payload=payload, invoked_arn=entry.latest.arn))
+        invoke_request = InvokeRequest(payload=payload, invoked_arn=entry.latest.arn, request_id=request.request_id)
+        await events.enqueue(entry.latest, entry.code_dir, invoke_request)
         return Reply(202, b'{"Status": 202}')
 
     return {"Invoke": invoke, "InvokeAsync": invoke_async}

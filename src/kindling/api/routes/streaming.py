@@ -12,13 +12,13 @@ import binascii
 import json
 import logging
 import struct
-import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from ...errors import InvalidParameterValue, LambdaError, RequestEntityTooLarge, ServiceError, UnknownOperation
 from ...functions.policy import PolicyService
 from ...functions.service import FunctionService
+from ...ids import request_id as new_request_id
 from ...invoke.invoker import Invoker
 from ...models import InvokeRequest, InvokeResult
 from ...triggers.http.stream import PRELUDE_END, StreamedInvocation
@@ -99,7 +99,7 @@ class ResponseStreamInvoke:
         return params, headers
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        request_id = str(uuid.uuid4()).encode()
+        request_id = new_request_id()
         try:
             params, headers = await self._params(scope, receive)
             self.policies.check_loop(params["FunctionName"], headers.get("x-amzn-trace-id", ""))
@@ -115,20 +115,21 @@ class ResponseStreamInvoke:
                 log_tail=params.get("LogType") == "Tail",
                 client_context=_client_context(params.get("ClientContext")),
                 trace_id=headers.get("x-amzn-trace-id", ""),
+                request_id=request_id,
             )
             if kind == "DryRun":
-                await _reply(send, 204, [(b"x-amzn-requestid", request_id)], b"")
+                await _reply(send, 204, [(b"x-amzn-requestid", request_id.encode())], b"")
                 return
             invocation = StreamedInvocation(self.invoker, record, code_dir, request)
             first = await invocation.first()
         except LambdaError as error:
             status, error_headers, body = error_response(error)
-            await _reply(send, status, [(b"x-amzn-requestid", request_id), *error_headers], body)
+            await _reply(send, status, [(b"x-amzn-requestid", request_id.encode()), *error_headers], body)
             return
         except Exception:
             log.exception("unexpected error in InvokeWithResponseStream")
             status, error_headers, body = error_response(ServiceError("An internal error occurred."))
-            await _reply(send, status, [(b"x-amzn-requestid", request_id), *error_headers], body)
+            await _reply(send, status, [(b"x-amzn-requestid", request_id.encode()), *error_headers], body)
             return
         await send(
             {
@@ -136,7 +137,7 @@ class ResponseStreamInvoke:
                 "status": 200,
                 "headers": [
                     (b"content-type", b"application/vnd.amazon.eventstream"),
-                    (b"x-amzn-requestid", request_id),
+                    (b"x-amzn-requestid", request_id.encode()),
                     (b"x-amz-executed-version", record.version.encode()),
                 ],
             }

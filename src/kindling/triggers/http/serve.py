@@ -88,7 +88,8 @@ class HttpGateway:
         if len(payload) > SYNC_MAX:
             return failure(413, "Request Entity Too Large")
         record, code_dir, invoked_arn = self.functions.invoke_target(function, qualifier)
-        invoke_request = InvokeRequest(payload, invoked_arn, trace_id=request.header("x-amzn-trace-id") or "")
+        trace_id = request.header("x-amzn-trace-id") or ""
+        invoke_request = InvokeRequest(payload, invoked_arn, trace_id=trace_id, request_id=request.request_id)
         try:
             if stream:
                 return await self._streamed(StreamedInvocation(self.invoker, record, code_dir, invoke_request), failure)
