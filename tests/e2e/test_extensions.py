@@ -65,6 +65,18 @@ to='"destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:9/"}'
 curl -s -o /dev/null -H "Lambda-Extension-Identifier: $id" "$api/2020-01-01/extension/event/next"
 """
 )
+# takes its time to set up, notes when it registers, then waits for events
+SLOW_TO_REGISTER = (
+    "#!/bin/sh\nsleep 0.4\necho registered > /tmp/slow.log\n"
+    + EXTENSION_SH.split("\n", 1)[1]
+    + 'while true; do curl -s -o /dev/null -H "Lambda-Extension-Identifier: $id" "$api/2020-01-01/extension/event/next"; done\n'
+)
+AT_INIT = """import os
+SEEN_AT_INIT = os.path.exists("/tmp/slow.log")
+
+def handler(event, context):
+    return {"seen_at_init": SEEN_AT_INIT}
+"""
 NODE_READER = """import fs from "node:fs";
 export const handler = async (event, context) => ({
   request: context.awsRequestId,
@@ -85,6 +97,7 @@ def layers(lam):  # type: ignore[no-untyped-def]
         "crasher": make_zip({"extensions/crasher": CRASHER}, {"extensions/crasher": 0o755}),
         "validator": make_zip({"extensions/validator": VALIDATOR}, {"extensions/validator": 0o755}),
     }
+    contents["slow"] = make_zip({"extensions/slow": SLOW_TO_REGISTER}, {"extensions/slow": 0o755})
     for name, content in contents.items():
         reply = lam.publish_layer_version(LayerName=f"ext-{name}-{next(_names)}", Content={"ZipFile": content})
         published[name] = reply["LayerVersionArn"]
@@ -195,3 +208,10 @@ def test_the_telemetry_api_checks_subscriptions(lam, functions, layers):
     payload, error, _ = invoke(lam, name, {"file": "codes"})
     assert error is None
     assert payload["seen"] == ["400 400 400 400 400 200 403 "]
+
+
+def test_the_runtime_starts_only_once_its_extensions_have_registered(lam, functions, layers):
+    """Lambda's init order: extensions start and register, then the runtime and the function's init."""
+    name = functions("python3.12", {"app.py": AT_INIT}, layers["slow"])
+    payload, error, _ = invoke(lam, name, {})
+    assert error is None and payload == {"seen_at_init": True}

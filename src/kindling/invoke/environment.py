@@ -29,6 +29,7 @@ from .runtime_api import RuntimeApi, start_runtime
 MAX_RESPONSE = 6_291_556
 TAIL_BYTES = 4096
 INIT_LIMIT_S = 10.0
+RUNTIME_GO = b"g"  # to a sandbox with external extensions: start the runtime (see forkserver.py)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,14 @@ class Environment:
         loop.add_reader(self.process.log_fd, self._on_log_readable)
         if self.extensions is not None:
             self.extensions.watch(self.process)
-        if not http_api:
+            registered = asyncio.ensure_future(self.extensions.registered(self._init_limit_s()))
+            await asyncio.wait({registered, self.process.exited}, return_when=asyncio.FIRST_COMPLETED)
+            registered.cancel()
+            with contextlib.suppress(OSError):  # gone already: the exit is reported below
+                self.process.control.send(RUNTIME_GO)  # as on Lambda, the runtime starts once its extensions registered
+        if http_api:
+            self.process.control.close()  # the private channel stays unused
+        else:
             _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
         self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
         try:

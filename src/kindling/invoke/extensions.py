@@ -152,6 +152,12 @@ class Extensions:
             e.waiting or e.exited for e in self.by_id.values() if events is None or events in e.events
         )
 
+    async def registered(self, timeout: float) -> None:
+        """Until every external extension has registered (or one failed, or time ran out: ``ready`` reports
+        it): Lambda starts the runtime only then, so what an extension sets up at init is there for it."""
+        names = lambda: self.expected <= {e.name for e in self.by_id.values()}  # noqa: E731
+        await self._until(lambda: bool(self.failure) or names(), timeout)
+
     async def ready(self, timeout: float) -> Outcome | None:
         """Init ends when every extension has registered and called ``next``: None, or the init error."""
         registered = lambda: self.expected <= {e.name for e in self.by_id.values()}  # noqa: E731

@@ -370,9 +370,7 @@ async def start_runtime(sandbox: Sandbox, extensions: Extensions | None = None) 
     if invalid:  # the exec will fail: say why, as Lambda does, before the exit says less
         api._init_error({}, json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": invalid}).encode())
     try:
-        process = await sandbox.start({"AWS_LAMBDA_RUNTIME_API": api.address})
+        return await sandbox.start({"AWS_LAMBDA_RUNTIME_API": api.address}), api
     except BaseException:
         api.close()
         raise
-    process.control.close()  # the private channel stays unused
-    return process, api
