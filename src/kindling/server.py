@@ -162,7 +162,8 @@ class Kindling:
         return Reply(200, json.dumps(body).encode())
 
     async def _environments(self) -> Reply:
-        return Reply(200, json.dumps({"Environments": self.invoker.environments()}).encode())
+        described = {"Environments": self.invoker.environments(), "Templates": self.invoker.snapshots.described()}
+        return Reply(200, json.dumps(described).encode())
 
     async def _code(self, sha256_hex: str) -> Reply:
         if not self.code.exists(sha256_hex):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -187,3 +190,27 @@ def test_tail_reports_restore_in_json_log_format(lam, deploy):
     records = [json.loads(line) for line in tail.splitlines() if line.startswith("{")]
     metrics = next(r["record"]["metrics"] for r in records if r.get("type") == "platform.report")
     assert "restoreDurationMs" in metrics and "initDurationMs" not in metrics
+
+
+def test_a_killed_template_is_made_again(lam, deploy, server):
+    """Its live environments die with it (they live in its PID namespace): an invoke may find one gone,
+    as any crash; every new environment is restored from a new template, made once."""
+    name = deploy({"app.py": HOOKS}, SnapStart=SNAPSTART)
+    version = publish_ready(lam, name)["Version"]
+    first, _, _ = invoke(lam, name, version)
+
+    def templates() -> list[dict]:
+        with urllib.request.urlopen(server.endpoint + "/kindling/environments") as reply:
+            return [t for t in json.loads(reply.read())["Templates"] if t["function"] == name]
+
+    (template,) = templates()
+    os.kill(template["pid"], signal.SIGKILL)
+    with ThreadPoolExecutor(3) as pool:  # at least two new environments, restored from a new template
+        results = list(pool.map(lambda _: invoke(lam, name, version, {"sleep": 0.5}), range(3)))
+    failed = [result for result, _, error in results if error is not None]
+    assert len(failed) <= 1 and all(f["errorType"] == "Runtime.ExitError" for f in failed), failed
+    restored = [result for result, tail, error in results if error is None and RESTORE.search(report(tail))]
+    assert len(restored) >= 2
+    (renewed,) = templates()
+    assert renewed["pid"] != template["pid"]
+    assert all(r["calls"] == first["calls"] and r["init_value"] != first["init_value"] for r in restored)

@@ -17,12 +17,14 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
 from ..sandbox.backend import RuntimeProcess, Sandbox
 from ..sandbox.templates import Template
+from ..sandbox.zygote import SpawnError
 from .environment import Environment
 
 log = logging.getLogger("kindling.invoke")
@@ -70,17 +72,31 @@ class RestoredEnvironment(Environment):
     """An execution environment forked from its version's template: no runtime start, no init."""
 
     def __init__(
-        self, env_id: str, version: FunctionVersion, sandbox: Sandbox, stream: LogStream, template: TemplateEnvironment
+        self,
+        env_id: str,
+        version: FunctionVersion,
+        sandbox: Sandbox,
+        stream: LogStream,
+        template: TemplateEnvironment,
+        renew: Callable[[TemplateEnvironment], Awaitable[TemplateEnvironment]],
     ) -> None:
         super().__init__(env_id, version, sandbox, stream)
         self.template = template
+        self._renew = renew  # a live template in place of a dead one
         if self._platform is not None:
             self._platform = RestoredPlatformLog(version.system_log_level, self._log)
 
     async def _launch(self) -> RuntimeProcess:
-        assert self.template.template is not None
         env = {"AWS_LAMBDA_LOG_STREAM_NAME": self.sandbox.spec.environment["AWS_LAMBDA_LOG_STREAM_NAME"]}
-        return await self.sandbox.restore(self.template.template, env)
+        if not self.template.alive:
+            self.template = await self._renew(self.template)
+        assert self.template.template is not None
+        try:
+            return await self.sandbox.restore(self.template.template, env)
+        except SpawnError:  # it died after it was last seen alive: restore from a new one, once
+            self.template = await self._renew(self.template)
+            assert self.template.template is not None
+            return await self.sandbox.restore(self.template.template, env)
 
     def _init_limit_s(self) -> float:
         return RESTORE_LIMIT_S
@@ -144,13 +160,34 @@ class Snapshots:
         if task is None:
             raise SnapshotFailed("the version has no snapshot", "InternalError")
         template = await asyncio.shield(task)
-        if not template.alive:  # the template died (killed, out of memory): make it again
-            log.warning("template of %s:%s is gone; creating it again", version.name, version.version)
-            self._background_destroy(template)
-            template = await asyncio.shield(self._create(key))
         _, code_dir = self._versions[key]
         env_id, sandbox, stream = await self._make_sandbox(version, code_dir, INITIALIZATION, False)
-        return RestoredEnvironment(env_id, version, sandbox, stream, template)
+        return RestoredEnvironment(env_id, version, sandbox, stream, template, lambda dead: self._renewed(key, dead))
+
+    async def _renewed(self, key: str, dead: TemplateEnvironment) -> TemplateEnvironment:
+        """A live template for ``key`` in place of ``dead`` (killed, out of memory): made once, however
+        many environments find it dead at the same time."""
+        task = self._templates.get(key)
+        if task is None:
+            raise SnapshotFailed("the version has no snapshot", "InternalError")
+        if task.done() and not task.cancelled() and task.exception() is None and task.result() is dead:
+            version, _ = self._versions[key]
+            log.warning("template of %s:%s is gone; creating it again", version.name, version.version)
+            self._background_destroy(dead)
+            task = self._create(key)
+        return await asyncio.shield(task)
+
+    def described(self) -> list[dict[str, Any]]:
+        """The live templates, for ``GET /kindling/environments``."""
+        described = []
+        for key, task in self._templates.items():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                template = task.result()
+                version, _ = self._versions[key]
+                pid = template.process.pid if template.process else None
+                described.append({"id": template.id, "function": version.name, "version": version.version,
+                                  "state": "template", "pid": pid})  # fmt: skip
+        return described
 
     def _background_destroy(self, template: TemplateEnvironment) -> None:
         task = asyncio.get_running_loop().create_task(template.destroy())
