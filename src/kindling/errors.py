@@ -94,6 +94,15 @@ class UnknownOperation(UserError):
     status = 404
 
 
+class SnapStartTimeout(LambdaError):
+    """The after-restore hooks of a SnapStart environment ran past their 10 s."""
+
+    code = "SnapStartTimeoutException"
+    status = 408
+    fault = "Service"
+    message_key = "Message"
+
+
 class SnapStartNotReady(UserError):
     """Invoke of a SnapStart version whose snapshot is still being made."""
 

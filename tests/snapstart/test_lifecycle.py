@@ -106,6 +106,21 @@ def test_a_failed_snapshot_fails_the_version(lam, deploy, code, reason_code, err
         lam.invoke(FunctionName=name, Qualifier=version)
 
 
+def test_after_restore_hooks_past_ten_seconds_answer_snapstart_timeout(lam, deploy):
+    code = (
+        "import time\nfrom snapshot_restore_py import register_after_restore\n"
+        "register_after_restore(time.sleep, 11)\ndef handler(e, c):\n    return 'served'\n"
+    )
+    name = deploy({"app.py": code}, SnapStart=SNAPSTART)
+    version = publish_ready(lam, name)["Version"]
+    began = time.monotonic()
+    with pytest.raises(lam.exceptions.SnapStartTimeoutException) as refused:
+        lam.invoke(FunctionName=name, Qualifier=version)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 408
+    assert 10 <= time.monotonic() - began < 12  # the hook was stopped at its limit
+    assert lam.get_function(FunctionName=name, Qualifier=version)["Configuration"]["State"] == "Active"
+
+
 def test_a_failing_after_restore_hook_fails_each_restore(lam, deploy):
     code = (
         "from snapshot_restore_py import register_after_restore\n"

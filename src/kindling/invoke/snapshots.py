@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import SnapStartTimeout
 from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
@@ -100,6 +101,14 @@ class RestoredEnvironment(Environment):
 
     def _init_limit_s(self) -> float:
         return RESTORE_LIMIT_S
+
+    async def start(self) -> None:
+        """A restore whose after-restore hooks outrun their limit is not the function's error: Lambda
+        answers the invoke with SnapStartTimeoutException, and the next invoke restores again."""
+        await super().start()
+        if self._init_error is not None and self._init_error.header.get("status") == "timeout":
+            await self._close_process("failure")
+            raise SnapStartTimeout("Lambda couldn't restore the snapshot within the timeout limit.")
 
     def _cold_start_report(self, duration: float, init_ms: float | None) -> tuple[int, list[str]]:
         if init_ms is None:
