@@ -6,6 +6,7 @@ import io
 import json
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -106,18 +107,50 @@ def test_recursion_config(lam, deploy) -> None:  # type: ignore[no-untyped-def]
         lam.put_function_recursion_config(FunctionName=name, RecursiveLoop="Sometimes")
 
 
+def _invoke_with_trace(lam, name: str, trace: str) -> dict:  # type: ignore[no-untyped-def]
+    def add_header(request, **_) -> None:  # type: ignore[no-untyped-def]
+        request.headers["X-Amzn-Trace-Id"] = trace
+
+    lam.meta.events.register_first("before-sign.lambda.Invoke", add_header)
+    try:
+        return lam.invoke(FunctionName=name)
+    finally:
+        lam.meta.events.unregister("before-sign.lambda.Invoke", add_header)
+
+
+TRACE_READERS = {
+    "python3.12": (
+        {"app.py": "import os\ndef handler(e, c):\n    return os.environ['_X_AMZN_TRACE_ID']\n"},
+        "app.handler",
+    ),
+    "nodejs20.x": (
+        {"index.mjs": "export const handler = async () => process.env._X_AMZN_TRACE_ID;\n"},
+        "index.handler",
+    ),
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(TRACE_READERS))
+def test_every_runtime_runs_one_hop_further_along_the_lineage(lam, deploy, server, runtime) -> None:  # type: ignore[no-untyped-def]
+    """The SDKs send _X_AMZN_TRACE_ID back on each call a handler makes: its hop count is what stops a
+    loop, so every runtime must get it (the server counts, not the runtime)."""
+    if runtime not in server.health()["runtimes"]:
+        pytest.skip(f"{runtime} is not available on this machine")
+    files, handler = TRACE_READERS[runtime]
+    name = deploy(files, handler=handler, runtime=runtime)
+    crc = f"{zlib.crc32(name.encode()):08x}"
+    root = "Root=1-5e1b4151-5ac6c58f5b5daa2b6d1ac0d1"
+    reply = _invoke_with_trace(lam, name, f"{root};Parent=53995c3f42cd8ad8;Lineage=a87bd80c:3")
+    assert json.loads(reply["Payload"].read()) == f"{root};Parent=53995c3f42cd8ad8;Lineage={crc}:4"
+    fresh = json.loads(lam.invoke(FunctionName=name)["Payload"].read())  # no caller's trace: a new root
+    assert fresh.startswith("Root=1-") and fresh.endswith(f";Lineage={crc}:1")
+
+
 def test_a_trace_header_past_16_hops_is_refused(lam, deploy) -> None:  # type: ignore[no-untyped-def]
     name = deploy({"app.py": HELLO})
 
     def invoke_with(trace: str) -> dict:
-        def add_header(request, **_) -> None:  # type: ignore[no-untyped-def]
-            request.headers["X-Amzn-Trace-Id"] = trace
-
-        lam.meta.events.register_first("before-sign.lambda.Invoke", add_header)
-        try:
-            return lam.invoke(FunctionName=name)
-        finally:
-            lam.meta.events.unregister("before-sign.lambda.Invoke", add_header)
+        return _invoke_with_trace(lam, name, trace)
 
     assert invoke_with("Root=1-5e1b4151-5ac6c58f5b5daa2b6d1ac0d1;Lineage=a87bd80c:15")["StatusCode"] == 200
     with pytest.raises(lam.exceptions.RecursiveInvocationException):

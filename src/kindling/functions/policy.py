@@ -15,6 +15,7 @@ from typing import Any
 
 from ..arn import parse_function
 from ..errors import InvalidParameterValue, PreconditionFailed, ResourceConflict, ResourceNotFound, UserError
+from ..invoke.trace import lineage_hops
 from ..store.resources import ResourceStore
 from .service import FunctionEntry, FunctionService
 
@@ -29,15 +30,6 @@ _SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$")
 class RecursiveInvocation(UserError):
     code = "RecursiveInvocationException"
     message_key = "Message"
-
-
-def lineage_hops(trace_header: str) -> int:
-    """How many invocations the chain behind this trace header has been through (``Lineage=<id>:<n>``)."""
-    for part in trace_header.split(";"):
-        if part.strip().startswith("Lineage="):
-            count = part.rpartition(":")[2]
-            return int(count) if count.isdigit() else 0
-    return 0
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
 from .channel import ControlChannel, Outcome, RuntimeGone
 from .extensions import Extensions
 from .runtime_api import RuntimeApi, start_runtime
+from .trace import next_hop
 
 MAX_RESPONSE = 6_291_556
 TAIL_BYTES = 4096
@@ -280,7 +281,7 @@ class Environment:
             "invoked_arn": request.invoked_arn,
             "client_context": request.client_context,
             "cognito_identity": request.cognito_identity,
-            "trace_id": request.trace_id,
+            "trace_id": next_hop(request.trace_id, version.name),
         }
         on_chunk = request.on_chunk if isinstance(request, StreamingInvokeRequest) else None
         if on_chunk is not None:

@@ -17,7 +17,6 @@ import resource
 import sys
 import time
 import traceback
-import zlib
 from collections.abc import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -178,21 +177,6 @@ def _max_memory_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def trace_header(incoming: str, function_name: str) -> str:
-    """``_X_AMZN_TRACE_ID`` for this invocation: the caller's trace one hop further in ``Lineage``,
-    which the AWS SDKs send back on every call the handler makes, so Kindling can count the hops."""
-    parts = [p for p in incoming.split(";") if p]
-    hops = 0
-    for part in parts:
-        if part.startswith("Lineage="):
-            count = part.rpartition(":")[2]
-            hops = int(count) if count.isdigit() else 0
-    kept = [p for p in parts if not p.startswith("Lineage=")]
-    if not any(p.startswith("Root=") for p in kept):
-        kept = [f"Root=1-{int(time.time()):08x}-{random.getrandbits(96):024x}", "Sampled=0", *kept]
-    return ";".join([*kept, f"Lineage={zlib.crc32(function_name.encode()):08x}:{hops + 1}"])
-
-
 def _stream(conn: channel.Channel, request_id: str, pieces: Iterator) -> None:
     """A handler that returns an iterator streams: a dict first is the HTTP prelude (statusCode,
     headers, cookies), then each str or bytes is sent the moment it is produced."""
@@ -254,7 +238,6 @@ def main(fd: int) -> None:
         return
     request_filter, handler = initialised
     conn.send({"type": "ready", "init_ms": (time.perf_counter() - started) * 1000})
-    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
     while True:
         message = conn.receive()
         if message is None:
@@ -262,7 +245,7 @@ def main(fd: int) -> None:
         header, body = message
         request_id = header["request_id"]
         request_filter.request_id = request_id
-        os.environ["_X_AMZN_TRACE_ID"] = trace_header(header.get("trace_id", ""), function_name)
+        os.environ["_X_AMZN_TRACE_ID"] = header["trace_id"]  # one hop further along its Lineage (the server's)
         context = LambdaContext(header)
         try:
             event = json.loads(body) if body else {}
