@@ -109,7 +109,7 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
             "numpy cold start from a snapshot <= 20 ms",
             snapshot.get("p50_ms"),
             None if "p50_ms" not in snapshot else snapshot["p50_ms"] <= 20,
-            None if "p50_ms" not in snapshot else f"p50 {snapshot['p50_ms']} ms over {snapshot['n']} SnapStart versions",
+            None if "p50_ms" not in snapshot else f"p50 {snapshot['p50_ms']} ms, {snapshot['n']} SnapStart versions",
         ),
         *_module_targets(extras),
     ]
