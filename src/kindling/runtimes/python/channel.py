@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import struct
 
 HEAD = struct.Struct("!II")
@@ -17,6 +18,10 @@ class Channel:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self._buffer = bytearray()  # read ahead: a small event arrives in one read, not three
+        # Waiting in poll() rather than in read(): a task blocked in read() on a Unix socket is also woken
+        # each time the server reads what we sent (the socket's one wait queue), a wasted wakeup per invoke.
+        self._readable = select.poll()
+        self._readable.register(fd, select.POLLIN)
 
     def send(self, header: dict, body: bytes = b"") -> None:
         self.send_encoded(json.dumps(header).encode(), body)
@@ -30,6 +35,7 @@ class Channel:
     def _read_exactly(self, size: int) -> bytes | None:
         buffer = self._buffer
         while len(buffer) < size:
+            self._readable.poll()
             chunk = os.read(self.fd, max(size - len(buffer), 1 << 16))
             if not chunk:
                 return None
