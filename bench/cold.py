@@ -83,10 +83,13 @@ def measure(
     code: bytes,
     count: int,
     progress: Progress,
+    idle_s: float = 0.0,
+    prefix: str = "cold",
 ) -> dict:
     """Creates cold-0..cold-{count-1}, all before the first invoke so that creating one does not load the
-    machine while another starts, then times the first invoke of each."""
-    names = [f"cold-{i}" for i in range(count)]
+    machine while another starts, then times the first invoke of each, after ``idle_s`` of quiet (a
+    cold start usually follows an idle spell, and the kernel is slower to move processes after one)."""
+    names = [f"{prefix}-{i}" for i in range(count)]
     progress(f"cold starts: creating {count} functions")
     try:
         for name in names:
@@ -95,6 +98,7 @@ def measure(
         return {"error": f"creating {name} failed: {exc}", "samples": [], "summary": {"n": 0}}
     samples = []
     for name in names:
+        time.sleep(idle_s)
         try:
             samples.append(first_invoke(kit, port, name))
         except (OSError, http.client.HTTPException) as exc:

@@ -34,6 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 # Kindling up: (port, lambda client, deployment package); down: why not
 Kindling = tuple[int, BaseClient, bytes] | str
 QUICK = ["--requests", "200", "--warmup", "20", "--duration", "2"]
+IDLE_S = 0.5  # the quiet before each cold start of the after-idle series
 
 
 def progress(message: str) -> None:
@@ -97,6 +98,9 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
         if target:
             port, client, code = kindling
             cold_start = cold.measure(invoke, client, port, code, args.cold, progress)
+            more["cold_after_idle"] = cold.measure(
+                invoke, client, port, code, 5 if args.quick else 10, progress, IDLE_S, "idle-cold"
+            )["summary"]
             more["idle_memory"] = extras.idle_memory(port)
             more["burst"] = extras.burst(client, port, 200, progress)
             more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)

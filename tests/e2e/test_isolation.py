@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +100,32 @@ def test_cpu_share_follows_memory_but_init_runs_at_full_speed(lam, deploy):
     )
     timings = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
     assert timings["invoke"] > 3 * timings["init"]  # about 14x in theory: 1,769 MB / 128 MB
+
+
+def _memory_cgroup_dir(pid: int) -> Path:
+    """The host directory of a process's memory cgroup (v1 memory controller or the v2 tree)."""
+    groups = dict(line.split(":", 2)[1:] for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines())
+    v1 = "memory" in groups
+    relative = (groups["memory"] if v1 else groups[""]).lstrip("/")
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, tail = line.partition(" - ")
+        kind, options = tail.split()[0], tail.split()[-1]
+        if (v1 and kind == "cgroup" and "memory" in options.split(",")) or (not v1 and kind == "cgroup2"):
+            return Path(fields.split()[4]) / relative
+    raise AssertionError("no memory cgroup mount")
+
+
+def test_every_environment_has_cgroups_of_its_own_with_its_limits(lam, deploy, server):
+    """Whether its first process was forked by a spare parked in its groups or joined them itself."""
+    name = deploy({"app.py": "import time\ndef handler(e, c):\n    time.sleep(0.5)\n    return 1\n"}, MemorySize=256)
+    with ThreadPoolExecutor(4) as pool:  # more at once than a zygote keeps spares for
+        list(pool.map(lambda _: lam.invoke(FunctionName=name), range(4)))
+    with urllib.request.urlopen(server.endpoint + "/kindling/environments") as reply:
+        mine = [e for e in json.loads(reply.read())["Environments"] if e["function"] == name]
+    assert len(mine) == 4
+    for env in mine:
+        group = _memory_cgroup_dir(env["pid"])
+        assert group.name == env["id"]
+        limit = group / ("memory.limit_in_bytes" if (group / "memory.limit_in_bytes").exists() else "memory.max")
+        assert int(limit.read_text()) == 256 * 1024 * 1024
+        assert (group / "cgroup.procs").read_text().split() == [str(env["pid"])]  # no spare left behind

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..errors import TooManyRequests
 from ..runtimes.registry import Runtime
 from . import cgroups, isolate
+from .spares import Spares
 from .templates import Template, restore
 from .zygote import Zygote, kill
 
@@ -69,6 +70,7 @@ class Sandbox:
     scratch: Path  # host directory holding this environment's /tmp
     backend: SandboxBackend
     cgroup: cgroups.EnvironmentCgroup | None = None
+    spare: str | None = None  # the spare its first process is to be forked by (``spares.py``)
     _oom_seen: bool = field(default=False, repr=False)
     _peak_mb: int = field(default=0, repr=False)
     _peak_read_at: float = field(default=-1.0, repr=False)
@@ -143,6 +145,7 @@ class SandboxBackend:
             else:
                 cgroups.remove_stale(hierarchy)
                 self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
+        self.spares = Spares(self.cgroups) if self.cgroups is not None else None
         self._clean_stale()
 
     @property
@@ -170,7 +173,10 @@ class SandboxBackend:
         return self._zygotes[key]
 
     async def prewarm(self, runtime: Runtime) -> None:
-        await self.zygote(runtime).start()
+        zygote = self.zygote(runtime)
+        await zygote.start()
+        if self.spares is not None:
+            self.spares.refill(zygote)
 
     async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> Sandbox:
         """``host_tmp=False``: the runtime will mount its own ``/tmp`` (an environment forked from a template)."""
@@ -194,7 +200,12 @@ class SandboxBackend:
                         isolate.MS_NOSUID | isolate.MS_NODEV,
                         f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
                     )
-                if self.cgroups is not None:
+                spare = None
+                if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
+                    spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
+                if spare is not None:
+                    sandbox.cgroup, sandbox.spare = spare.group, spare.id
+                elif self.cgroups is not None:
                     sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
         except BaseException:
             await self.destroy(sandbox)
@@ -270,6 +281,8 @@ class SandboxBackend:
         if template_fd is not None:
             spec["template"] = True
             fds.append(template_fd)
+        if sandbox.spare is not None:  # its first start only: a restart joins the groups as usual
+            spec["spare"], sandbox.spare = sandbox.spare, None
         sandbox.unlimit_cpu()
         try:
             pid = await zygote.spawn(spec, fds)
@@ -327,6 +340,8 @@ class SandboxBackend:
             self._free_uids.append(sandbox.uid)
 
     async def close(self) -> None:
+        if self.spares is not None:
+            await self.spares.close()
         for zygote in self._zygotes.values():
             zygote.close()
         if self.cgroups is not None:

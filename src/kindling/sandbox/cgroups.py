@@ -121,8 +121,12 @@ class EnvironmentCgroup:
         limit = str(memory_mb * 1024 * 1024)
         memory, cpu, pids = self.paths["memory"], self.paths["cpu"], self.paths["pids"]
         if self.version == 1:
+            # memory+swap may never be below memory: raising, it goes first (and fails harmlessly when
+            # lowering); lowering, it follows. Only with swap accounting.
+            with contextlib.suppress(OSError):
+                _write(memory / "memory.memsw.limit_in_bytes", limit)
             _write(memory / "memory.limit_in_bytes", limit)
-            with contextlib.suppress(OSError):  # only with swap accounting
+            with contextlib.suppress(OSError):
                 _write(memory / "memory.memsw.limit_in_bytes", limit)
             _write(cpu / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
             _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
@@ -132,6 +136,16 @@ class EnvironmentCgroup:
                 _write(memory / "memory.swap.max", "0")
             _write(cpu / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
         _write(pids / "pids.max", str(pids_max))
+
+    def rename(self, name: str) -> None:
+        """Give a spare's groups an environment's name: a rename moves no process, so it costs nothing."""
+        renamed = {}
+        for controller, path in self.paths.items():
+            target = path.with_name(name)
+            if path.exists() and not target.exists():  # v2 (one directory) or a shared v1 mount: once
+                os.rename(path, target)
+            renamed[controller] = target
+        self.paths = renamed
 
     def limit_cpu(self, memory_mb: int | None) -> None:
         """CPU in proportion to memory, or unlimited (``None``) for the init phase."""

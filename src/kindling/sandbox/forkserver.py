@@ -40,6 +40,7 @@ _pyapi.syscall.argtypes = [
     ctypes.c_void_p,
 ]
 PR_SET_CHILD_SUBREAPER = 36
+CLONE_PARENT = 0x00008000
 MAX_MESSAGE = 1 << 20
 
 
@@ -80,9 +81,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             os.dup2(fd, target)
         os.dup2(1, 2)
         os.closerange(2 + len(fds), os.sysconf("SC_OPEN_MAX") if spec.get("close_all") else 4096)
-        for procs in spec.get("cgroups", []):
-            with open(procs, "w") as handle:
-                handle.write("0")
+        join_cgroups(spec.get("cgroups", []))
         if spec.get("isolate"):
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
@@ -115,6 +114,36 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
+    os._exit(code)
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    for procs in procs_files:
+        with open(procs, "w") as handle:
+            handle.write("0")
+
+
+def park(request: dict, conn: socket.socket, entry: object) -> None:
+    """A spare, in its own process: it joins its cgroups now, while nothing waits for it (on cgroup v1 a
+    move into a group can wait ~20 ms for the kernel after an idle spell), then forks one environment
+    when asked. That child is born in the groups (no move) and, by ``CLONE_PARENT``, is the zygote's."""
+    code = 70
+    try:
+        isolate._libc.prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        join_cgroups(request["cgroups"])
+        conn.send(json.dumps({"op": "parked"}).encode())
+        message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 4)
+        if not message:
+            os._exit(0)
+        spec = {**json.loads(message), "cgroups": []}  # in them already
+        pid = clone(isolate.namespace_flags(spec.get("network", True)) | CLONE_PARENT)
+        if pid == 0:
+            conn.close()
+            become_environment(spec, fds, entry)
+        conn.send(json.dumps({"op": "spawned", "id": spec["id"], "pid": pid}).encode())
+        code = 0
+    except BaseException:
+        traceback.print_exc()
     os._exit(code)
 
 
@@ -183,11 +212,39 @@ def serve(sock: socket.socket, entry: object) -> None:
     selector.register(sock, selectors.EVENT_READ, "request")
     selector.register(wake_r, selectors.EVENT_READ, "child")
     ours: set[int] = set()
+    unclaimed: dict[int, int] = {}  # exits of children the zygote did not fork itself, not yet claimed
+    spares: dict[str, socket.socket] = {}
+    spare_pids: set[int] = set()
+    forwarded: dict[str, str] = {}  # spare id -> the spawn it was asked for
+
+    def forget(spare_id: str) -> None:
+        conn = spares.pop(spare_id)
+        selector.unregister(conn)
+        conn.close()
+
     while True:
         for key, _ in selector.select():
             if key.data == "child":
                 os.read(wake_r, 4096)
-                reap(sock, ours)
+                reap(sock, ours, unclaimed, spare_pids)
+                continue
+            if key.data != "request":  # a spare: parked, or the pid of the environment it forked
+                spare_id = key.data
+                try:
+                    data = spares[spare_id].recv(MAX_MESSAGE)
+                except OSError:
+                    data = b""
+                note = json.loads(data) if data else {"op": "spare_failed", "error": "the spare ended"}
+                if note["op"] != "parked":
+                    forget(spare_id)
+                if note["op"] == "spare_failed" and spare_id in forwarded:
+                    note = {"op": "spawn_failed", "id": forwarded[spare_id], "error": note["error"]}
+                forwarded.pop(spare_id, None)
+                reply(sock, {**note, "id": note.get("id", spare_id)})
+                if note["op"] == "spawned" and note["pid"] in unclaimed:  # it ended before we heard of it
+                    reply(sock, {"op": "exit", "pid": note["pid"], "status": unclaimed.pop(note["pid"])})
+                elif note["op"] == "spawned":
+                    ours.add(note["pid"])
                 continue
             try:
                 message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)
@@ -196,6 +253,28 @@ def serve(sock: socket.socket, entry: object) -> None:
             if not message:
                 return  # the server went away: so do we (children die by PDEATHSIG)
             spec = json.loads(message)
+            if spec.get("op") == "park":
+                conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                spare_pid = os.fork()
+                if spare_pid == 0:
+                    selector.close()
+                    sock.close()
+                    conn.close()
+                    for fd in (wake_r, wake_w):
+                        os.close(fd)
+                    signal.set_wakeup_fd(-1)
+                    park(spec, theirs, entry)
+                theirs.close()
+                spare_pids.add(spare_pid)
+                spares[spec["id"]] = conn
+                selector.register(conn, selectors.EVENT_READ, spec["id"])
+                continue
+            if spec.get("spare") in spares:  # born in the spare's cgroups; unknown spares: as usual, below
+                socket.send_fds(spares[spec["spare"]], [message], fds)
+                forwarded[spec["spare"]] = spec["id"]
+                for fd in fds:
+                    os.close(fd)
+                continue
             try:
                 pid = clone(isolate.namespace_flags(spec.get("network", True)) if spec.get("isolate") else 0)
             except OSError as error:
@@ -215,7 +294,9 @@ def serve(sock: socket.socket, entry: object) -> None:
             reply(sock, {"op": "spawned", "id": spec["id"], "pid": pid})
 
 
-def reap(sock: socket.socket, ours: set[int]) -> None:
+def reap(sock: socket.socket, ours: set[int], unclaimed: dict[int, int], spare_pids: set[int]) -> None:
+    """Report the exits of environments; a spare's own exit is not one, and an environment a spare
+    forked may end before the spare's word of it arrives (``unclaimed`` keeps it until then)."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -223,9 +304,14 @@ def reap(sock: socket.socket, ours: set[int]) -> None:
             return
         if pid == 0:
             return
+        code = os.waitstatus_to_exitcode(status)
         if pid in ours:
             ours.discard(pid)
-            reply(sock, {"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+            reply(sock, {"op": "exit", "pid": pid, "status": code})
+        elif pid in spare_pids:
+            spare_pids.discard(pid)
+        else:
+            unclaimed[pid] = code
 
 
 def reply(sock: socket.socket, message: dict) -> None:

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("kindling.sandbox")
@@ -37,6 +38,8 @@ class Zygote:
         self._process: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._spawns: dict[str, asyncio.Future[int]] = {}
+        self._parks: dict[str, asyncio.Future[None]] = {}
+        self.spare_lost: Callable[[str], None] = lambda spare_id: None  # a parked spare died before its use
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._early_exits: dict[int, int] = {}
         self._ready: asyncio.Future[None] | None = None
@@ -104,6 +107,14 @@ class Zygote:
             future = self._spawns.pop(message["id"], None)
             if future and not future.done():
                 future.set_exception(SpawnError(message["error"]))
+        elif op in ("parked", "spare_failed"):
+            parked = self._parks.pop(message["id"], None)
+            if parked is None:
+                self.spare_lost(message["id"])
+            elif op == "parked":
+                parked.set_result(None)
+            else:
+                parked.set_exception(SpawnError(message.get("error", "the spare ended")))
         elif op == "exit":
             waiter = self._exits.pop(message["pid"], None)
             if waiter is None:
@@ -125,6 +136,16 @@ class Zygote:
         self._spawns[spawn_id] = future
         await self._send(json.dumps({**spec, "id": spawn_id}).encode(), fds)
         return await future
+
+    async def park(self, spare_id: str, cgroup_procs: list[str]) -> None:
+        """Fork a spare that joins these cgroups now and forks one environment there later (``spawn`` with
+        ``"spare": spare_id``); returns once it has joined them."""
+        if self._process is None or self._process.poll() is not None:
+            await self.start()
+        parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._parks[spare_id] = parked
+        await self._send(json.dumps({"op": "park", "id": spare_id, "cgroups": cgroup_procs}).encode(), [])
+        await parked
 
     async def _send(self, message: bytes, fds: list[int]) -> None:
         """Send one request; in a burst the socket fills up, and then we wait until it drains."""
@@ -164,9 +185,10 @@ class Zygote:
             self._process = None
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()
-        for future in self._spawns.values():
+        for future in [*self._spawns.values(), *self._parks.values()]:
             if not future.done():
                 future.set_exception(SpawnError("the zygote exited"))
+        self._parks.clear()
         for waiter in self._exits.values():
             if not waiter.done():
                 waiter.set_result(-9)  # its children died with it (PDEATHSIG)
