@@ -168,3 +168,46 @@ def test_dev_on_a_template_reloads_the_function_whose_code_changed(cli, server, 
         dev.stop()
         remove(lam, server, "samdev-hello")
     assert not any(line.startswith("updated samdev-hello") for line in dev.seen)
+
+
+SNAPSTART_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Heavy:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: {name}
+      CodeUri: heavy/
+      Handler: app.handler
+      Runtime: python3.12
+      AutoPublishAlias: live
+      SnapStart:
+        ApplyOn: PublishedVersions
+"""
+
+
+def test_snapstart_with_an_auto_published_alias(cli, lam, tmp_path):
+    """SAM's usual SnapStart set-up: the deploy waits for the snapshot, then points the alias at it."""
+    name = "sam-snap"
+    root = tmp_path / "snapapp"
+    (root / "heavy").mkdir(parents=True)
+    (root / "heavy" / "app.py").write_text(
+        "import os\nINIT = os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n"
+        "def handler(event, context):\n    return INIT\n"
+    )
+    (root / "template.yaml").write_text(SNAPSTART_TEMPLATE.format(name=name))
+    try:
+        lines = cli("deploy", str(root)).stdout.splitlines()
+        assert lines[0].startswith(f"created {name} (python3.12, app.handler") and "SnapStart" in lines[0]
+        assert "alias live → version 1" in "\n".join(lines)
+        version = lam.get_function_configuration(FunctionName=name, Qualifier="live")
+        assert version["State"] == "Active" and version["SnapStart"]["OptimizationStatus"] == "On"
+        assert json.loads(cli("invoke", f"{name}:live").stdout) == "snap-start"
+        (root / "heavy" / "app.py").write_text("def handler(event, context):\n    raise_at_init()\nraise_at_init()\n")
+        failed = cli("deploy", str(root), check=False)
+        assert failed.returncode == 1
+        assert failed.stderr.splitlines()[-2].startswith(f"error: {name} version 2: ")
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"  # still the good one
+    finally:
+        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+            lam.delete_function(FunctionName=name)

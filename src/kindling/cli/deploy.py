@@ -29,6 +29,7 @@ class Settings:
     env: dict[str, str] | None = None
     layers: list[str] | None = None  # layer version ARNs
     logging: dict[str, str] | None = None  # LoggingConfig
+    snap_start: str | None = None  # SnapStart.ApplyOn: PublishedVersions or None
 
 
 @dataclass
@@ -93,11 +94,13 @@ def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> O
                 Environment={"Variables": settings.env or {}},
                 Layers=settings.layers or [],
                 **({"LoggingConfig": settings.logging} if settings.logging else {}),
+                **({"SnapStart": {"ApplyOn": settings.snap_start}} if settings.snap_start else {}),
                 Code={"ZipFile": built.zip_bytes},
             )
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
         outcome.changes = [runtime, handler, f"{memory} MB", f"{timeout} s", _files(built)]
         outcome.changes += [f"layer {_layer_name(arn)}" for arn in settings.layers or []]
+        outcome.changes += ["SnapStart"] if settings.snap_start == "PublishedVersions" else []
         return outcome
     changes = _configuration_changes(current, settings, runtime, directory)
     if changes:
@@ -164,6 +167,10 @@ def _configuration_changes(current: dict[str, Any], settings: Settings, runtime:
             for config in (deployed, settings.logging)
         )
         changes.append(Change("LoggingConfig", settings.logging, "logging", old, new))
+    if settings.snap_start:
+        deployed_apply = (current.get("SnapStart") or {}).get("ApplyOn", "None")
+        wanted = {"ApplyOn": settings.snap_start}
+        changes.append(Change("SnapStart", wanted, "SnapStart", deployed_apply, settings.snap_start))
     return [change for change in changes if change.old != change.new]
 
 

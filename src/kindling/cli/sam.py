@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import WaiterError
+
 from .common import Clients, CliError, out
 from .deploy import Outcome, Settings, deploy_directory
 from .package import build_zip
@@ -25,7 +27,8 @@ __all__ = ["deploy_template", "template_in"]
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
 FUNCTION_PROPERTIES = {"FunctionName", "CodeUri", "Handler", "Runtime", "MemorySize", "Timeout", "Environment",
-                       "Events", "Layers", "AutoPublishAlias", "FunctionUrlConfig", "LoggingConfig"}  # fmt: skip
+                       "Events", "Layers", "AutoPublishAlias", "FunctionUrlConfig", "LoggingConfig",
+                       "SnapStart"}  # fmt: skip
 LAYER_PROPERTIES = {"LayerName", "ContentUri", "CompatibleRuntimes", "Description"}
 PUBLIC_URL_SID = "FunctionURLAllowPublicAccess"  # the statement SAM adds for AuthType NONE
 
@@ -82,6 +85,7 @@ def _functions(template: Template) -> list[FunctionSpec]:
             env={key: str(value) for key, value in variables.items()},
             layers=[str(arn) for arn in layers],
             logging=properties.get("LoggingConfig"),
+            snap_start=(properties.get("SnapStart") or {}).get("ApplyOn"),
         )
         code = template.folder(logical, properties.get("CodeUri", "."), "CodeUri")
         alias = properties.get("AutoPublishAlias")
@@ -96,7 +100,19 @@ def _publish_alias(clients: Clients, name: str, alias: str) -> str | None:
     """Points ``alias`` at a version of the current code (PublishVersion returns the last version when
     ``$LATEST`` is unchanged); what changed, if anything."""
     lam = clients.lam
-    version = lam.publish_version(FunctionName=name)["Version"]
+    published = lam.publish_version(FunctionName=name)
+    version = published["Version"]
+    if published.get("State") == "Pending":  # a SnapStart version: its snapshot is being made
+        try:
+            lam.get_waiter("published_version_active").wait(
+                FunctionName=name, Qualifier=version, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300}
+            )
+        except WaiterError:
+            state = lam.get_function_configuration(FunctionName=name, Qualifier=version)
+            raise CliError(
+                f"{name} version {version}: {state.get('StateReason') or state.get('State')}",
+                "its init code or a before-snapshot hook failed: fix it and deploy again",
+            ) from None
     try:
         current = lam.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
     except lam.exceptions.ResourceNotFoundException:
