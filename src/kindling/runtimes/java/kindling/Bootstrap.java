@@ -14,7 +14,6 @@ import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.net.HttpURLConnection;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
@@ -32,8 +31,8 @@ import java.util.Map;
  * types (Map, List, String, numbers) or plain objects; errors are Lambda's Java shape.
  */
 public final class Bootstrap {
-    private static final String BASE =
-            "http://" + System.getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/";
+    private static final String BASE = "/2018-06-01/runtime/";
+    private static final RuntimeClient API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
 
     public static void main(String[] args) throws Exception {
         Method method;
@@ -52,11 +51,9 @@ public final class Bootstrap {
             return;
         }
         while (true) {
-            HttpURLConnection next = (HttpURLConnection) new URL(BASE + "invocation/next").openConnection();
-            next.setReadTimeout(0);
-            byte[] event = next.getInputStream().readAllBytes();
-            next.getInputStream().close();
-            String requestId = next.getHeaderField("Lambda-Runtime-Aws-Request-Id");
+            RuntimeClient.Reply next = API.request("GET", BASE + "invocation/next", null, Map.of());
+            byte[] event = next.body;
+            String requestId = next.header("Lambda-Runtime-Aws-Request-Id");
             Context context = context(next);
             try {
                 byte[] result = run(method, instance, event, context);
@@ -119,20 +116,10 @@ public final class Bootstrap {
     }
 
     private static void post(String route, byte[] body, String errorType) throws IOException {
-        HttpURLConnection post = (HttpURLConnection) new URL(BASE + route).openConnection();
-        post.setRequestMethod("POST");
-        post.setDoOutput(true);
-        post.setFixedLengthStreamingMode(body.length);
-        post.setRequestProperty("Content-Type", "application/json");
-        if (errorType != null) post.setRequestProperty("Lambda-Runtime-Function-Error-Type", errorType);
-        try (OutputStream out = post.getOutputStream()) {
-            out.write(body);
-        }
-        InputStream reply = post.getResponseCode() < 400 ? post.getInputStream() : post.getErrorStream();
-        if (reply != null) {
-            reply.readAllBytes();
-            reply.close();
-        }
+        Map<String, String> headers = errorType == null
+                ? Map.of("Content-Type", "application/json")
+                : Map.of("Content-Type", "application/json", "Lambda-Runtime-Function-Error-Type", errorType);
+        API.request("POST", BASE + route, body, headers);
     }
 
     private static Throwable unwrap(Throwable error) {
@@ -169,12 +156,12 @@ public final class Bootstrap {
         return text.toString().replace("\n", "\r").strip();
     }
 
-    private static Context context(HttpURLConnection next) {
-        String requestId = next.getHeaderField("Lambda-Runtime-Aws-Request-Id");
-        long deadline = Long.parseLong(next.getHeaderField("Lambda-Runtime-Deadline-Ms"));
-        String arn = next.getHeaderField("Lambda-Runtime-Invoked-Function-Arn");
-        Map<?, ?> identity = json(next.getHeaderField("Lambda-Runtime-Cognito-Identity"));
-        Map<?, ?> client = json(next.getHeaderField("Lambda-Runtime-Client-Context"));
+    private static Context context(RuntimeClient.Reply next) {
+        String requestId = next.header("Lambda-Runtime-Aws-Request-Id");
+        long deadline = Long.parseLong(next.header("Lambda-Runtime-Deadline-Ms"));
+        String arn = next.header("Lambda-Runtime-Invoked-Function-Arn");
+        Map<?, ?> identity = json(next.header("Lambda-Runtime-Cognito-Identity"));
+        Map<?, ?> client = json(next.header("Lambda-Runtime-Client-Context"));
         Map<String, String> env = System.getenv();
         LambdaLogger logger = new LambdaLogger() {
             public void log(String message) {
