@@ -51,9 +51,15 @@ class Spares:
             else:
                 self._discard(candidate)
         self.refill(zygote)
-        if spare is not None:
+        if spare is None:
+            return None
+        try:
             spare.group.rename(env_id)
             spare.group.configure(memory_mb, 1024)
+        except OSError as error:  # the environment's own groups then, made the usual way
+            log.warning("could not hand spare %s to %s: %s", spare.id, env_id, error)
+            self._discard(spare)
+            return None
         return spare
 
     def refill(self, zygote: Zygote) -> None:
