@@ -17,7 +17,6 @@ import contextlib
 import heapq
 import logging
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from ..arn import parse_function
 from ..config import Config
 from ..errors import ResourceNotFound, ServiceError, TooManyRequests
 from ..functions.service import FunctionService
+from ..ids import request_id as new_request_id
 from ..invoke.invoker import Invoker
 from ..models import FunctionVersion, InvokeRequest
 from .config import LATEST, InvokeConfig, InvokeConfigs
@@ -139,7 +139,7 @@ class EventQueue:
         """Accept one event; returns once it is durably stored."""
         now = time.time()
         event = QueuedEvent(
-            request_id=request.request_id or str(uuid.uuid4()),
+            request_id=request.request_id or new_request_id(),
             function=version.name,
             invoked_arn=request.invoked_arn,
             payload=request.payload,

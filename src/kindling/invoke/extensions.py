@@ -152,16 +152,18 @@ class Extensions:
             e.waiting or e.exited for e in self.by_id.values() if events is None or events in e.events
         )
 
+    def _all_registered(self) -> bool:
+        return self.expected <= {e.name for e in self.by_id.values()}
+
     async def registered(self, timeout: float) -> None:
         """Until every external extension has registered (or one failed, or time ran out: ``ready`` reports
         it): Lambda starts the runtime only then, so what an extension sets up at init is there for it."""
-        names = lambda: self.expected <= {e.name for e in self.by_id.values()}  # noqa: E731
-        await self._until(lambda: bool(self.failure) or names(), timeout)
+        await self._until(lambda: bool(self.failure) or self._all_registered(), timeout)
 
     async def ready(self, timeout: float) -> Outcome | None:
         """Init ends when every extension has registered and called ``next``: None, or the init error."""
-        registered = lambda: self.expected <= {e.name for e in self.by_id.values()}  # noqa: E731
-        if not await self._until(lambda: bool(self.failure) or (registered() and self._all_waiting()), timeout):
+        ready = lambda: self._all_registered() and self._all_waiting()  # noqa: E731
+        if not await self._until(lambda: bool(self.failure) or ready(), timeout):
             self.failure = "Extension.InitError"
             self.log(f"{iso_now()} Extension.InitError: extensions did not call next in time")
         self.phase = "ready"

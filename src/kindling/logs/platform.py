@@ -59,7 +59,5 @@ class RestoredPlatformLog(PlatformLog):
     def _cold_start(self, duration_ms: float, init_ms: float | None) -> tuple[int, dict]:
         if init_ms is None:
             return billed_ms(duration_ms, None), {}
-        return billed_ms(duration_ms, None), {
-            "restoreDurationMs": round(init_ms, 2),
-            "billedRestoreDurationMs": math.ceil(init_ms),
-        }
+        restore = {"restoreDurationMs": round(init_ms, 2), "billedRestoreDurationMs": math.ceil(init_ms)}
+        return billed_ms(duration_ms, None), restore

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -169,7 +170,9 @@ class SandboxBackend:
         """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
         key = f"{runtime.forkserver_python}:{runtime.entry}"
         if key not in self._zygotes:
-            self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry)
+            zygote = self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry)
+            if self.spares is not None:
+                zygote.spare_lost = functools.partial(self.spares.lost, zygote)
         return self._zygotes[key]
 
     async def prewarm(self, runtime: Runtime) -> None:

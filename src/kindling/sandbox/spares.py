@@ -12,7 +12,6 @@ first process joins its groups itself, as before.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 from dataclasses import dataclass
@@ -64,7 +63,6 @@ class Spares:
 
     def refill(self, zygote: Zygote) -> None:
         """Park spares in the background until ``zygote`` has its share."""
-        zygote.spare_lost = functools.partial(self.lost, zygote)
         missing = SPARES_PER_ZYGOTE - len(self._ready.get(zygote, [])) - self._filling.get(zygote, 0)
         for _ in range(missing):
             self._filling[zygote] = self._filling.get(zygote, 0) + 1

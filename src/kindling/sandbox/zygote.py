@@ -127,9 +127,13 @@ class Zygote:
         log.warning("zygote %s exited", self.interpreter)
         self.close()
 
-    async def spawn(self, spec: dict, fds: list[int]) -> int:
+    async def _running(self) -> None:
+        """Started, or started again after it died."""
         if self._process is None or self._process.poll() is not None:
             await self.start()
+
+    async def spawn(self, spec: dict, fds: list[int]) -> int:
+        await self._running()
         assert self._sock is not None
         spawn_id = str(next(_ids))
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -140,8 +144,7 @@ class Zygote:
     async def park(self, spare_id: str, cgroup_procs: list[str]) -> None:
         """Fork a spare that joins these cgroups now and forks one environment there later (``spawn`` with
         ``"spare": spare_id``); returns once it has joined them."""
-        if self._process is None or self._process.poll() is not None:
-            await self.start()
+        await self._running()
         parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._parks[spare_id] = parked
         await self._send(json.dumps({"op": "park", "id": spare_id, "cgroups": cgroup_procs}).encode(), [])

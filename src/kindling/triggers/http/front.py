@@ -41,7 +41,9 @@ class HttpFront:
     def claims(self, path: str, host: bytes) -> bool:
         """Whether a request the Lambda API could take is this front's: a function URL by host, or a
         route table's path. The Invoke fast lane asks before it takes a request past the fronts."""
-        return b".lambda-url." in host or bool(self.apis.prefixes and self.apis.api_for(path) is not None)
+        if b".lambda-url." in host:
+            return True
+        return bool(self.apis.prefixes) and path.startswith(self.apis.prefixes) and self.apis.api_for(path) is not None
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
