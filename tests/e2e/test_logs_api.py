@@ -63,6 +63,25 @@ def test_a_functions_group_and_stream_are_listed(lam, logs, deploy):
     assert group in [g["logGroupName"] for g in pattern]
 
 
+def test_each_invocation_reads_start_its_lines_end_report_in_order(lam, logs, deploy):
+    """END and REPORT are written just after the caller has its answer: still before the next invocation's
+    START, and already there for a read that follows the reply."""
+    name = deploy(PRINTER)
+    ids = []
+    for index in range(5):
+        reply = lam.invoke(FunctionName=name, Payload=json.dumps({"lines": [f"first {index}", f"last {index}"]}))
+        ids.append(reply["ResponseMetadata"]["RequestId"])
+        stream = newest_stream(logs, f"/aws/lambda/{name}")
+        seen = messages(logs.get_log_events(logGroupName=f"/aws/lambda/{name}", logStreamName=stream)["events"])
+        assert seen[-1].startswith(f"REPORT RequestId: {ids[-1]}\t"), seen[-4:]
+    expected = []
+    for index, request_id in enumerate(ids):
+        expected += [f"START RequestId: {request_id} Version: $LATEST", f"first {index}", f"last {index}"]
+        expected += [f"END RequestId: {request_id}", "REPORT"]
+    seen = [line if not line.startswith("REPORT") else "REPORT" for line in seen]
+    assert [line for line in seen if not line.startswith("INIT_START")] == expected
+
+
 def test_get_log_events_reads_from_the_head_and_follows_with_the_forward_token(lam, logs, deploy):
     name = deploy(PRINTER)
     say(lam, name, lines=["one", "two"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..ids import request_id as new_request_id
 from ..logs.platform import PlatformLog, billed_ms
@@ -41,6 +43,15 @@ class StreamingInvokeRequest(InvokeRequest):
     on_chunk: Callable[[dict, bytes], None] | None = None
 
 
+class _Ended(NamedTuple):
+    """What END and REPORT say about one finished invocation."""
+
+    request_id: str
+    duration_ms: float
+    init_ms: float | None
+    outcome: Outcome
+
+
 class Environment:
     def __init__(self, env_id: str, version: FunctionVersion, sandbox: Sandbox, stream: LogStream) -> None:
         self.id = env_id
@@ -58,6 +69,7 @@ class Environment:
         # LogFormat JSON: START/END/REPORT as platform records; None (Text) keeps the hot path as it was
         self._platform = PlatformLog(version.system_log_level, self._log) if version.log_format == "JSON" else None
         self.extensions: Extensions | None = None  # the external extensions of the running runtime process
+        self._unreported: _Ended | None = None  # the END and REPORT owed for the last invocation
 
     # ------------------------------------------------------------------ logs
     def _log(self, message: str) -> None:
@@ -203,6 +215,7 @@ class Environment:
         """Kill the runtime, after SHUTDOWN (``spindown``, ``timeout``, ``failure``) to its extensions."""
         if self.process is None:
             return
+        self._report_owed()
         if self.extensions is not None and self.alive:
             await self.extensions.shutdown(reason)
         self.kill_runtime()
@@ -228,6 +241,7 @@ class Environment:
     # ---------------------------------------------------------------- invoke
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Run one invocation, starting the runtime first when it is not running (cold start)."""
+        self._report_owed()
         self.invocations += 1
         request_id = request.request_id or new_request_id()
         self._tail = deque() if request.log_tail else None
@@ -243,33 +257,54 @@ class Environment:
             await self._close_process()
             await self.start()
             init_ms = self.init_ms
-        version = self.version
-        if self._platform is None:
-            self._log(f"START RequestId: {request_id} Version: {version.version}")
-        else:
-            self._platform.start(request_id, version.version)
-        if self.extensions is not None:
-            self.extensions.telemetry.platform.start(request_id, version.version)
         began = time.perf_counter()
         if self._init_error is not None:
+            self._log_start(request_id)
             outcome = self._init_error
             await self._close_process("failure")
         else:
             outcome = await self._run(request, request_id)
         duration = (time.perf_counter() - began) * 1000
+        self.last_used = time.monotonic()
+        ended = _Ended(request_id, duration, init_ms, outcome)
+        result = InvokeResult(outcome.body, self.version.version, outcome.header.get("function_error"), "", cold)
+        if self._tail is None and self.extensions is None:
+            # the caller is answered first: END and REPORT are written before this environment does anything else
+            self._unreported = ended
+            asyncio.get_running_loop().call_soon(self._report_owed)
+            return result
+        self._log_end(ended)
+        tail = self._encode_tail()
+        self._tail = None
+        return dataclasses.replace(result, log_tail=tail)
+
+    def _log_start(self, request_id: str) -> None:
+        version = self.version.version
+        if self._platform is None:
+            self._log(f"START RequestId: {request_id} Version: {version}")
+        else:
+            self._platform.start(request_id, version)
+        if self.extensions is not None:
+            self.extensions.telemetry.platform.start(request_id, version)
+
+    def _log_end(self, ended: _Ended) -> None:
+        """The function's last lines, then END and REPORT (or their platform records) and the extensions' report."""
         self._drain_logs()
+        request_id, duration, init_ms, outcome = ended
         if self._platform is None:
             self._log(f"END RequestId: {request_id}")
             self._log(self._report(request_id, duration, init_ms, outcome))
         else:
             used = self._memory_used(outcome)
-            self._platform.done(request_id, duration, init_ms, outcome.header, version.memory_size, used)
+            self._platform.done(request_id, duration, init_ms, outcome.header, self.version.memory_size, used)
         if self.extensions is not None:
             self.extensions.report(request_id, duration, init_ms, outcome, self._memory_used(outcome))
-        self.last_used = time.monotonic()
-        tail = self._encode_tail()
-        self._tail = None
-        return InvokeResult(outcome.body, version.version, outcome.header.get("function_error"), tail, cold)
+
+    def _report_owed(self) -> None:
+        """The last invocation's END and REPORT, if they are still to be written."""
+        ended, self._unreported = self._unreported, None
+        if ended is not None:
+            self._log_end(ended)
 
     async def _run(self, request: InvokeRequest, request_id: str) -> Outcome:
         assert self._channel is not None
@@ -288,6 +323,7 @@ class Environment:
             header["stream"] = True
             deadline = time.monotonic() + version.timeout
         self._channel.send(header, request.payload)
+        self._log_start(request_id)  # while the runtime works; nothing else can write to the stream before it
         if self.extensions is not None:
             self.extensions.invoke(header)
         try:
