@@ -213,9 +213,9 @@ class Environment:
 
     async def _close_process(self, reason: str = "spindown") -> None:
         """Kill the runtime, after SHUTDOWN (``spindown``, ``timeout``, ``failure``) to its extensions."""
+        self._report_owed()
         if self.process is None:
             return
-        self._report_owed()
         if self.extensions is not None and self.alive:
             await self.extensions.shutdown(reason)
         self.kill_runtime()
