@@ -229,3 +229,20 @@ def test_a_killed_template_is_made_again(lam, deploy, server):
     (renewed,) = templates()
     assert renewed["pid"] != template["pid"]
     assert all(r["calls"] == first["calls"] and r["init_value"] != first["init_value"] for r in restored)
+
+
+def test_threads_started_during_init_are_named_in_the_log(lam, deploy, server):
+    """A restore is a fork, so init's threads do not survive it (they would on AWS): the log says so."""
+    code = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(3600,), name='refresher', daemon=True).start()\n"
+        "def handler(event, context):\n"
+        "    return sorted(t.name for t in threading.enumerate())\n"
+    )
+    name = deploy({"app.py": code}, SnapStart=SNAPSTART)
+    version = publish_ready(lam, name)["Version"]
+    result, _, error = invoke(lam, name, version)
+    assert error is None and result == ["MainThread"]
+    events = server.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern="SnapStart")
+    [line] = [event["message"] for event in events["events"]]
+    assert "1 thread(s) started during init will not run in restored environments: refresher." in line
