@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -120,3 +122,25 @@ def test_settings_and_snapshots_survive_a_restart_and_idle_reclaim(tmp_path, lam
         again, tail, error = invoke(client, "durable", version)
         assert error is None and RESTORE.search(report(tail))  # restored again, not started
         assert again["init_value"] == result["init_value"] and again["stream"] != result["stream"]
+
+
+def test_under_memory_pressure_an_unused_snapshot_is_reclaimed_and_made_again(tmp_path):
+    with running(tmp_path / "pressure", "--min-free-memory", "100000000") as server:
+        client = server.client()
+        create_function(client, "snapped", {"app.py": HOOKS}, SnapStart=SNAPSTART)
+        version = publish_ready(client, "snapped")["Version"]
+
+        def templates() -> list[str]:
+            with urllib.request.urlopen(server.endpoint + "/kindling/environments") as reply:
+                return [t["function"] for t in json.loads(reply.read())["Templates"]]
+
+        first, _, error = invoke(client, "snapped", version)  # its own template is in use: kept
+        assert error is None and templates() == ["snapped"]
+        create_function(client, "other", HELLO)
+        # to make room for its environment: the idle one of "snapped" goes, then the unused snapshot
+        assert "FunctionError" not in client.invoke(FunctionName="other")
+        assert templates() == []
+        again, tail, error = invoke(client, "snapped", version)  # made again on demand, then restored
+        assert error is None and RESTORE.search(report(tail))
+        assert again["calls"] == first["calls"] and again["init_value"] != first["init_value"]
+        assert templates() == ["snapped"]

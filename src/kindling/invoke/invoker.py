@@ -267,10 +267,14 @@ class Invoker:
                 await env.destroy()
 
     async def _make_room(self) -> None:
-        """Before a new environment: under memory pressure, or out of uids, reclaim the least recently used."""
+        """Before a new environment: under memory pressure, or out of uids, reclaim the least recently used
+        idle environment, then SnapStart templates no environment needs."""
         while self.backend.exhausted() or available_memory_mb() < self.config.min_free_memory_mb:
             idle = [(env.last_used, pool, env) for pool in self._pools.values() for env in pool.idle]
             if not idle:
+                in_use = {key for key, pool in self._pools.items() if pool.busy or pool.provisioned}
+                if await self.snapshots.reclaim_one(in_use):
+                    continue
                 return
             _, pool, oldest = min(idle, key=lambda item: item[0])
             pool.idle.remove(oldest)

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ class Snapshots:
         self._make_sandbox = make_sandbox
         self._templates: dict[str, asyncio.Task[TemplateEnvironment]] = {}
         self._versions: dict[str, tuple[FunctionVersion, Path]] = {}
+        self._restored_at: dict[str, float] = {}  # when each version last had an environment restored
         self._started = False
         # told when a template is ready (None) or failed; set by the function service, which owns State
         self.on_state: Callable[[FunctionVersion, SnapshotFailed | None], None] = lambda version, failure: None
@@ -167,7 +169,10 @@ class Snapshots:
         key = version.environment_key
         task = self._templates.get(key)
         if task is None:
-            raise SnapshotFailed("the version has no snapshot", "InternalError")
+            if key not in self._versions:
+                raise SnapshotFailed("the version has no snapshot", "InternalError")
+            task = self._create(key)  # reclaimed to make room: made again on demand
+        self._restored_at[key] = time.monotonic()
         template = await asyncio.shield(task)
         _, code_dir = self._versions[key]
         env_id, sandbox, stream = await self._make_sandbox(version, code_dir, INITIALIZATION, False)
@@ -185,6 +190,24 @@ class Snapshots:
             self._background_destroy(dead)
             task = self._create(key)
         return await asyncio.shield(task)
+
+    async def reclaim_one(self, in_use: set[str]) -> bool:
+        """Under memory pressure: destroy the least recently restored template of a version with no live
+        environment (they live in its PID namespace); its next environment makes it again. False when
+        there is none to reclaim."""
+        candidates = [
+            (self._restored_at.get(key, 0.0), key)
+            for key, task in self._templates.items()
+            if key not in in_use and task.done() and not task.cancelled() and task.exception() is None
+        ]
+        if not candidates:
+            return False
+        _, key = min(candidates)
+        template = self._templates.pop(key).result()
+        version, _ = self._versions[key]
+        log.info("reclaiming the snapshot of %s:%s to make room", version.name, version.version)
+        await template.destroy()
+        return True
 
     def described(self) -> list[dict[str, Any]]:
         """The live templates, for ``GET /kindling/environments``."""
@@ -207,6 +230,7 @@ class Snapshots:
         for key, (record, _) in list(self._versions.items()):
             if record.name == function_name and version in (None, record.version):
                 del self._versions[key]
+                self._restored_at.pop(key, None)
                 task = self._templates.pop(key, None)
                 if task is not None:
                     task.add_done_callback(self._destroy_result)
