@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import dataclasses
 import json
 import os
 import time
@@ -267,16 +266,15 @@ class Environment:
         duration = (time.perf_counter() - began) * 1000
         self.last_used = time.monotonic()
         ended = _Ended(request_id, duration, init_ms, outcome)
-        result = InvokeResult(outcome.body, self.version.version, outcome.header.get("function_error"), "", cold)
         if self._tail is None and self.extensions is None:
             # the caller is answered first: END and REPORT are written before this environment does anything else
             self._unreported = ended
             asyncio.get_running_loop().call_soon(self._report_owed)
-            return result
-        self._log_end(ended)
+        else:
+            self._log_end(ended)
         tail = self._encode_tail()
         self._tail = None
-        return dataclasses.replace(result, log_tail=tail)
+        return InvokeResult(outcome.body, self.version.version, outcome.header.get("function_error"), tail, cold)
 
     def _log_start(self, request_id: str) -> None:
         version = self.version.version

@@ -118,6 +118,11 @@ class RestoredEnvironment(Environment):
         return billed_ms(duration, None), restore
 
 
+def _made(task: asyncio.Task[TemplateEnvironment]) -> bool:
+    """The template task finished with a template (not failed, not cancelled)."""
+    return task.done() and not task.cancelled() and task.exception() is None
+
+
 class Snapshots:
     """The templates of every SnapStart version, by exact configuration, created once and kept."""
 
@@ -184,7 +189,7 @@ class Snapshots:
         task = self._templates.get(key)
         if task is None:
             raise SnapshotFailed("the version has no snapshot", "InternalError")
-        if task.done() and not task.cancelled() and task.exception() is None and task.result() is dead:
+        if _made(task) and task.result() is dead:
             version, _ = self._versions[key]
             log.warning("template of %s:%s is gone; creating it again", version.name, version.version)
             self._background_destroy(dead)
@@ -198,7 +203,7 @@ class Snapshots:
         candidates = [
             (self._restored_at.get(key, 0.0), key)
             for key, task in self._templates.items()
-            if key not in in_use and task.done() and not task.cancelled() and task.exception() is None
+            if key not in in_use and _made(task)
         ]
         if not candidates:
             return False
@@ -213,7 +218,7 @@ class Snapshots:
         """The live templates, for ``GET /kindling/environments``."""
         described = []
         for key, task in self._templates.items():
-            if task.done() and not task.cancelled() and task.exception() is None:
+            if _made(task):
                 template = task.result()
                 version, _ = self._versions[key]
                 pid = template.process.pid if template.process else None
@@ -236,7 +241,7 @@ class Snapshots:
                     task.add_done_callback(self._destroy_result)
 
     def _destroy_result(self, task: asyncio.Task[TemplateEnvironment]) -> None:
-        if not task.cancelled() and task.exception() is None:
+        if _made(task):
             self._background_destroy(task.result())
 
     async def close(self) -> None:
