@@ -160,10 +160,13 @@ def test_timeouts_and_reclaims_send_shutdown_before_the_kill(lam, server, functi
     seen = _until_seen(lam, name, "SHUTDOWN timeout")
     assert seen[-2:][0].startswith("REGISTERED") or seen[-1].startswith("REGISTERED")
     lam.update_function_configuration(FunctionName=name, Description="reclaims the environment")
-    events = server.client("logs").filter_log_events(
-        logGroupName=f"/aws/lambda/{name}", filterPattern='"SHUTDOWN spindown"'
-    )["events"]
-    assert [e["message"] for e in events] == ["[lifecycle] SHUTDOWN spindown"]
+    logs = server.client("logs")
+    for _ in range(50):  # the old environment is shut down in the background, as on Lambda
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern='"SHUTDOWN spindown"')
+        if events["events"]:
+            break
+        time.sleep(0.1)
+    assert [e["message"] for e in events["events"]] == ["[lifecycle] SHUTDOWN spindown"]
 
 
 def test_an_extension_that_dies_during_init_fails_the_init(lam, functions, layers):
