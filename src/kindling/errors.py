@@ -65,11 +65,6 @@ class PreconditionFailed(UserError):
     status = 412
 
 
-class UnsupportedMediaType(UserError):
-    code = "UnsupportedMediaTypeException"
-    status = 415
-
-
 class TooManyRequests(UserError):
     code = "TooManyRequestsException"
     status = 429

@@ -35,9 +35,6 @@ class Wire(NamedTuple):
     url: bytes  # path and query, still percent-encoded
     headers: list[tuple[bytes, bytes]]  # names lower-case, as sent
     length: int  # the declared Content-Length (0 without one)
-    client: tuple[str, int] | None
-    server: tuple[str, int] | None
-    http_version: str
 
 
 Responder = Callable[[bytes], Awaitable[Answer]]  # the body in, the answer out
@@ -109,8 +106,7 @@ def protocol_class(lanes: Sequence[Lane]) -> type[HttpToolsProtocol]:
             length = _declared_length(self.headers)
             if length is None:
                 return None
-            version = self.parser.get_http_version()
-            wire = Wire(self.parser.get_method(), self.url, self.headers, length, self.client, self.server, version)
+            wire = Wire(self.parser.get_method(), self.url, self.headers, length)
             for lane in lanes:
                 responder = lane(wire)
                 if responder is not None:

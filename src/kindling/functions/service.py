@@ -47,9 +47,6 @@ class FunctionEntry:
     aliases: dict[str, Alias] = field(default_factory=dict)
     last_version: int = 0
 
-    def all_records(self) -> list[FunctionVersion]:
-        return [self.latest, *self.versions.values()]
-
 
 class FunctionService:
     def __init__(

@@ -231,15 +231,6 @@ class Invoker:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    async def _run_event(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> None:
-        try:
-            result = await self.invoke(version, code_dir, request)
-        except Exception as error:
-            log.warning("event for %s failed before it ran: %s", version.name, error)
-            return
-        if result.function_error:
-            log.info("event for %s ended with a function error", version.name)
-
     def retire(self, function_name: str, version: str | None = None) -> None:
         """Stop reusing environments of a version (or of every version) that changed or went away."""
         self.snapshots.discard(function_name, version)

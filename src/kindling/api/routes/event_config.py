@@ -20,7 +20,6 @@ from ...functions.service import FunctionEntry, FunctionService
 from ..app import Handler, Mount, RawRequest, Reply, Request, json_reply
 from ..pages import listing
 
-PAGE_MAX = 50
 _COUNTERS = re.compile(r"^/kindling/async-events(?:/(?P<name>[^/]+))?/?$")
 
 
