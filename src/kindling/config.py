@@ -27,10 +27,19 @@ class Config:
     cpu_quota: bool = True  # CPU in proportion to memory (1,769 MB = 1 vCPU) after init
     runtime_paths: dict[str, str] = field(default_factory=dict)  # "python3.12" -> interpreter
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
+    # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
+    service_endpoints: dict[str, str] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def endpoint_for(self, service: str) -> str:
+        """Where the platform itself reaches an AWS service (``sqs``, ``s3``, ``dynamodb``...): the endpoint
+        the operator named for it, else this server, which serves them all on its one port."""
+        if service == "sqs" and self.sqs_endpoint:
+            return self.service_endpoints.get(service, self.sqs_endpoint)
+        return self.service_endpoints.get(service, self.endpoint)
 
     @staticmethod
     def runtime_overrides_from_env(environ: dict[str, str] | None = None) -> dict[str, str]:

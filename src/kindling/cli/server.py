@@ -12,6 +12,16 @@ import click
 from ..config import SANDBOX_BACKENDS, Config
 
 
+def _service_endpoints(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise click.BadParameter("expected SERVICE=URL, e.g. sqs=http://127.0.0.1:4566")
+        found[name.strip().lower()] = url.rstrip("/")
+    return found
+
+
 def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
     pairs = []
     for value in values:
@@ -58,6 +68,14 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     metavar="URL",
     help="SQS-compatible endpoint for dead-letter queues and SQS destinations",
 )
+@click.option(
+    "--service-endpoint",
+    "service_endpoints",
+    multiple=True,
+    callback=_service_endpoints,
+    metavar="SERVICE=URL",
+    help="reach an AWS service elsewhere instead of on this server, e.g. sqs=http://host:4566 (repeatable)",
+)
 @click.option("--no-cpu-quota", is_flag=True, help="do not cap CPU in proportion to memory after init")
 @click.option(
     "--runtime",
@@ -80,6 +98,7 @@ def server(
     min_free_memory: float,
     concurrency: int,
     sqs_endpoint: str,
+    service_endpoints: dict[str, str],
     no_cpu_quota: bool,
     runtimes: list[tuple[str, str]],
     log_level: str,
@@ -102,6 +121,7 @@ def server(
         min_free_memory_mb=min_free_memory,
         account_concurrency=concurrency,
         sqs_endpoint=sqs_endpoint,
+        service_endpoints=service_endpoints,
         cpu_quota=not no_cpu_quota,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
     )
