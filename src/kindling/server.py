@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
-from .api.app import LambdaApi, RawRequest, Reply
+from .api.app import LambdaApi
 from .api.fast_lane import invoke_lane, protocol_class
 from .api.live_tail import LiveTailFront
 from .api.logs import LogsApi
@@ -45,6 +45,7 @@ from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
 from .triggers.http.urls import UrlService
 from .triggers.schedules import Schedules
+from .web import RawRequest, Reply
 
 log = logging.getLogger("kindling")
 _CODE_PATH = re.compile(r"^/kindling/code/([0-9a-f]{64})\.zip$")

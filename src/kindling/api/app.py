@@ -6,39 +6,25 @@ else is logged and answered with a ``ServiceException`` so clients never see a s
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import (
     LambdaError,
     NotImplementedOperation,
-    RequestEntityTooLarge,
     ServiceError,
     UnknownOperation,
     UserError,
 )
 from ..ids import request_id as new_request_id
+from ..web import Mount, RawRequest, Reply, read_body
 from .errors import error_response
 from .model import Operation, ServiceModel
 
 log = logging.getLogger("kindling.api")
-MAX_BODY = 70_167_211 + 65_536  # CreateFunction's limit plus room for the JSON around the zip
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    content_type: bytes = b"application/json"
-
-
-def json_reply(data: Any, status: int = 200) -> Reply:
-    return Reply(status, json.dumps(data).encode())
 
 
 @dataclass
@@ -49,19 +35,7 @@ class Request:
     request_id: str = ""  # the reply's x-amzn-RequestId, which an invocation takes as its own
 
 
-@dataclass(frozen=True)
-class RawRequest:
-    """A request before it is known to be a Lambda operation, for the other APIs on the same port."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-
-
 Handler = Callable[[Request], Awaitable[Reply]]
-Mount = Callable[[RawRequest], Awaitable[Reply] | None]  # None: not mine, try the next one
 
 
 def authenticate(headers: dict[str, str]) -> None:
@@ -143,26 +117,3 @@ async def answer(
         return reply.status, headers, b""
     headers.append((b"content-length", str(len(reply.body)).encode()))
     return reply.status, headers, reply.body
-
-
-def _api_too_large() -> Exception:
-    return RequestEntityTooLarge(f"Request must be smaller than {MAX_BODY} bytes for this operation")
-
-
-async def read_body(
-    receive: Callable, declared: str | None, limit: int = MAX_BODY, too_large: Callable[[], Exception] = _api_too_large
-) -> bytes:
-    """The whole ASGI request body, refused as soon as it is known to be over ``limit``."""
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large()
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large()
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)

@@ -18,11 +18,12 @@ from typing import Any, NamedTuple
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..ids import request_id as new_request_id
+from ..limits import SYNC_PAYLOAD_MAX
 from .app import LambdaApi, answer
 
 INVOKE_PREFIX = b"/2015-03-31/functions/"
 INVOKE_SUFFIX = b"/invocations"
-MAX_INVOKE_BODY = 6_291_456 + 65_536  # a synchronous payload's limit; bigger bodies take the ASGI path's refusal
+MAX_INVOKE_BODY = SYNC_PAYLOAD_MAX + 65_536  # a synchronous payload's limit; bigger bodies take the ASGI path's refusal
 _STATUS_LINES = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode() for status in HTTPStatus}
 
 Answer = tuple[int, Sequence[tuple[bytes, bytes]], bytes]  # status, headers, body

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from .app import read_body
+from ..web import read_body
 from .logs import TARGET_PREFIX, LogsApi, LogsError
 from .routes.streaming import event_message
 

@@ -26,7 +26,7 @@ from ..logs.filters import FilterPatternError, compile_pattern
 from ..logs.groups import GroupInfo, LogGroups
 from ..logs.live import LiveTail
 from ..logs.streams import LogStore
-from .app import RawRequest, Reply
+from ..web import RawRequest, Reply
 from .model import ServiceModel
 
 log = logging.getLogger("kindling.logs")

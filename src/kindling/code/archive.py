@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kindling.errors import InvalidParameterValue
+from kindling.limits import UNZIPPED_MAX
 
-MAX_UNZIPPED = 262_144_000
 _UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
 _CHUNK = 1 << 20
 _MAX_LINK_TARGET = 4096
@@ -157,7 +157,7 @@ def _too_large(limit: int) -> InvalidParameterValue:
     return InvalidParameterValue(f"Unzipped size must be smaller than {limit} bytes")
 
 
-def inspect_zip(data: bytes, max_unzipped: int = MAX_UNZIPPED) -> ArchiveInfo:
+def inspect_zip(data: bytes, max_unzipped: int = UNZIPPED_MAX) -> ArchiveInfo:
     """Validate a deployment package entirely in memory and measure its real unzipped size.
 
     Every member is decompressed in streaming fashion, so header sizes that lie and CRC

@@ -29,9 +29,9 @@ from ..errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from ..limits import UNZIPPED_MAX, ZIPPED_MAX
 from ..models import FunctionVersion
 from ..store.layers import LayerStore
-from . import limits
 from .timestamps import timestamp
 
 MAX_LAYERS = 5
@@ -80,8 +80,8 @@ class LayerService:
         from .service import _b64  # the one decoder of ZipFile members, imported late: service imports us
 
         data = content["ZipFile"] if isinstance(content["ZipFile"], bytes) else _b64(content["ZipFile"])
-        if len(data) > limits.ZIPPED_MAX:
-            raise RequestEntityTooLarge(f"Zipped size must be smaller than {limits.ZIPPED_MAX} bytes")
+        if len(data) > ZIPPED_MAX:
+            raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         ref = self.code.put(data)
 
         def build(version: int) -> dict[str, Any]:
@@ -246,9 +246,9 @@ def _tree_name(hashes: tuple[str, ...]) -> str:
 
 def check_size(code_unzipped: int, layers: Iterable[dict[str, Any]]) -> None:
     total = code_unzipped + sum(layer["unzipped_size"] for layer in layers)
-    if total > limits.UNZIPPED_MAX:
+    if total > UNZIPPED_MAX:
         raise InvalidParameterValue(
-            f"Function code combined with layers exceeds the maximum allowed size of {limits.UNZIPPED_MAX} bytes. "
+            f"Function code combined with layers exceeds the maximum allowed size of {UNZIPPED_MAX} bytes. "
             f"The actual size is {total} bytes."
         )
 

@@ -6,14 +6,9 @@ import json
 from typing import Any
 
 from ..errors import InvalidParameterValue, ValidationError
+from ..limits import ENV_MAX_BYTES, EPHEMERAL_MAX, EPHEMERAL_MIN, MEMORY_MAX, MEMORY_MIN, TIMEOUT_MAX, TIMEOUT_MIN
 from ..models import FunctionVersion
 
-MEMORY_MIN, MEMORY_MAX = 128, 10_240
-TIMEOUT_MIN, TIMEOUT_MAX = 1, 900
-EPHEMERAL_MIN, EPHEMERAL_MAX = 512, 10_240
-ENV_MAX_BYTES = 4096
-ZIPPED_MAX = 52_428_800
-UNZIPPED_MAX = 262_144_000
 RESERVED_VARIABLES = frozenset(
     {
         "_HANDLER",

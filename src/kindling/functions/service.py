@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
+from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
 from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
@@ -171,8 +172,8 @@ class FunctionService:
         if zip_file is None:
             raise InvalidParameterValue("Please provide a source for the function code (ZipFile).")
         data = zip_file if isinstance(zip_file, bytes) else _b64(zip_file)
-        if len(data) > limits.ZIPPED_MAX:
-            raise RequestEntityTooLarge(f"Zipped size must be smaller than {limits.ZIPPED_MAX} bytes")
+        if len(data) > ZIPPED_MAX:
+            raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         return self.code.put(data)
 
     def create(self, params: dict[str, Any]) -> FunctionVersion:

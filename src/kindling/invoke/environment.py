@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..ids import request_id as new_request_id
+from ..limits import RESPONSE_MAX
 from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
@@ -28,7 +29,6 @@ from .extensions import Extensions
 from .runtime_api import RuntimeApi, start_runtime
 from .trace import next_hop
 
-MAX_RESPONSE = 6_291_556
 TAIL_BYTES = 4096
 INIT_LIMIT_S = 10.0
 RUNTIME_GO = b"g"  # to a sandbox with external extensions: start the runtime (see forkserver.py)
@@ -340,11 +340,11 @@ class Environment:
             outcome = await self._exit_outcome(request_id)
             await self._close_process()
             return outcome
-        if len(outcome.body) > MAX_RESPONSE:
+        if len(outcome.body) > RESPONSE_MAX:
             body = json.dumps(
                 {
                     "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                    f"({MAX_RESPONSE} bytes).",
+                    f"({RESPONSE_MAX} bytes).",
                     "errorType": "Function.ResponseSizeTooLarge",
                 }
             ).encode()

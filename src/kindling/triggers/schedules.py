@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..api.app import RawRequest, Reply, json_reply
 from ..config import Config
 from ..errors import ResourceNotFound, ValidationError
+from ..web import RawRequest, Reply, json_reply
 from .schedule_expressions import ScheduleError, ScheduleExpression, parse
 
 log = logging.getLogger("kindling.schedules")

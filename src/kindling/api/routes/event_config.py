@@ -17,7 +17,8 @@ from ...errors import ResourceNotFound
 from ...events import config as invoke_config
 from ...events.queue import EventQueue
 from ...functions.service import FunctionEntry, FunctionService
-from ..app import Handler, Mount, RawRequest, Reply, Request, json_reply
+from ...web import Mount, RawRequest, Reply, json_reply
+from ..app import Handler, Request
 from ..pages import listing
 
 _COUNTERS = re.compile(r"^/kindling/async-events(?:/(?P<name>[^/]+))?/?$")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from ...functions import limits
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
-from ..app import Handler, Reply, Request, json_reply
+from ...limits import UNZIPPED_MAX, ZIPPED_MAX
+from ...web import Reply, json_reply
+from ..app import Handler, Request
 from ..pages import listing
 from ..shapes import function_configuration
 
@@ -61,8 +62,8 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
             {
                 "AccountLimit": {
                     "TotalCodeSize": 80_530_636_800,
-                    "CodeSizeUnzipped": limits.UNZIPPED_MAX,
-                    "CodeSizeZipped": limits.ZIPPED_MAX,
+                    "CodeSizeUnzipped": UNZIPPED_MAX,
+                    "CodeSizeZipped": ZIPPED_MAX,
                     "ConcurrentExecutions": config.account_concurrency,
                     "UnreservedConcurrentExecutions": invoker.limits.unreserved_pool,
                 },

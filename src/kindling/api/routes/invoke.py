@@ -10,12 +10,10 @@ from ...errors import InvalidRequestContent, LambdaError, RequestEntityTooLarge,
 from ...events.queue import EventQueue
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
+from ...limits import ASYNC_PAYLOAD_MAX, LEGACY_ASYNC_PAYLOAD_MAX, SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest
-from ..app import Handler, Reply, Request
-
-SYNC_MAX = 6_291_456
-ASYNC_MAX = 1_048_576
-LEGACY_ASYNC_MAX = 262_144
+from ...web import Reply
+from ..app import Handler, Request
 
 
 def check_payload(payload: bytes, limit: int, too_large: type[LambdaError] = RequestEntityTooLarge) -> None:
@@ -50,9 +48,9 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
         kind = params.get("InvocationType", "RequestResponse")
         payload: bytes = params.get("Payload") or b""
         if kind == "Event":
-            check_payload(payload, ASYNC_MAX, RequestTooLarge)
+            check_payload(payload, ASYNC_PAYLOAD_MAX, RequestTooLarge)
         else:
-            check_payload(payload, SYNC_MAX)
+            check_payload(payload, SYNC_PAYLOAD_MAX)
         invoke_request = InvokeRequest(
             payload=payload,
             invoked_arn=invoked_arn,
@@ -77,7 +75,7 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
     async def invoke_async(request: Request) -> Reply:
         entry = service.resolve(request.params["FunctionName"])
         payload = request.params.get("InvokeArgs") or b""
-        check_payload(payload, LEGACY_ASYNC_MAX, RequestTooLarge)
+        check_payload(payload, LEGACY_ASYNC_PAYLOAD_MAX, RequestTooLarge)
         invoke_request = InvokeRequest(payload=payload, invoked_arn=entry.latest.arn, request_id=request.request_id)
         await events.enqueue(entry.latest, entry.code_dir, invoke_request)
         return Reply(202, b'{"Status": 202}')

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from ...functions.layers import LayerService
-from ..app import Handler, Reply, Request, json_reply
+from ...web import Reply, json_reply
+from ..app import Handler, Request
 from ..pages import listing
 
 

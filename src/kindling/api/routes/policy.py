@@ -8,7 +8,8 @@ from collections.abc import Awaitable
 from urllib.parse import unquote
 
 from ...functions.policy import PolicyService, RecursiveInvocation
-from ..app import Handler, Mount, RawRequest, Reply, Request, json_reply
+from ...web import Mount, RawRequest, Reply, json_reply
+from ..app import Handler, Request
 
 _INVOKE = re.compile(r"^/20(?:15-03-31|14-11-13)/functions/([^/]+)/(?:invocations|invoke-async)/?$")
 

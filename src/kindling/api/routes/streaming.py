@@ -20,12 +20,13 @@ from ...functions.policy import PolicyService
 from ...functions.service import FunctionService
 from ...ids import request_id as new_request_id
 from ...invoke.invoker import Invoker
+from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
 from ...triggers.http.stream import PRELUDE_END, StreamedInvocation
 from ..app import authenticate
 from ..errors import error_response
 from ..model import ServiceModel
-from .invoke import SYNC_MAX, _client_context, check_payload
+from .invoke import _client_context, check_payload
 
 log = logging.getLogger("kindling.api")
 _PRELUDE = struct.Struct("!II")
@@ -81,9 +82,9 @@ class ResponseStreamInvoke:
             received = await receive()
             chunks.append(received.get("body", b""))
             size += len(chunks[-1])
-            if size > SYNC_MAX:
+            if size > SYNC_PAYLOAD_MAX:
                 raise RequestEntityTooLarge(
-                    f"Request must be smaller than {SYNC_MAX} bytes for the InvokeWithResponseStream operation"
+                    f"Request must be smaller than {SYNC_PAYLOAD_MAX} bytes for the InvokeWithResponseStream operation"
                 )
             if not received.get("more_body"):
                 break
@@ -105,7 +106,7 @@ class ResponseStreamInvoke:
             self.policies.check_loop(params["FunctionName"], headers.get("x-amzn-trace-id", ""))
             record, code_dir, invoked_arn = self.service.invoke_target(params["FunctionName"], params.get("Qualifier"))
             payload: bytes = params.get("Payload") or b""
-            check_payload(payload, SYNC_MAX)
+            check_payload(payload, SYNC_PAYLOAD_MAX)
             kind = params.get("InvocationType", "RequestResponse")
             if kind == "Event":
                 raise InvalidParameterValue("Unsupported invocation type Event")

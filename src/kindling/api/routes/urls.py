@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ...triggers.http.urls import UrlService
-from ..app import Handler, Reply, Request, json_reply
+from ...web import Reply, json_reply
+from ..app import Handler, Request
 from ..pages import listing
 
 

@@ -6,7 +6,8 @@ import functools
 
 from ...functions.aliases import AliasService
 from ...functions.service import FunctionService
-from ..app import Handler, Reply, Request, json_reply
+from ...web import Reply, json_reply
+from ..app import Handler, Request
 from ..pages import listing
 from ..shapes import alias_configuration, function_configuration
 

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...api.app import RawRequest, Reply, json_reply
 from ...errors import InvalidParameterValue, ResourceNotFound
 from ...functions.service import FunctionService
 from ...store.resources import ResourceStore
+from ...web import RawRequest, Reply, json_reply
 from .events import HttpRequest, Route, event_v1, event_v2
 from .responses import HttpResponse, from_v1, from_v2, message
 from .serve import Answer, HttpGateway

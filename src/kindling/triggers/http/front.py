@@ -13,12 +13,13 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from ...api.app import read_body
 from ...errors import LambdaError
+from ...limits import SYNC_PAYLOAD_MAX
+from ...web import read_body
 from .apis import ApiService, HttpApi, api_failure
 from .events import HttpRequest
 from .responses import HttpResponse, message, plain
-from .serve import SYNC_MAX, Answer, HttpGateway, Streamed
+from .serve import Answer, HttpGateway, Streamed
 from .urls import PATH_PREFIX, URL_HOST, UrlService
 
 log = logging.getLogger("kindling.http")
@@ -125,7 +126,7 @@ async def _request(scope: dict, receive: Callable, strip: int) -> HttpRequest:
         if name not in present:
             headers.append((name, value))
     declared = next((v for k, v in headers if k == "content-length"), "")
-    body = await read_body(receive, declared, SYNC_MAX, TooLarge)
+    body = await read_body(receive, declared, SYNC_PAYLOAD_MAX, TooLarge)
     raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
     return HttpRequest(
         method=scope["method"],

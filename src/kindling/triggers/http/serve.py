@@ -17,6 +17,7 @@ from ...errors import TooManyRequests
 from ...functions.policy import PolicyService, allows_public_url
 from ...functions.service import FunctionService
 from ...invoke.invoker import Invoker
+from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
 from . import cors
 from .events import HttpRequest, Route, event_v2
@@ -24,7 +25,6 @@ from .responses import HttpResponse, MalformedResponse, from_prelude, from_v2, m
 from .stream import StreamedInvocation
 from .urls import UrlConfig
 
-SYNC_MAX = 6_291_456
 FORBIDDEN = "Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
 Failure = Callable[[int, str], HttpResponse]
 
@@ -85,7 +85,7 @@ class HttpGateway:
         stream: bool = False,
     ) -> Answer:
         payload = json.dumps(event).encode()
-        if len(payload) > SYNC_MAX:
+        if len(payload) > SYNC_PAYLOAD_MAX:
             return failure(413, "Request Entity Too Large")
         record, code_dir, invoked_arn = self.functions.invoke_target(function, qualifier)
         trace_id = request.header("x-amzn-trace-id") or ""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ...invoke.environment import StreamingInvokeRequest
 from ...invoke.invoker import Invoker
+from ...limits import STREAM_MAX
 from ...models import FunctionVersion, InvokeRequest, InvokeResult
 
-STREAM_MAX = 200 * 1024 * 1024
 PRELUDE_END = b"\0" * 8  # what separates the HTTP prelude from the body, as in Lambda's Node streams
 
 
