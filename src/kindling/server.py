@@ -27,23 +27,24 @@ from .api.model import ServiceModel
 from .api.routes import handlers
 from .api.routes.event_config import counters_mount
 from .api.routes.policy import recursion_guard
+from .api.routes.route_tables import route_tables_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
 from .functions.policy import PolicyService
+from .functions.routes import RouteTables
 from .functions.service import FunctionService
+from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .store.db import Store
 from .store.resources import ResourceStore
-from .triggers.http.apis import ApiService
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
-from .triggers.http.urls import UrlService
 from .triggers.schedules import Schedules
 from .web import RawRequest, Reply
 
@@ -124,14 +125,14 @@ class Kindling:
         self.policies = PolicyService(self.functions, self.resources)
         self.urls = UrlService(self.functions, self.resources)
         gateway = HttpGateway(self.functions, self.invoker, self.policies)
-        self.apis = ApiService(self.functions, self.resources, gateway)
+        self.route_tables = RouteTables(self.functions, self.resources)
         model = ServiceModel()
         api = LambdaApi(
             model,
             handlers(self.functions, self.invoker, self.events, self.urls, self.policies),
             [
                 self._own_routes,
-                self.apis.route,
+                route_tables_mount(self.route_tables),
                 recursion_guard(self.policies),
                 self.logs_api.route,
                 self.schedules.route,
@@ -139,7 +140,7 @@ class Kindling:
             ],
         )
         streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
-        front = HttpFront(api, self.urls, self.apis, gateway, streaming)
+        front = HttpFront(api, self.urls, self.route_tables, gateway, streaming)
         self.app = LiveTailFront(front, self.logs_api)
         self.http_protocol = protocol_class([invoke_lane(api, front.claims)])
 

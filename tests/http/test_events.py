@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kindling.triggers.http.apis import parse_api
+from kindling.functions.routes import parse_api
 from kindling.triggers.http.cors import decorate, is_preflight, preflight
 from kindling.triggers.http.events import HttpRequest, Route, event_v1, event_v2
 from kindling.triggers.http.responses import HttpResponse, MalformedResponse, from_prelude, from_v1, from_v2

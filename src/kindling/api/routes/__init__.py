@@ -5,8 +5,8 @@ from __future__ import annotations
 from ...events.queue import EventQueue
 from ...functions.policy import PolicyService
 from ...functions.service import FunctionService
+from ...functions.urls import UrlService
 from ...invoke.invoker import Invoker
-from ...triggers.http.urls import UrlService
 from ..app import Handler
 from . import event_config, functions, invoke, layers, policy, urls, versions
 

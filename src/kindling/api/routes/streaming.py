@@ -20,9 +20,9 @@ from ...functions.policy import PolicyService
 from ...functions.service import FunctionService
 from ...ids import request_id as new_request_id
 from ...invoke.invoker import Invoker
+from ...invoke.streaming import PRELUDE_END, StreamedInvocation
 from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
-from ...triggers.http.stream import PRELUDE_END, StreamedInvocation
 from ..app import authenticate
 from ..errors import error_response
 from ..model import ServiceModel

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...triggers.http.urls import UrlService
+from ...functions.urls import UrlService
 from ...web import Reply, json_reply
 from ..app import Handler, Request
 from ..pages import listing

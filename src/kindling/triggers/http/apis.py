@@ -1,217 +1,20 @@
-"""Route tables: several functions under one base path, as API Gateway HTTP and REST APIs do.
-
-Configured through Kindling's own JSON API (the ``route`` Mount, under ``/kindling/apis``) and
-served under their base path by the HTTP front. Routes are ``METHOD /path`` keys with ``{param}``
-and a trailing ``{proxy+}``, or ``$default``; the most specific match wins, as in API Gateway:
-literal segments over parameters over greedy paths, an exact method over ``ANY``.
-"""
+"""Route tables served: a request under a table's base path becomes API Gateway's event for the route
+that matches, and the function's answer becomes the HTTP response (``functions/routes.py`` holds the tables)."""
 
 from __future__ import annotations
 
-import json
-import random
-import re
-import string
 import zlib
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
-from ...errors import InvalidParameterValue, ResourceNotFound
-from ...functions.service import FunctionService
-from ...store.resources import ResourceStore
-from ...web import RawRequest, Reply, json_reply
+from ...functions.routes import HttpApi, RouteTables
 from .events import HttpRequest, Route, event_v1, event_v2
 from .responses import HttpResponse, from_v1, from_v2, message
 from .serve import Answer, HttpGateway
 
-PREFIX = "/kindling/apis"
-Lookup = Callable[[str, str | None], object]
-METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
-_RESERVED = ("/kindling", "/lambda-url", "/health", "/20")
-_BASE = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
-_SEGMENT = re.compile(r"^(\{[A-Za-z0-9_]+\+?\}|[A-Za-z0-9._~:@!$&'()*,;=-]+)$")
 
-
-@dataclass(frozen=True)
-class RouteSpec:
-    key: str
-    method: str
-    segments: tuple[str, ...]
-    function: str
-    qualifier: str | None
-    payload_version: str
-
-    def match(self, method: str, parts: list[str]) -> dict[str, str] | None:
-        if self.key != "$default" and self.method not in ("ANY", method):
-            return None
-        if self.key == "$default":
-            return {}
-        found: dict[str, str] = {}
-        for index, segment in enumerate(self.segments):
-            if segment.endswith("+}"):
-                rest = parts[index:]
-                if not rest:
-                    return None
-                found[segment[1:-2]] = "/".join(rest)
-                return found
-            if index >= len(parts):
-                return None
-            if segment.startswith("{"):
-                found[segment[1:-1]] = parts[index]
-            elif segment != parts[index]:
-                return None
-        return found if len(parts) == len(self.segments) else None
-
-    def rank(self) -> tuple[int, ...]:
-        if self.key == "$default":
-            return (-1,)
-        greedy = any(s.endswith("+}") for s in self.segments)
-        literal = sum(not s.startswith("{") for s in self.segments)
-        return (0 if greedy else 1, literal, len(self.segments), self.method != "ANY")
-
-
-@dataclass(frozen=True)
-class HttpApi:
-    api_id: str
-    name: str
-    base_path: str
-    stage: str
-    payload_version: str
-    routes: tuple[RouteSpec, ...]
-    document: dict[str, Any]  # as configured, returned as is
-
-    def find(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
-        parts = [p for p in path.split("/") if p]
-        best: tuple[tuple[int, ...], RouteSpec, dict[str, str]] | None = None
-        for route in self.routes:
-            found = route.match(method, parts)
-            if found is not None and (best is None or route.rank() > best[0]):
-                best = (route.rank(), route, found)
-        return None if best is None else (best[1], best[2])
-
-
-def _version(value: Any) -> str:
-    if value not in ("1.0", "2.0"):
-        raise InvalidParameterValue(f"PayloadFormatVersion must be 1.0 or 2.0, not {value!r}")
-    return value
-
-
-def parse_api(api_id: str, body: Any, others: Iterable[HttpApi], check: Lookup | None) -> HttpApi:
-    """An API definition checked and compiled; ``check`` confirms each route's function exists."""
-    if not isinstance(body, dict):
-        raise InvalidParameterValue("The request body must be a JSON object.")
-    base = body.get("BasePath")
-    if not isinstance(base, str) or not _BASE.match(base) or base.startswith(_RESERVED):
-        raise InvalidParameterValue(
-            f"BasePath must look like /name[/name...] and not start with {', '.join(_RESERVED)}."
-        )
-    for other in others:
-        nested = other.base_path.startswith(base + "/") or base.startswith(other.base_path + "/")
-        if other.api_id != api_id and (other.base_path == base or nested):
-            raise InvalidParameterValue(f"BasePath {base} overlaps the one of API {other.api_id}.")
-    version = _version(body.get("PayloadFormatVersion", "2.0"))
-    routes = body.get("Routes")
-    if not isinstance(routes, list) or not routes:
-        raise InvalidParameterValue("Routes must be a non-empty list.")
-    specs = [_route(item, version, check) for item in routes]
-    keys = [s.key for s in specs]
-    if len(set(keys)) != len(keys):
-        raise InvalidParameterValue("Each RouteKey may appear once.")
-    document = {
-        "ApiId": api_id,
-        "Name": str(body.get("Name") or api_id),
-        "BasePath": base,
-        "Stage": str(body.get("Stage") or "$default"),
-        "PayloadFormatVersion": version,
-        "Routes": routes,
-    }
-    return HttpApi(api_id, document["Name"], base, document["Stage"], version, tuple(specs), document)
-
-
-def _route(item: Any, version: str, check: Lookup | None) -> RouteSpec:
-    if not isinstance(item, dict) or not isinstance(item.get("RouteKey"), str) or not item.get("Function"):
-        raise InvalidParameterValue("Each route needs a RouteKey ('GET /items/{id}' or '$default') and a Function.")
-    key = item["RouteKey"]
-    method, _, path = key.partition(" ")
-    segments = tuple(p for p in path.split("/") if p)
-    if key != "$default":
-        valid = method in METHODS and path.startswith("/") and all(_SEGMENT.match(s) for s in segments)
-        if not valid or any(s.endswith("+}") for s in segments[:-1]):
-            raise InvalidParameterValue(f"Invalid RouteKey {key!r}.")
-    function, _, qualifier = str(item["Function"]).partition(":")
-    if check is not None:
-        check(function, qualifier or None)
-    payload_version = _version(item.get("PayloadFormatVersion", version))
-    return RouteSpec(key, method, segments, function, qualifier or None, payload_version)
-
-
-class ApiService:
-    def __init__(self, functions: FunctionService, store: ResourceStore, gateway: HttpGateway) -> None:
-        self.functions = functions
-        self.store = store
+class ApiGateway:
+    def __init__(self, tables: RouteTables, gateway: HttpGateway) -> None:
+        self.tables = tables
         self.gateway = gateway
-        self._apis: dict[str, HttpApi] = {}
-        for document in store.all_apis():
-            self._apis[document["ApiId"]] = self._parse(document["ApiId"], document, check_functions=False)
-        self.prefixes = self._prefixes()
-
-    def _prefixes(self) -> tuple[str, ...]:
-        return tuple(api.base_path for api in self._apis.values())
-
-    # ----------------------------------------------------------- configuration
-    def _parse(self, api_id: str, body: Any, check_functions: bool = True) -> HttpApi:
-        return parse_api(api_id, body, self._apis.values(), self.functions.lookup if check_functions else None)
-
-    def _save(self, api: HttpApi) -> dict[str, Any]:
-        self.store.save_api(api.api_id, api.document)
-        self._apis[api.api_id] = api
-        self.prefixes = self._prefixes()
-        return self._shape(api)
-
-    def _shape(self, api: HttpApi) -> dict[str, Any]:
-        return {**api.document, "Endpoint": f"{self.functions.config.endpoint}{api.base_path}"}
-
-    def _get(self, api_id: str) -> HttpApi:
-        api = self._apis.get(api_id)
-        if api is None:
-            raise ResourceNotFound(f"API not found: {api_id}")
-        return api
-
-    def route(self, request: RawRequest) -> Awaitable[Reply] | None:
-        """The Mount for ``/kindling/apis``: create, list, read, replace and delete route tables."""
-        if request.path != PREFIX and not request.path.startswith(PREFIX + "/"):
-            return None
-        return self._configure(request.method, request.path[len(PREFIX) :].strip("/"), request.body)
-
-    async def _configure(self, method: str, api_id: str, body: bytes) -> Reply:
-        try:
-            document = json.loads(body) if body else None
-        except ValueError:
-            raise InvalidParameterValue("The request body is not valid JSON.") from None
-        if not api_id and method == "POST":
-            new_id = "".join(random.choices(string.ascii_lowercase + string.digits, k=10))
-            return json_reply(self._save(self._parse(new_id, document)), 201)
-        if not api_id and method == "GET":
-            return json_reply({"Items": [self._shape(a) for a in sorted(self._apis.values(), key=lambda a: a.api_id)]})
-        api = self._get(api_id)
-        if method == "GET":
-            return json_reply(self._shape(api))
-        if method == "PUT":
-            return json_reply(self._save(self._parse(api.api_id, document)))
-        if method == "DELETE":
-            self.store.delete_api(api.api_id)
-            del self._apis[api.api_id]
-            self.prefixes = self._prefixes()
-            return Reply(204)
-        raise InvalidParameterValue(f"{method} is not supported on {PREFIX}/{api_id}.")
-
-    # ----------------------------------------------------------------- serving
-    def api_for(self, path: str) -> HttpApi | None:
-        for api in self._apis.values():
-            if path == api.base_path or path.startswith(api.base_path + "/"):
-                return api
-        return None
 
     async def serve(self, api: HttpApi, request: HttpRequest, domain: str) -> Answer:
         path = request.path[len(api.base_path) :] or "/"
@@ -228,7 +31,7 @@ class ApiService:
             resource="/" + "/".join(spec.segments) if spec.key != "$default" else "/{proxy+}",
             stage=api.stage,
             path_parameters=params,
-            account_id=self.functions.config.account_id,
+            account_id=self.tables.functions.config.account_id,
             resource_id=f"{zlib.crc32(spec.key.encode()):08x}"[:6],
         )
         v1 = spec.payload_version == "1.0"

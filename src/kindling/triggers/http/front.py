@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from ...errors import LambdaError
+from ...functions.routes import HttpApi, RouteTables
+from ...functions.urls import PATH_PREFIX, URL_HOST, UrlService
 from ...limits import SYNC_PAYLOAD_MAX
 from ...web import read_body
-from .apis import ApiService, HttpApi, api_failure
+from .apis import ApiGateway, api_failure
 from .events import HttpRequest
 from .responses import HttpResponse, message, plain
 from .serve import Answer, HttpGateway, Streamed
-from .urls import PATH_PREFIX, URL_HOST, UrlService
 
 log = logging.getLogger("kindling.http")
 Asgi = Callable[[dict, Callable, Callable], Awaitable[None]]
@@ -32,10 +33,11 @@ class TooLarge(Exception):
 
 
 class HttpFront:
-    def __init__(self, app: Asgi, urls: UrlService, apis: ApiService, gateway: HttpGateway, streaming: Asgi) -> None:
+    def __init__(self, app: Asgi, urls: UrlService, tables: RouteTables, gateway: HttpGateway, streaming: Asgi) -> None:
         self.app = app
         self.urls = urls
-        self.apis = apis
+        self.tables = tables
+        self.apis = ApiGateway(tables, gateway)
         self.gateway = gateway
         self.streaming = streaming
 
@@ -44,7 +46,8 @@ class HttpFront:
         route table's path. The Invoke fast lane asks before it takes a request past the fronts."""
         if b".lambda-url." in host:
             return True
-        return bool(self.apis.prefixes) and path.startswith(self.apis.prefixes) and self.apis.api_for(path) is not None
+        tables = self.tables
+        return bool(tables.prefixes) and path.startswith(tables.prefixes) and tables.api_for(path) is not None
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -64,8 +67,8 @@ class HttpFront:
         if b".lambda-url." in host:
             found = URL_HOST.match(host.decode("latin-1").lower())
             return await self._url(found.group(1) if found else "", 0, scope, receive, send)
-        if self.apis.prefixes and path.startswith(self.apis.prefixes):
-            api = self.apis.api_for(path)
+        if self.tables.prefixes and path.startswith(self.tables.prefixes):
+            api = self.tables.api_for(path)
             if api is not None:
                 return await self._api(api, host.decode("latin-1").split(":")[0], scope, receive, send)
         await self.app(scope, receive, send)

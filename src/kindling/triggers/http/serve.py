@@ -16,14 +16,14 @@ from typing import Any
 from ...errors import TooManyRequests
 from ...functions.policy import PolicyService, allows_public_url
 from ...functions.service import FunctionService
+from ...functions.urls import UrlConfig
 from ...invoke.invoker import Invoker
+from ...invoke.streaming import StreamedInvocation
 from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
 from . import cors
 from .events import HttpRequest, Route, event_v2
 from .responses import HttpResponse, MalformedResponse, from_prelude, from_v2, message, plain
-from .stream import StreamedInvocation
-from .urls import UrlConfig
 
 FORBIDDEN = "Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
 Failure = Callable[[int, str], HttpResponse]

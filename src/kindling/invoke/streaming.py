@@ -11,10 +11,10 @@ import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ...invoke.environment import StreamingInvokeRequest
-from ...invoke.invoker import Invoker
-from ...limits import STREAM_MAX
-from ...models import FunctionVersion, InvokeRequest, InvokeResult
+from ..limits import STREAM_MAX
+from ..models import FunctionVersion, InvokeRequest, InvokeResult
+from .environment import StreamingInvokeRequest
+from .invoker import Invoker
 
 PRELUDE_END = b"\0" * 8  # what separates the HTTP prelude from the body, as in Lambda's Node streams
 

@@ -13,9 +13,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...errors import ResourceConflict, ResourceNotFound
-from ...functions.service import FunctionEntry, FunctionService, timestamp
-from ...store.resources import ResourceStore
+from ..errors import ResourceConflict, ResourceNotFound
+from ..store.resources import ResourceStore
+from .service import FunctionEntry, FunctionService, timestamp
 
 # <url-id>.lambda-url.<region>.localhost[:port] (also AWS's own on.aws suffix, for copied URLs)
 URL_HOST = re.compile(r"^([a-z0-9]{32})\.lambda-url\.[a-z0-9-]+\.(?:localhost|on\.aws)(?::\d+)?$")
