@@ -28,12 +28,16 @@ from .api.routes import handlers
 from .api.routes.event_config import counters_mount
 from .api.routes.policy import recursion_guard
 from .api.routes.route_tables import route_tables_mount
+from .api.routes.schedules import schedules_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
+from .functions.invocations import Invocations
+from .functions.layers import LayerService
 from .functions.policy import PolicyService
+from .functions.provisioned import ProvisionedConcurrency
 from .functions.routes import RouteTables
 from .functions.service import FunctionService
 from .functions.urls import UrlService
@@ -42,10 +46,12 @@ from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .store.db import Store
+from .store.layers import LayerStore
 from .store.resources import ResourceStore
+from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
-from .triggers.schedules import Schedules
+from .triggers.schedules import RuleStore, Schedules
 from .web import RawRequest, Reply
 
 log = logging.getLogger("kindling")
@@ -98,7 +104,7 @@ class Kindling:
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         os.chmod(data, 0o711)
-        self.store = Store(data / "kindling.db")
+        self.database = Database(data / "kindling.db")  # every table group below shares this connection
         self.code = CodeStore(data / "code")
         self.logs = LogStore(data / "logs")
         self.runtimes = discover(config.runtime_paths)
@@ -112,34 +118,44 @@ class Kindling:
             cpu_quota=config.cpu_quota,
             server_id=str(os.getpid()),
         )
+        self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
-        self.functions = FunctionService(config, self.store, self.code, self.invoker, self.runtimes)
+        self.invoker.opt_dir = self.layers.opt_dir
+        self.functions = FunctionService(
+            config, Store(self.database), self.code, self.invoker, self.runtimes, self.layers
+        )
+        self.invoker.snapshots.on_state = self.functions.snapshot_settled
+        self.invocations = Invocations(self.functions, self.invoker)
+        self.provisioned = ProvisionedConcurrency(self.functions)
+        self.functions.deletion_listeners.append(self.provisioned.forget)
         settings = QueueSettings.from_env()
         if config.sqs_endpoint:
             settings = dataclasses.replace(settings, sqs_endpoint=config.sqs_endpoint)
-        self.events = EventQueue(config, data, self.invoker, self.functions, settings)
+        self.events = EventQueue(config, data, self.invocations, self.functions, settings)
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.logs_api = LogsApi(config, self.logs)
-        self.schedules = Schedules(config, data / "schedules.db")
-        self.resources = ResourceStore(data / "kindling.db")
+        rules = RuleStore(self.database)
+        rules.adopt(data / "schedules.db")
+        self.schedules = Schedules(config, rules, self.functions, self.events)
+        self.resources = ResourceStore(self.database)
         self.policies = PolicyService(self.functions, self.resources)
         self.urls = UrlService(self.functions, self.resources)
-        gateway = HttpGateway(self.functions, self.invoker, self.policies)
         self.route_tables = RouteTables(self.functions, self.resources)
+        gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         api = LambdaApi(
             model,
-            handlers(self.functions, self.invoker, self.events, self.urls, self.policies),
+            handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
             [
                 self._own_routes,
                 route_tables_mount(self.route_tables),
                 recursion_guard(self.policies),
                 self.logs_api.route,
-                self.schedules.route,
+                schedules_mount(self.schedules),
                 counters_mount(self.events),
             ],
         )
-        streaming = ResponseStreamInvoke(model, self.functions, self.invoker, self.policies)
+        streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
         front = HttpFront(api, self.urls, self.route_tables, gateway, streaming)
         self.app = LiveTailFront(front, self.logs_api)
         self.http_protocol = protocol_class([invoke_lane(api, front.claims)])
@@ -174,7 +190,7 @@ class Kindling:
 
     async def serve(self) -> None:
         self.invoker.start()
-        self.functions.provisioned.start()
+        self.provisioned.start()
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.schedules.start()
@@ -210,8 +226,7 @@ class Kindling:
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()
-            self.resources.close()
-            self.store.close()
+            self.database.close()
             log.info("stopped")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -142,3 +143,33 @@ def test_rules_survive_a_restart_without_firing_twice(tmp_path):
         assert rules["fired-before"]["LastFireTime"] is not None
     finally:
         again.stop()
+
+
+def test_rules_kept_in_schedules_db_by_an_older_release_are_taken_over(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    legacy = sqlite3.connect(data / "schedules.db")
+    legacy.execute(
+        "CREATE TABLE rules (name TEXT PRIMARY KEY, expression TEXT NOT NULL, function TEXT NOT NULL,"
+        " input TEXT, enabled INTEGER NOT NULL, created REAL NOT NULL, next_fire REAL, last_fire REAL)"
+    )
+    legacy.execute("INSERT INTO rules VALUES ('nightly', 'cron(0 3 * * ? *)', 'etl', NULL, 0, 1.0, NULL, NULL)")
+    legacy.commit()
+    legacy.close()
+    server = Server(data).start()
+    try:
+        status, _, rule = call(server, "GET", "/nightly")
+        assert status == 200
+        assert (rule["ScheduleExpression"], rule["FunctionName"], rule["State"]) == (
+            "cron(0 3 * * ? *)",
+            "etl",
+            "DISABLED",
+        )
+        assert not (data / "schedules.db").exists()
+    finally:
+        server.stop()
+    server = Server(data).start()  # taken over once: the rule now lives in kindling.db
+    try:
+        assert call(server, "GET", "/nightly")[0] == 200
+    finally:
+        server.stop()

@@ -7,6 +7,8 @@ is written to disk. ``scan`` is shared with the extractor so both apply the very
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
 import stat
@@ -15,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Literal
 
-from kindling.errors import InvalidParameterValue
+from kindling.errors import InvalidParameterValue, ValidationError
 from kindling.limits import UNZIPPED_MAX
 
 _UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -180,3 +182,13 @@ def inspect_zip(data: bytes, max_unzipped: int = UNZIPPED_MAX) -> ArchiveInfo:
         raise InvalidParameterValue(_UNZIP_FAILED) from None
     names = tuple(e.name for e in entries if e.kind != "dir")
     return ArchiveInfo(unzipped_size=total, file_count=len(names), names=names)
+
+
+def zip_bytes(value: str | bytes) -> bytes:
+    """A ``ZipFile`` member as the API received it: bytes already, or base64 text from a JSON body."""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValidationError(f"Could not decode base64 data: {error}") from None

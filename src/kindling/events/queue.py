@@ -25,9 +25,9 @@ from typing import Any
 from ..arn import parse_function
 from ..config import Config
 from ..errors import ResourceNotFound, ServiceError, TooManyRequests
+from ..functions.invocations import Invocations
 from ..functions.service import FunctionService
 from ..ids import request_id as new_request_id
-from ..invoke.invoker import Invoker
 from ..models import FunctionVersion, InvokeRequest
 from .config import LATEST, InvokeConfig, InvokeConfigs
 from .counters import Counters
@@ -56,12 +56,12 @@ class EventQueue:
         self,
         config: Config,
         data_dir: Path,
-        invoker: Invoker,
+        invocations: Invocations,
         functions: FunctionService | None = None,
         settings: QueueSettings | None = None,
     ) -> None:
         self.config = config
-        self.invoker = invoker
+        self.invocations = invocations
         self.functions = functions
         self.settings = settings or QueueSettings.from_env()
         self.store = EventStore(data_dir / "events" / "events.db")
@@ -193,8 +193,7 @@ class EventQueue:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _reserved(self, function: str) -> int | None:
-        lookup = getattr(self.invoker, "reserved_concurrency", None)
-        return lookup(function) if lookup is not None else None
+        return self.invocations.reserved_concurrency(function)
 
     def _start(self, event: QueuedEvent) -> None:
         name = event.function
@@ -282,7 +281,7 @@ class EventQueue:
             request_id=event.request_id,  # every attempt runs under the RequestId the 202 carried, as on Lambda
         )
         try:
-            result = await self.invoker.invoke(target.record, target.code_dir, request)
+            result = await self.invocations.invoke(target.record, target.code_dir, request)
         except TooManyRequests as error:
             counters.throttles += 1
             await self._back_off(event, target, f"throttled ({error.extra.get('Reason')})")

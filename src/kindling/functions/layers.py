@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..code import CodeStore
+from ..code.archive import zip_bytes
 from ..config import Config
 from ..errors import (
     InvalidParameterValue,
@@ -40,10 +41,10 @@ _PRINCIPAL = re.compile(r"^(\d{12}|\*)$")
 
 
 class LayerService:
-    def __init__(self, config: Config, code: CodeStore) -> None:
+    def __init__(self, config: Config, code: CodeStore, store: LayerStore) -> None:
         self.config = config
         self.code = code
-        self.store = LayerStore(config.data_dir / "kindling.db")
+        self.store = store
         self._versions: dict[tuple[str, int], dict[str, Any]] = {(r["name"], r["version"]): r for r in self.store.all()}
         self.merged = config.data_dir / "layers"
         self.merged.mkdir(mode=0o711, exist_ok=True)
@@ -77,9 +78,7 @@ class LayerService:
             raise InvalidParameterValue("Kindling stores layers uploaded with ZipFile; S3 locations are not supported.")
         if not content.get("ZipFile"):
             raise InvalidParameterValue("Please provide a source for the layer content (ZipFile).")
-        from .service import _b64  # the one decoder of ZipFile members, imported late: service imports us
-
-        data = content["ZipFile"] if isinstance(content["ZipFile"], bytes) else _b64(content["ZipFile"])
+        data = zip_bytes(content["ZipFile"])
         if len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         ref = self.code.put(data)

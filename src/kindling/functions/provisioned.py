@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import InvalidParameterValue, ResourceNotFound
 from ..models import FunctionVersion
+from .service import FunctionService
 from .snapstart import check_provisioned
 from .timestamps import timestamp
-
-if TYPE_CHECKING:
-    from .service import FunctionService
 
 
 class ProvisionedConfigNotFound(ResourceNotFound):

@@ -8,8 +8,6 @@ the durable copy), so an invoke never touches the database.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import random
 import uuid
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from typing import Any
 
 from ..arn import function_arn, parse_function
 from ..code import CodeRef, CodeStore
+from ..code.archive import zip_bytes
 from ..config import Config
 from ..errors import (
     InvalidParameterValue,
@@ -26,7 +25,6 @@ from ..errors import (
     RequestEntityTooLarge,
     ResourceConflict,
     ResourceNotFound,
-    ValidationError,
 )
 from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
@@ -36,7 +34,6 @@ from ..runtimes.registry import DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits, snapstart
 from .layers import LayerService, check_size
-from .provisioned import ProvisionedConcurrency
 from .timestamps import timestamp
 
 
@@ -51,7 +48,13 @@ class FunctionEntry:
 
 class FunctionService:
     def __init__(
-        self, config: Config, store: Store, code: CodeStore, invoker: Invoker, runtimes: dict[str, Runtime]
+        self,
+        config: Config,
+        store: Store,
+        code: CodeStore,
+        invoker: Invoker,
+        runtimes: dict[str, Runtime],
+        layers: LayerService,
     ) -> None:
         self.config = config
         self.store = store
@@ -74,13 +77,10 @@ class FunctionService:
             self._functions[name].last_version = last
         for name, reserved in store.reserved_concurrency().items():
             invoker.limits.set_reserved(name, reserved)
-        self.provisioned = ProvisionedConcurrency(self)
         # packages are removed here, never while an environment may still have one mounted
-        self.layers = LayerService(config, code)
-        self.layers.collect(records)
-        invoker.opt_dir = self.layers.opt_dir
+        self.layers = layers
+        layers.collect(records)
         code.collect(keep={r.code_sha256_hex for r in records} | self.layers.hashes(records))
-        invoker.snapshots.on_state = self._snapshot_settled
         for record in records:  # templates are made again at start; invokes wait for them meanwhile
             if record.snap_start_optimized and record.state != "Failed":
                 invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
@@ -171,7 +171,7 @@ class FunctionService:
             )
         if zip_file is None:
             raise InvalidParameterValue("Please provide a source for the function code (ZipFile).")
-        data = zip_file if isinstance(zip_file, bytes) else _b64(zip_file)
+        data = zip_bytes(zip_file)
         if len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         return self.code.put(data)
@@ -363,7 +363,7 @@ class FunctionService:
             self.invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
         return record
 
-    def _snapshot_settled(self, record: FunctionVersion, failure: SnapshotFailed | None) -> None:
+    def snapshot_settled(self, record: FunctionVersion, failure: SnapshotFailed | None) -> None:
         """A version's template is ready or failed: its State follows (unless it was deleted meanwhile)."""
         entry = self._functions.get(record.name)
         current = entry.versions.get(record.version) if entry else None
@@ -396,7 +396,6 @@ class FunctionService:
             self._delete_version(entry, resolved)
             return
         self.store.delete_function(entry.latest.name)
-        self.provisioned.forget(entry.latest.name)
         for listener in self.deletion_listeners:
             listener(entry.latest.name)
         del self._functions[entry.latest.name]
@@ -422,10 +421,3 @@ def _same_configuration(a: FunctionVersion, b: FunctionVersion) -> bool:
     """Whether publishing ``b`` would only repeat version ``a`` (same code and settings)."""
     left, right = a.to_row(), b.to_row()
     return all(left[k] == right[k] for k in left if k not in _VOLATILE)
-
-
-def _b64(value: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise ValidationError(f"Could not decode base64 data: {error}") from None

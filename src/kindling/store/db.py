@@ -7,10 +7,9 @@ the configuration grows with the API, and each write is one transaction.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ..models import Alias, FunctionVersion
-from .sqlite import Database
+from .sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -40,20 +39,14 @@ CREATE TABLE IF NOT EXISTS aliases (
     PRIMARY KEY (function, name)
 );
 """
-# columns added after a table first shipped: (table, column, definition)
-MIGRATIONS = (
-    ("functions", "reserved_concurrency", "INTEGER"),
-    ("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
-)
 
 
-class Store(Database):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
-        for table, column, definition in MIGRATIONS:
-            columns = {row[1] for row in self.rows(f"PRAGMA table_info({table})")}
-            if column not in columns:
-                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+class Store(Tables):
+    SCHEMA = SCHEMA
+    MIGRATIONS = (
+        ("functions", "reserved_concurrency", "INTEGER"),
+        ("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
+    )
 
     def insert_function(self, latest: FunctionVersion, created: str, tags: dict[str, str]) -> None:
         with self.transaction() as db:

@@ -1,16 +1,15 @@
 """SQLite tables for layers: every version as a JSON document, and each layer's last number.
 
-A connection of its own to ``<data>/kindling.db``. The last number outlives deleted versions,
+Tables in ``<data>/kindling.db``. The last number outlives deleted versions,
 so a layer never hands out the same version number twice, as on AWS.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from .sqlite import Database
+from .sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -26,9 +25,8 @@ CREATE TABLE IF NOT EXISTS layer_versions (
 """
 
 
-class LayerStore(Database):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+class LayerStore(Tables):
+    SCHEMA = SCHEMA
 
     def next_version(self, name: str, build: Any) -> dict[str, Any]:
         """Number, build (``build(version) -> record``) and save the next version, in one transaction."""

@@ -1,7 +1,7 @@
 """SQLite (WAL) store for what hangs off a function: URLs, resource policies, recursion settings,
 tags, and Kindling's own HTTP route tables.
 
-A connection of its own to the same file as ``store/db.py``; rows that belong to a function
+Tables in the same database as ``store/db.py``; rows that belong to a function
 reference ``functions(name)`` with ``ON DELETE CASCADE``, so deleting a function removes them
 in the same transaction, whichever connection deletes it.
 """
@@ -9,10 +9,9 @@ in the same transaction, whichever connection deletes it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from .sqlite import Database
+from .sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS function_urls (
@@ -39,9 +38,8 @@ CREATE TABLE IF NOT EXISTS http_apis (
 """
 
 
-class ResourceStore(Database):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+class ResourceStore(Tables):
+    SCHEMA = SCHEMA
 
     # ------------------------------------------------------------ function URLs
     def save_url(self, function: str, qualifier: str, config: dict[str, Any]) -> None:

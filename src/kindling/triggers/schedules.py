@@ -1,14 +1,9 @@
-"""Schedules: EventBridge-style rules that invoke a function asynchronously, served under ``/kindling/schedules``.
+"""Schedules: EventBridge-style rules that invoke a function asynchronously (configured through
+``/kindling/schedules``, ``api/routes/schedules.py``).
 
-    PUT    /kindling/schedules/{name}   {"ScheduleExpression": "rate(5 minutes)", "FunctionName": "hello",
-                                         "State": "ENABLED", "Input": "{\\"optional\\": \\"event\\"}"}
-    GET    /kindling/schedules          -> {"Schedules": [...]}
-    GET    /kindling/schedules/{name}
-    DELETE /kindling/schedules/{name}
-
-A firing is an ``Event`` invoke through the server's own Lambda API, so it takes the path any
-asynchronous invocation takes (queue, retries, destinations) and needs nothing from the invoker.
-Each rule's next firing time is committed to SQLite before its invoke is sent: after a crash or a
+A firing is an ``Event`` invoke handed to the async queue, so it takes the path any asynchronous
+invocation takes (durable queue, retries, destinations) and needs nothing from the invoker.
+Each rule's next firing time is committed to SQLite before its event is queued: after a crash or a
 restart a firing can be missed, never repeated. Firings missed by more than a minute while the
 server was down are skipped, as EventBridge does not backfill either.
 """
@@ -23,24 +18,24 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
 
 from ..config import Config
 from ..errors import ResourceNotFound, ValidationError
-from ..web import RawRequest, Reply, json_reply
+from ..events.queue import EventQueue
+from ..functions.service import FunctionService
+from ..ids import request_id
+from ..models import InvokeRequest
+from ..store.sqlite import Tables
 from .schedule_expressions import ScheduleError, ScheduleExpression, parse
 
 log = logging.getLogger("kindling.schedules")
-PREFIX = "/kindling/schedules"
 _NAME = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
 MISSED_GRACE_S = 60.0  # a firing due this recently when the server starts is still sent
 IDLE_WAKE_S = 60.0
-SEND_ATTEMPTS = 120  # x 0.25 s
 
 
 @dataclass(frozen=True)
@@ -70,60 +65,60 @@ def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else _utc(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class RuleStore:
-    """The rules in SQLite of their own (WAL, synchronous FULL): small, and written on every firing."""
+class RuleStore(Tables):
+    """The rules, in the shared database: small, and written on every firing."""
 
     COLUMNS = "name, expression, function, input, enabled, created, next_fire, last_fire"
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS schedule_rules (name TEXT PRIMARY KEY, expression TEXT NOT NULL,"
+        " function TEXT NOT NULL, input TEXT, enabled INTEGER NOT NULL, created REAL NOT NULL, next_fire REAL,"
+        " last_fire REAL)"
+    )
 
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS rules (name TEXT PRIMARY KEY, expression TEXT NOT NULL, function TEXT NOT NULL,"
-            " input TEXT, enabled INTEGER NOT NULL, created REAL NOT NULL, next_fire REAL, last_fire REAL)"
-        )
+    def adopt(self, legacy: Path) -> None:
+        """Take over the rules of ``schedules.db``, where releases before the shared database kept them."""
+        if not legacy.exists():
+            return
+        old = sqlite3.connect(legacy)
+        try:
+            rows = old.execute(f"SELECT {self.COLUMNS} FROM rules").fetchall()
+        finally:
+            old.close()
+        with self.transaction() as db:
+            db.executemany(
+                f"INSERT OR IGNORE INTO schedule_rules ({self.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        for suffix in ("", "-wal", "-shm"):
+            legacy.with_name(legacy.name + suffix).unlink(missing_ok=True)
 
     def load(self) -> dict[str, Rule]:
-        rows = self.db.execute(f"SELECT {self.COLUMNS} FROM rules").fetchall()
+        rows = self.rows(f"SELECT {self.COLUMNS} FROM schedule_rules")
         return {row[0]: Rule(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7]) for row in rows}
 
     def save(self, rule: Rule) -> None:
-        self.db.execute(
-            f"INSERT OR REPLACE INTO rules ({self.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.write(
+            f"INSERT OR REPLACE INTO schedule_rules ({self.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (rule.name, rule.expression, rule.function, rule.input, int(rule.enabled), rule.created, rule.next_fire,
              rule.last_fire),
         )  # fmt: skip
 
     def delete(self, name: str) -> None:
-        self.db.execute("DELETE FROM rules WHERE name = ?", (name,))
+        self.write("DELETE FROM schedule_rules WHERE name = ?", (name,))
 
 
 class Schedules:
-    def __init__(self, config: Config, path: Path) -> None:
+    def __init__(self, config: Config, store: RuleStore, functions: FunctionService, events: EventQueue) -> None:
         self.config = config
-        self.store = RuleStore(path)
+        self.store = store
+        self.functions = functions
+        self.events = events
         self.rules = self.store.load()
         self._changed = asyncio.Event()
         self._sends: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
-    # ------------------------------------------------------------------ API
-    def route(self, request: RawRequest) -> Awaitable[Reply] | None:
-        if request.path != PREFIX and not request.path.startswith(PREFIX + "/"):
-            return None
-        name = unquote(request.path[len(PREFIX) + 1 :])
-        if not name:
-            return self._list() if request.method == "GET" else None
-        if request.method == "PUT":
-            return self._put(name, request.body)
-        if request.method == "GET":
-            return self._get(name)
-        if request.method == "DELETE":
-            return self._delete(name)
-        return None
-
-    def _describe(self, rule: Rule) -> dict[str, Any]:
+    # ------------------------------------------------------- configuration
+    def describe(self, rule: Rule) -> dict[str, Any]:
         described = {
             "Name": rule.name,
             "Arn": f"arn:aws:events:{self.config.region}:{self.config.account_id}:rule/{rule.name}",
@@ -137,32 +132,21 @@ class Schedules:
             described["Input"] = rule.input
         return described
 
-    async def _list(self) -> Reply:
-        return json_reply({"Schedules": [self._describe(self.rules[name]) for name in sorted(self.rules)]})
-
-    def _existing(self, name: str) -> Rule:
+    def get(self, name: str) -> Rule:
         rule = self.rules.get(name)
         if rule is None:
             raise ResourceNotFound(f"Schedule {name} does not exist.")
         return rule
 
-    async def _get(self, name: str) -> Reply:
-        return json_reply(self._describe(self._existing(name)))
-
-    async def _delete(self, name: str) -> Reply:
-        self._existing(name)
+    def delete(self, name: str) -> None:
+        self.get(name)
         self.store.delete(name)
         del self.rules[name]
         self._changed.set()
-        return Reply(204)
 
-    async def _put(self, name: str, body: bytes) -> Reply:
+    def put(self, name: str, params: Any) -> Rule:
         if not _NAME.match(name):
             raise ValidationError("A schedule name is 1 to 64 letters, digits, '.', '-' or '_'.")
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError:
-            raise ValidationError("The request body is not JSON.") from None
         if not isinstance(params, dict):
             raise ValidationError("The request body must be a JSON object.")
         expression, function = params.get("ScheduleExpression"), params.get("FunctionName")
@@ -181,9 +165,7 @@ class Schedules:
             parse(expression)
         except ScheduleError as error:
             raise ValidationError(f"Parameter ScheduleExpression is not valid: {error}") from None
-        status, reply = await self._call("GET", f"/2015-03-31/functions/{quote(function, safe='')}/configuration")
-        if status == 404:
-            raise ResourceNotFound(json.loads(reply or b"{}").get("Message", f"Function not found: {function}"))
+        self.functions.lookup(function)  # ResourceNotFound, as GetFunction would answer
         now = time.time()
         previous = self.rules.get(name)
         rule = Rule(
@@ -200,7 +182,7 @@ class Schedules:
         self.store.save(rule)
         self.rules[name] = rule
         self._changed.set()
-        return json_reply(self._describe(rule))
+        return rule
 
     # ------------------------------------------------------------ the loop
     def start(self) -> None:
@@ -260,35 +242,8 @@ class Schedules:
         }
 
     async def _send(self, rule: Rule, event: bytes) -> None:
-        path = f"/2015-03-31/functions/{quote(rule.function, safe='')}/invocations"
-        for _ in range(SEND_ATTEMPTS):
-            try:
-                status, body = await self._call("POST", path, event, {"X-Amz-Invocation-Type": "Event"})
-                break
-            except ConnectionRefusedError:  # a firing due at start-up: the port opens in a moment
-                await asyncio.sleep(0.25)
-            except OSError as error:
-                log.warning("schedule %s could not invoke %s: %s", rule.name, rule.function, error)
-                return
-        else:
-            log.warning("schedule %s could not invoke %s: the server never listened", rule.name, rule.function)
-            return
-        if status != 202:
-            log.warning("schedule %s: invoking %s answered %s %s", rule.name, rule.function, status, body[:200])
-
-    async def _call(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        """One request to this server's own Lambda API, on the loopback."""
-        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.config.host, self.config.host)
-        reader, writer = await asyncio.open_connection(host, self.config.port)
         try:
-            lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}", "Connection: close"]
-            lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-            await writer.drain()
-            response = await reader.read()
-        finally:
-            writer.close()
-        head, _, payload = response.partition(b"\r\n\r\n")
-        return int(head.split(b" ", 2)[1]), payload
+            record, code_dir, invoked_arn = self.functions.invoke_target(rule.function, None)
+            await self.events.enqueue(record, code_dir, InvokeRequest(event, invoked_arn, request_id=request_id()))
+        except Exception as error:  # a deleted function, a full disk: this firing is lost, the next one is not
+            log.warning("schedule %s could not invoke %s: %s", rule.name, rule.function, error)

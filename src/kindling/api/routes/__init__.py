@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from ...events.queue import EventQueue
+from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
+from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
 from ...functions.urls import UrlService
-from ...invoke.invoker import Invoker
 from ..app import Handler
 from . import event_config, functions, invoke, layers, policy, urls, versions
 
 
 def handlers(
-    service: FunctionService, invoker: Invoker, events: EventQueue, url_configs: UrlService, policies: PolicyService
+    service: FunctionService,
+    invocations: Invocations,
+    provisioned: ProvisionedConcurrency,
+    events: EventQueue,
+    url_configs: UrlService,
+    policies: PolicyService,
 ) -> dict[str, Handler]:
     return {
-        **functions.handlers(service, invoker),
-        **invoke.handlers(service, invoker, events),
-        **versions.handlers(service),
+        **functions.handlers(service, invocations),
+        **invoke.handlers(service, invocations, events),
+        **versions.handlers(service, provisioned),
         **event_config.handlers(service, events),
         **urls.handlers(url_configs),
         **policy.handlers(policies),

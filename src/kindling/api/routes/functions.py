@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from ...functions.invocations import Invocations
 from ...functions.service import FunctionService
-from ...invoke.invoker import Invoker
 from ...limits import UNZIPPED_MAX, ZIPPED_MAX
 from ...web import Reply, json_reply
 from ..app import Handler, Request
@@ -13,7 +13,7 @@ from ..pages import listing
 from ..shapes import function_configuration
 
 
-def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
+def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Handler]:
     region = service.config.region
 
     async def create_function(request: Request) -> Reply:
@@ -65,7 +65,7 @@ def handlers(service: FunctionService, invoker: Invoker) -> dict[str, Handler]:
                     "CodeSizeUnzipped": UNZIPPED_MAX,
                     "CodeSizeZipped": ZIPPED_MAX,
                     "ConcurrentExecutions": config.account_concurrency,
-                    "UnreservedConcurrentExecutions": invoker.limits.unreserved_pool,
+                    "UnreservedConcurrentExecutions": invocations.unreserved_concurrency,
                 },
                 "AccountUsage": {"TotalCodeSize": service.total_code_size(), "FunctionCount": len(functions)},
             }

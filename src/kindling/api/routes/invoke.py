@@ -8,8 +8,8 @@ import json
 
 from ...errors import InvalidRequestContent, LambdaError, RequestEntityTooLarge, RequestTooLarge
 from ...events.queue import EventQueue
+from ...functions.invocations import Invocations
 from ...functions.service import FunctionService
-from ...invoke.invoker import Invoker
 from ...limits import ASYNC_PAYLOAD_MAX, LEGACY_ASYNC_PAYLOAD_MAX, SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest
 from ...web import Reply
@@ -41,10 +41,12 @@ def _client_context(encoded: str | None) -> str | None:
     return text
 
 
-def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> dict[str, Handler]:
+def handlers(service: FunctionService, invocations: Invocations, events: EventQueue) -> dict[str, Handler]:
+    run = invocations.invoke
+
     async def invoke(request: Request) -> Reply:
         params = request.params
-        record, code_dir, invoked_arn = service.invoke_target(params["FunctionName"], params.get("Qualifier"))
+        record, code_dir, invoked_arn = invocations.target(params["FunctionName"], params.get("Qualifier"))
         kind = params.get("InvocationType", "RequestResponse")
         payload: bytes = params.get("Payload") or b""
         if kind == "Event":
@@ -64,7 +66,7 @@ def handlers(service: FunctionService, invoker: Invoker, events: EventQueue) -> 
         if kind == "Event":
             await events.enqueue(record, code_dir, invoke_request)
             return Reply(202)
-        result = await invoker.invoke(record, code_dir, invoke_request)
+        result = await run(record, code_dir, invoke_request)
         headers = [(b"x-amz-executed-version", result.executed_version.encode())]
         if result.function_error:
             headers.append((b"x-amz-function-error", result.function_error.encode()))

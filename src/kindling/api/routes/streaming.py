@@ -16,11 +16,10 @@ from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from ...errors import InvalidParameterValue, LambdaError, RequestEntityTooLarge, ServiceError, UnknownOperation
+from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
-from ...functions.service import FunctionService
 from ...ids import request_id as new_request_id
-from ...invoke.invoker import Invoker
-from ...invoke.streaming import PRELUDE_END, StreamedInvocation
+from ...invoke.streaming import PRELUDE_END
 from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
 from ..app import authenticate
@@ -67,12 +66,9 @@ def complete_message(result: InvokeResult | None, too_large: bool) -> bytes:
 
 
 class ResponseStreamInvoke:
-    def __init__(
-        self, model: ServiceModel, service: FunctionService, invoker: Invoker, policies: PolicyService
-    ) -> None:
+    def __init__(self, model: ServiceModel, invocations: Invocations, policies: PolicyService) -> None:
         self.model = model
-        self.service = service
-        self.invoker = invoker
+        self.invocations = invocations
         self.policies = policies
 
     async def _params(self, scope: dict, receive: Callable) -> tuple[dict, dict[str, str]]:
@@ -104,7 +100,7 @@ class ResponseStreamInvoke:
         try:
             params, headers = await self._params(scope, receive)
             self.policies.check_loop(params["FunctionName"], headers.get("x-amzn-trace-id", ""))
-            record, code_dir, invoked_arn = self.service.invoke_target(params["FunctionName"], params.get("Qualifier"))
+            record, code_dir, invoked_arn = self.invocations.target(params["FunctionName"], params.get("Qualifier"))
             payload: bytes = params.get("Payload") or b""
             check_payload(payload, SYNC_PAYLOAD_MAX)
             kind = params.get("InvocationType", "RequestResponse")
@@ -121,7 +117,7 @@ class ResponseStreamInvoke:
             if kind == "DryRun":
                 await _reply(send, 204, [(b"x-amzn-requestid", request_id.encode())], b"")
                 return
-            invocation = StreamedInvocation(self.invoker, record, code_dir, request)
+            invocation = self.invocations.stream(record, code_dir, request)
             first = await invocation.first()
         except LambdaError as error:
             status, error_headers, body = error_response(error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from ...functions.aliases import AliasService
+from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
 from ...web import Reply, json_reply
 from ..app import Handler, Request
@@ -12,7 +13,7 @@ from ..pages import listing
 from ..shapes import alias_configuration, function_configuration
 
 
-def handlers(service: FunctionService) -> dict[str, Handler]:
+def handlers(service: FunctionService, provisioned: ProvisionedConcurrency) -> dict[str, Handler]:
     region = service.config.region
     aliases = AliasService(service)
 
@@ -48,20 +49,20 @@ def handlers(service: FunctionService) -> dict[str, Handler]:
 
     async def put_provisioned_concurrency_config(request: Request) -> Reply:
         params = request.params
-        described = service.provisioned.put(
+        described = provisioned.put(
             params["FunctionName"], params["Qualifier"], params["ProvisionedConcurrentExecutions"]
         )
         return json_reply(described, 202)
 
     async def get_provisioned_concurrency_config(request: Request) -> Reply:
-        return json_reply(service.provisioned.get(request.params["FunctionName"], request.params["Qualifier"]))
+        return json_reply(provisioned.get(request.params["FunctionName"], request.params["Qualifier"]))
 
     async def delete_provisioned_concurrency_config(request: Request) -> Reply:
-        await service.provisioned.delete(request.params["FunctionName"], request.params["Qualifier"])
+        await provisioned.delete(request.params["FunctionName"], request.params["Qualifier"])
         return Reply(204)
 
     async def list_provisioned_concurrency_configs(request: Request) -> Reply:
-        configs = service.provisioned.list(request.params["FunctionName"])
+        configs = provisioned.list(request.params["FunctionName"])
         return json_reply(listing("ProvisionedConcurrencyConfigs", configs, lambda c: c["FunctionArn"], request.params))
 
     return {

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import TooManyRequests
+from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService, allows_public_url
-from ...functions.service import FunctionService
 from ...functions.urls import UrlConfig
-from ...invoke.invoker import Invoker
 from ...invoke.streaming import StreamedInvocation
 from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
@@ -49,9 +48,8 @@ def signed(request: HttpRequest) -> bool:
 
 
 class HttpGateway:
-    def __init__(self, functions: FunctionService, invoker: Invoker, policies: PolicyService) -> None:
-        self.functions = functions
-        self.invoker = invoker
+    def __init__(self, invocations: Invocations, policies: PolicyService) -> None:
+        self.invocations = invocations
         self.policies = policies
 
     # ------------------------------------------------------------ function URLs
@@ -87,13 +85,13 @@ class HttpGateway:
         payload = json.dumps(event).encode()
         if len(payload) > SYNC_PAYLOAD_MAX:
             return failure(413, "Request Entity Too Large")
-        record, code_dir, invoked_arn = self.functions.invoke_target(function, qualifier)
+        record, code_dir, invoked_arn = self.invocations.target(function, qualifier)
         trace_id = request.header("x-amzn-trace-id") or ""
         invoke_request = InvokeRequest(payload, invoked_arn, trace_id=trace_id, request_id=request.request_id)
         try:
             if stream:
-                return await self._streamed(StreamedInvocation(self.invoker, record, code_dir, invoke_request), failure)
-            result = await self.invoker.invoke(record, code_dir, invoke_request)
+                return await self._streamed(self.invocations.stream(record, code_dir, invoke_request), failure)
+            result = await self.invocations.invoke(record, code_dir, invoke_request)
         except TooManyRequests:
             return failure(429, "Too Many Requests")
         return self._read(result, reader, failure)
