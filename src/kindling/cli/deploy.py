@@ -1,215 +1,15 @@
-"""``kindling deploy DIR``: create or update a function from a directory and say what changed."""
+"""``kindling deploy PATH``: a folder becomes a function, or a SAM template's resources are deployed."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import ROLE, Clients, CliError, client_command, err, out, upload_progress
-from .package import Package, detect_handler, package
-
-DEFAULT_RUNTIME = "python3.12"
-DEFAULT_MEMORY = 128
-DEFAULT_TIMEOUT = 3
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the user asked for; ``None`` means "as it is" on an update and the default on a create."""
-
-    name: str | None = None
-    runtime: str | None = None
-    handler: str | None = None
-    memory: int | None = None
-    timeout: int | None = None
-    env: dict[str, str] | None = None
-    layers: list[str] | None = None  # layer version ARNs
-    logging: dict[str, str] | None = None  # LoggingConfig
-    snap_start: str | None = None  # SnapStart.ApplyOn: PublishedVersions or None
-
-
-@dataclass
-class Outcome:
-    name: str
-    created: bool = False
-    changes: list[str] = field(default_factory=list)
-    package: Package | None = None
-
-    def summary(self) -> str:
-        if self.created:
-            return f"created {self.name} ({', '.join(self.changes)})"
-        if not self.changes:
-            return f"{self.name} is up to date: nothing changed"
-        return f"updated {self.name}: {', '.join(self.changes)}"
-
-
-def function_name(directory: Path, name: str | None) -> str:
-    chosen = name or re.sub(r"[^A-Za-z0-9_-]+", "-", directory.resolve().name).strip("-")[:64]
-    if not chosen or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", chosen):
-        raise CliError(f"{chosen!r} is not a valid function name", "pass --name with letters, digits, - and _ only")
-    return chosen
-
-
-def _size(data: bytes) -> str:
-    size = len(data)
-    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
-
-
-def _files(built: Package) -> str:
-    return f"{built.files} file{'s' if built.files != 1 else ''}, {_size(built.zip_bytes)}"
-
-
-def _current(clients: Clients, name: str) -> dict[str, Any] | None:
-    try:
-        return clients.lam.get_function_configuration(FunctionName=name)
-    except clients.lam.exceptions.ResourceNotFoundException:
-        return None
-
-
-def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> Outcome:
-    """Create the function, or update exactly what differs from what is deployed."""
-    lam = clients.lam
-    name = function_name(directory, settings.name)
-    current = _current(clients, name)
-    runtime = settings.runtime or (current["Runtime"] if current else DEFAULT_RUNTIME)
-    with err.status(f"packaging {directory} (pip runs once per requirements.txt)"):
-        built = package(directory, runtime)
-    outcome = Outcome(name, created=current is None, package=built)
-    if current is None:
-        handler = settings.handler or detect_handler(directory, runtime)
-        memory = settings.memory or DEFAULT_MEMORY
-        timeout = settings.timeout or DEFAULT_TIMEOUT
-        with upload_progress(lam, "CreateFunction", f"uploading {_size(built.zip_bytes)}"):
-            lam.create_function(
-                FunctionName=name,
-                Runtime=runtime,
-                Role=ROLE,
-                Handler=handler,
-                MemorySize=memory,
-                Timeout=timeout,
-                Environment={"Variables": settings.env or {}},
-                Layers=settings.layers or [],
-                **({"LoggingConfig": settings.logging} if settings.logging else {}),
-                **({"SnapStart": {"ApplyOn": settings.snap_start}} if settings.snap_start else {}),
-                Code={"ZipFile": built.zip_bytes},
-            )
-        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-        outcome.changes = [runtime, handler, f"{memory} MB", f"{timeout} s", _files(built)]
-        outcome.changes += [f"layer {_layer_name(arn)}" for arn in settings.layers or []]
-        outcome.changes += ["SnapStart"] if settings.snap_start == "PublishedVersions" else []
-        return outcome
-    changes = _configuration_changes(current, settings, runtime, directory)
-    if changes:
-        lam.update_function_configuration(FunctionName=name, **{change.member: change.value for change in changes})
-        lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-        outcome.changes += [str(change) for change in changes]
-    if built.sha256 != current["CodeSha256"]:
-        update_code(clients, name, built)
-        outcome.changes.append(f"code ({_files(built)})")
-    return outcome
-
-
-def update_code(clients: Clients, name: str, built: Package) -> None:
-    lam = clients.lam
-    with upload_progress(lam, "UpdateFunctionCode", f"uploading {_size(built.zip_bytes)}"):
-        reply = lam.update_function_code(FunctionName=name, ZipFile=built.zip_bytes)
-    if reply.get("LastUpdateStatus") not in (None, "Successful"):
-        lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-
-
-@dataclass(frozen=True)
-class Change:
-    member: str  # UpdateFunctionConfiguration's
-    value: Any  # what it is sent
-    label: str
-    old: str
-    new: str
-
-    def __str__(self) -> str:
-        return f"{self.label} {self.old} → {self.new}"
-
-
-def _configuration_changes(current: dict[str, Any], settings: Settings, runtime: str, directory: Path) -> list[Change]:
-    handler = settings.handler
-    if handler is None:
-        try:
-            handler = detect_handler(directory, runtime)
-        except CliError:
-            handler = current["Handler"]  # ambiguous now, but it was deployed before: keep it
-    changes = [
-        Change("Runtime", runtime, "runtime", current["Runtime"], runtime),
-        Change("Handler", handler, "handler", current["Handler"], handler),
-    ]
-    if settings.memory:
-        memory = settings.memory
-        changes.append(Change("MemorySize", memory, "memory", f"{current['MemorySize']} MB", f"{memory} MB"))
-    if settings.timeout:
-        timeout = settings.timeout
-        changes.append(Change("Timeout", timeout, "timeout", f"{current['Timeout']} s", f"{timeout} s"))
-    if settings.env is not None:
-        variables = (current.get("Environment") or {}).get("Variables") or {}
-        if variables != settings.env:
-            shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.env.items())) or "none"
-            old = ", ".join(f"{k}={v}" for k, v in sorted(variables.items())) or "none"
-            changes.append(Change("Environment", {"Variables": settings.env}, "environment", old, shown))
-    if settings.layers is not None:
-        deployed = [layer["Arn"] for layer in current.get("Layers") or []]
-        old, new = (", ".join(map(_layer_name, arns)) or "none" for arns in (deployed, settings.layers))
-        changes.append(Change("Layers", settings.layers, "layers", old, new))
-    if settings.logging:
-        deployed = current.get("LoggingConfig") or {}
-        old, new = (
-            ", ".join(f"{k} {config.get(k)}" for k in sorted(settings.logging))
-            for config in (deployed, settings.logging)
-        )
-        changes.append(Change("LoggingConfig", settings.logging, "logging", old, new))
-    if settings.snap_start:
-        deployed_apply = (current.get("SnapStart") or {}).get("ApplyOn", "None")
-        wanted = {"ApplyOn": settings.snap_start}
-        changes.append(Change("SnapStart", wanted, "SnapStart", deployed_apply, settings.snap_start))
-    return [change for change in changes if change.old != change.new]
-
-
-def _layer_name(arn: str) -> str:
-    """``name:version`` of a layer version ARN."""
-    return ":".join(arn.split(":")[-2:])
-
-
-def parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
-    if not pairs:
-        return None
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CliError(f"--env {pair!r} is not KEY=VALUE", "write it as --env NAME=value")
-        env[key] = value
-    return env
-
-
-def settings_options(function: Any) -> Any:
-    """The options ``deploy`` and ``dev`` share."""
-    for option in reversed(
-        [
-            click.option("--name", help="function name (default: the directory's name)"),
-            click.option("--runtime", help=f"e.g. python3.13 (new functions: {DEFAULT_RUNTIME})"),
-            click.option("--handler", help="module.function (default: detected)"),
-            click.option("--memory", type=click.IntRange(128, 10240), help="MB (new functions: 128)"),
-            click.option("--timeout", type=click.IntRange(1, 900), help="seconds (new functions: 3)"),
-            click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="environment variable (repeatable)"),
-        ]
-    ):
-        function = option(function)
-    return function
-
-
-def settings_from(name: str | None, runtime: str | None, handler: str | None, memory: int | None,
-                  timeout: int | None, env: tuple[str, ...]) -> Settings:  # fmt: skip
-    return Settings(name, runtime, handler, memory, timeout, parse_env(env))
+from .common import Clients, CliError, client_command, out
+from .functions_deploy import deploy_directory, settings_from, settings_options
+from .sam import deploy_template, template_in
 
 
 @click.command()
@@ -219,8 +19,6 @@ def settings_from(name: str | None, runtime: str | None, handler: str | None, me
 def deploy(clients: Clients, path: Path, **options: Any) -> None:
     """Zip the folder PATH and create or update its function (unchanged code is not uploaded again);
     or deploy the functions and schedules of a SAM template (PATH is the template, or a folder with one)."""
-    from .sam import deploy_template, template_in
-
     template = template_in(path)
     if template is None:
         out.print(deploy_directory(clients, path, settings_from(**options)).summary(), markup=False)

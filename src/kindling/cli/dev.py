@@ -17,7 +17,7 @@ import click
 import watchfiles
 
 from .common import Clients, CliError, client_command, err, explain
-from .deploy import Outcome, deploy_directory, settings_from, settings_options, update_code
+from .functions_deploy import Outcome, deploy_directory, settings_from, settings_options, update_code
 from .package import package, skipped
 
 DEBOUNCE_MS = 200  # the longest a burst of writes (an editor's atomic save) is gathered

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import WaiterError
 
 from .common import Clients, CliError, out
-from .deploy import Outcome, Settings, deploy_directory
+from .functions_deploy import Outcome, Settings, deploy_directory
 from .package import build_zip
 from .sam_events import Route, events, sync_apis, sync_schedule
 from .schedules import Schedule
