@@ -1,13 +1,17 @@
-"""The one error hierarchy. Services raise these; only ``api/errors.py`` turns them into HTTP.
+"""The one error hierarchy. Services raise these; only ``api/errors.py`` turns them into HTTP, in the
+protocol of the API that answers (Lambda's REST JSON, or the JSON protocol of Logs and the rest).
 
 Each class carries the AWS error code, the HTTP status and the key its message uses in the
 JSON body (the model spells it ``Message`` for some shapes and ``message`` for others).
+``function_error`` is the other error shape: what a failed invocation returns as its payload.
 """
 
 from __future__ import annotations
 
+import json
 
-class LambdaError(Exception):
+
+class AwsError(Exception):
     code = "ServiceException"
     status = 500
     message_key = "Message"
@@ -17,6 +21,20 @@ class LambdaError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra
+
+
+class ServiceFault(AwsError):
+    """An error of an API whose codes are many and plain (CloudWatch Logs…): code and status given."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.fault = "Service" if status >= 500 else "User"
+
+
+class LambdaError(AwsError):
+    """An error of the Lambda API, one class per code its model names."""
 
 
 class UserError(LambdaError):
@@ -104,3 +122,8 @@ class SnapStartNotReady(UserError):
     code = "SnapStartNotReadyException"
     status = 409
     message_key = "Message"
+
+
+def function_error(error_type: str, message: str, **more: object) -> bytes:
+    """The payload of a failed invocation, in Lambda's shape (``errorMessage`` first, as the runtimes write it)."""
+    return json.dumps({"errorMessage": message, "errorType": error_type, **more}).encode()

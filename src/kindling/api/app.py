@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import (
-    LambdaError,
+    AwsError,
     NotImplementedOperation,
     ServiceError,
     UnknownOperation,
@@ -99,7 +99,7 @@ async def answer(
     shape. Shared by the ASGI app and the Invoke fast lane, so both answer alike."""
     try:
         reply = await work
-    except LambdaError as error:
+    except AwsError as error:
         status, headers, body = error_response(error)
         reply = Reply(status, body, headers)
         if not isinstance(error, UserError):

@@ -13,8 +13,10 @@ import time
 import uuid
 from collections.abc import Callable
 
+from ..errors import ServiceFault
 from ..web import read_body
-from .logs import TARGET_PREFIX, LogsApi, LogsError
+from .errors import json_protocol_error
+from .logs import TARGET_PREFIX, LogsApi
 from .routes.streaming import event_message
 
 Asgi = Callable[..., object]
@@ -40,8 +42,8 @@ class LiveTailFront:
         request_id = str(uuid.uuid4())
         try:
             session, start = self.logs.start_live_tail(await read_body(receive, None))
-        except LogsError as error:
-            body = json.dumps({"__type": error.code, "message": error.message}).encode()
+        except ServiceFault as error:
+            body = json_protocol_error(error)
             headers = [(b"content-type", b"application/x-amz-json-1.1"), (b"x-amzn-requestid", request_id.encode())]
             await send({"type": "http.response.start", "status": error.status, "headers": headers})
             await send({"type": "http.response.body", "body": body})

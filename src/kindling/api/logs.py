@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import LambdaError
+from ..errors import LambdaError, ServiceFault
 from ..logs import reader, retention
 from ..logs.filters import FilterPatternError, compile_pattern
 from ..logs.groups import GroupInfo, LogGroups
 from ..logs.live import LiveTail
 from ..logs.streams import LogStore
 from ..web import RawRequest, Reply
+from .errors import json_protocol_error
 from .model import ServiceModel
 
 log = logging.getLogger("kindling.logs")
@@ -37,24 +38,16 @@ _GROUP_ARN = re.compile(r"^arn:aws[\w-]*:logs:[^:]*:\d*:log-group:(.+?)(?::\*)?$
 Params = dict[str, Any]
 
 
-class LogsError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+def _invalid(message: str) -> ServiceFault:
+    return ServiceFault("InvalidParameterException", message)
 
 
-def _invalid(message: str) -> LogsError:
-    return LogsError("InvalidParameterException", message)
+def _no_group() -> ServiceFault:
+    return ServiceFault("ResourceNotFoundException", "The specified log group does not exist.")
 
 
-def _no_group() -> LogsError:
-    return LogsError("ResourceNotFoundException", "The specified log group does not exist.")
-
-
-def _no_stream() -> LogsError:
-    return LogsError("ResourceNotFoundException", "The specified log stream does not exist.")
+def _no_stream() -> ServiceFault:
+    return ServiceFault("ResourceNotFoundException", "The specified log stream does not exist.")
 
 
 def _json_reply(data: Params, status: int = 200) -> Reply:
@@ -119,23 +112,24 @@ class LogsApi:
             self.logs.flush()  # what the functions wrote up to now is readable at once
             loop = asyncio.get_running_loop()
             return _json_reply(await loop.run_in_executor(self.reader, self._reads[operation], params))
-        except LogsError as error:
-            return _json_reply({"__type": error.code, "message": error.message}, error.status)
+        except ServiceFault as error:
+            failure = error
         except Exception:
             log.exception("unexpected error in Logs %s", operation)
-            return _json_reply({"__type": "ServiceUnavailableException", "message": "An internal error occurred."}, 500)
+            failure = ServiceFault("ServiceUnavailableException", "An internal error occurred.", 500)
+        return Reply(failure.status, json_protocol_error(failure), content_type=CONTENT_TYPE)
 
     def _parse(self, operation: str, body: bytes) -> Params:
         if operation not in self._reads and operation not in self._writes and operation != "StartLiveTail":
             if operation in self.model.operations:
-                raise LogsError("NotImplementedException", f"Kindling does not implement {operation} yet.", 501)
-            raise LogsError("UnknownOperationException", f"Unknown operation {operation}.")
+                raise ServiceFault("NotImplementedException", f"Kindling does not implement {operation} yet.", 501)
+            raise ServiceFault("UnknownOperationException", f"Unknown operation {operation}.")
         try:
             params = json.loads(body or b"{}")
         except ValueError:
-            raise LogsError("SerializationException", "Could not parse the request body as JSON.") from None
+            raise ServiceFault("SerializationException", "Could not parse the request body as JSON.") from None
         if not isinstance(params, dict):
-            raise LogsError("SerializationException", "The request body must be a JSON object.")
+            raise ServiceFault("SerializationException", "The request body must be a JSON object.")
         try:
             self.model.validate(self.model.operations[operation], params)
         except LambdaError as error:
@@ -214,7 +208,7 @@ class LogsApi:
 
     def create_log_group(self, params: Params) -> Params:
         if not self.groups.create(params["logGroupName"]):
-            raise LogsError("ResourceAlreadyExistsException", "The specified log group already exists")
+            raise ServiceFault("ResourceAlreadyExistsException", "The specified log group already exists")
         return {}
 
     def delete_log_group(self, params: Params) -> Params:
@@ -284,7 +278,7 @@ class LogsApi:
         group = self._group(params)
         path = self.logs.stream_path(group.name, params["logStreamName"])
         if path.exists():
-            raise LogsError("ResourceAlreadyExistsException", "The specified log stream already exists")
+            raise ServiceFault("ResourceAlreadyExistsException", "The specified log stream already exists")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         return {}

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from ...errors import InvalidParameterValue, LambdaError, RequestEntityTooLarge, ServiceError, UnknownOperation
+from ...errors import AwsError, InvalidParameterValue, RequestEntityTooLarge, ServiceError, UnknownOperation
 from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
 from ...ids import request_id as new_request_id
@@ -119,7 +119,7 @@ class ResponseStreamInvoke:
                 return
             invocation = self.invocations.stream(record, code_dir, request)
             first = await invocation.first()
-        except LambdaError as error:
+        except AwsError as error:
             status, error_headers, body = error_response(error)
             await _reply(send, status, [(b"x-amzn-requestid", request_id.encode()), *error_headers], body)
             return

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from ...errors import LambdaError
+from ...errors import AwsError
 from ...functions.routes import HttpApi, RouteTables
 from ...functions.urls import PATH_PREFIX, URL_HOST, UrlService
 from ...limits import SYNC_PAYLOAD_MAX
@@ -106,7 +106,7 @@ class HttpFront:
             return await _send(send, error(413, "Request Entity Too Large"))
         try:
             answer = await serve(request)
-        except LambdaError as failure:
+        except AwsError as failure:
             answer = error(failure.status, failure.message)
         except Exception:
             log.exception("unexpected error serving %s %s", scope["method"], scope["path"])
