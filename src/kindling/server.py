@@ -20,10 +20,12 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from .api.app import LambdaApi
+from .api.dispatch import Dispatcher
 from .api.fast_lane import invoke_lane, protocol_class
-from .api.live_tail import LiveTailFront
+from .api.live_tail import LogsService
 from .api.logs import LogsApi
 from .api.model import ServiceModel
+from .api.platform import PlatformApi
 from .api.routes import handlers
 from .api.routes.event_config import counters_mount
 from .api.routes.policy import recursion_guard
@@ -146,19 +148,21 @@ class Kindling:
         api = LambdaApi(
             model,
             handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
+            [recursion_guard(self.policies)],
+        )
+        streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
+        front = HttpFront(self.urls, self.route_tables, gateway, streaming)
+        platform = PlatformApi(
             [
                 self._own_routes,
                 route_tables_mount(self.route_tables),
-                recursion_guard(self.policies),
-                self.logs_api.route,
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
-            ],
+            ]
         )
-        streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
-        front = HttpFront(api, self.urls, self.route_tables, gateway, streaming)
-        self.app = LiveTailFront(front, self.logs_api)
-        self.http_protocol = protocol_class([invoke_lane(api, front.claims)])
+        # every API on the port, in the order they are asked; the Lambda API takes the rest
+        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
+        self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":

@@ -38,6 +38,14 @@ class RawRequest:
     body: bytes
 
 
+def header(scope: dict, name: bytes) -> bytes:
+    """One header of an ASGI request (``name`` lower-case), or b"" when absent."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return b""
+
+
 Mount = Callable[[RawRequest], Awaitable[Reply] | None]  # None: not mine, try the next one
 
 
@@ -65,3 +73,13 @@ async def read_body(
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def send_reply(send: Callable, reply: Reply, request_id: str) -> None:
+    """An ASGI answer of one buffered reply, with the headers every AWS API sends."""
+    headers = [(b"content-type", reply.content_type), (b"x-amzn-requestid", request_id.encode()), *reply.headers]
+    body = b"" if reply.status in (204, 304) else reply.body
+    if reply.status not in (204, 304):
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

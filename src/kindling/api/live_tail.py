@@ -1,8 +1,9 @@
-"""``StartLiveTail``: the Logs API's one streaming operation, an event stream of what the groups receive.
+"""CloudWatch Logs as a service on the port (``api/dispatch.py``): the JSON protocol's ``POST /`` with
+``X-Amz-Target: Logs_20140328.<Operation>``.
 
-It cannot be an ordinary (buffered) Logs operation, so this ASGI wrapper takes it before the HTTP
-front: a ``sessionStart`` event, then a ``sessionUpdate`` every second (empty when nothing came) until
-the client hangs up or the session is 3 hours old, framed like InvokeWithResponseStream's events.
+Every operation but one is answered buffered by ``LogsApi``. ``StartLiveTail`` is an event stream of what
+the groups receive: a ``sessionStart`` event, then a ``sessionUpdate`` every second (empty when nothing
+came) until the client hangs up or the session is 3 hours old, framed like InvokeWithResponseStream's.
 """
 
 from __future__ import annotations
@@ -13,32 +14,38 @@ import time
 import uuid
 from collections.abc import Callable
 
-from ..errors import ServiceFault
-from ..web import read_body
+from ..errors import AwsError, ServiceFault
+from ..web import Reply, header, read_body, send_reply
 from .errors import json_protocol_error
-from .logs import TARGET_PREFIX, LogsApi
+from .logs import CONTENT_TYPE, TARGET_PREFIX, LogsApi
 from .routes.streaming import event_message
 
-Asgi = Callable[..., object]
-TARGET = (TARGET_PREFIX + "StartLiveTail").encode()
+PREFIX = TARGET_PREFIX.encode()
+TARGET = PREFIX + b"StartLiveTail"
 UPDATE_S = 1.0
 SESSION_S = 3 * 3600
 
 
-def _is_live_tail(scope: dict) -> bool:
-    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
-        return False
-    return any(name == b"x-amz-target" and value == TARGET for name, value in scope["headers"])
-
-
-class LiveTailFront:
-    def __init__(self, app: Asgi, logs: LogsApi) -> None:
-        self.app = app
+class LogsService:
+    def __init__(self, logs: LogsApi) -> None:
         self.logs = logs
 
+    def claims(self, scope: dict) -> bool:
+        return scope["method"] == "POST" and scope["path"] == "/" and header(scope, b"x-amz-target").startswith(PREFIX)
+
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if not _is_live_tail(scope):
-            return await self.app(scope, receive, send)  # type: ignore[misc]
+        target = header(scope, b"x-amz-target")
+        if target != TARGET:
+            try:
+                body = await read_body(receive, header(scope, b"content-length").decode("latin-1"))
+            except AwsError as error:
+                reply = Reply(error.status, json_protocol_error(error), content_type=CONTENT_TYPE)
+            else:
+                reply = await self.logs.handle(target[len(PREFIX) :].decode("latin-1"), body)
+            return await send_reply(send, reply, str(uuid.uuid4()))
+        await self._live_tail(receive, send)
+
+    async def _live_tail(self, receive: Callable, send: Callable) -> None:
         request_id = str(uuid.uuid4())
         try:
             session, start = self.logs.start_live_tail(await read_body(receive, None))

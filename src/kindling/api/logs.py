@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from ..logs.filters import FilterPatternError, compile_pattern
 from ..logs.groups import GroupInfo, LogGroups
 from ..logs.live import LiveTail
 from ..logs.streams import LogStore
-from ..web import RawRequest, Reply
+from ..web import Reply
 from .errors import json_protocol_error
 from .model import ServiceModel
 
@@ -98,13 +98,7 @@ class LogsApi:
         }
         logs.every(retention.SWEEP_INTERVAL_S, lambda: retention.sweep(logs, self.groups))
 
-    def route(self, request: RawRequest) -> Awaitable[Reply] | None:
-        target = request.headers.get("x-amz-target", "")
-        if request.method != "POST" or request.path != "/" or not target.startswith(TARGET_PREFIX):
-            return None
-        return self._handle(target[len(TARGET_PREFIX) :], request.body)
-
-    async def _handle(self, operation: str, body: bytes) -> Reply:
+    async def handle(self, operation: str, body: bytes) -> Reply:
         try:
             params = self._parse(operation, body)
             if operation in self._writes:

@@ -1,10 +1,10 @@
-"""The ASGI front door for HTTP endpoints, in front of the Lambda API on the same port.
+"""The HTTP front: the service on the port (``api/dispatch.py``) for function URLs, route tables and
+InvokeWithResponseStream.
 
-It takes what a Mount cannot: a Mount sees headers folded into a dict and answers with one
-buffered body, while function URLs and route tables need every header as sent and may stream
-the body out. Function URLs are found by host (``<url-id>.lambda-url.<region>.localhost``) or
-by path (``/lambda-url/<url-id>/...``), route tables by base path, InvokeWithResponseStream by
-its path; everything else goes straight on to the Lambda API.
+It takes what a buffered API cannot: function URLs and route tables need every header as sent and
+may stream the body out. Function URLs are found by host (``<url-id>.lambda-url.<region>.localhost``)
+or by path (``/lambda-url/<url-id>/...``), route tables by base path, InvokeWithResponseStream by
+its path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ...errors import AwsError
 from ...functions.routes import HttpApi, RouteTables
 from ...functions.urls import PATH_PREFIX, URL_HOST, UrlService
 from ...limits import SYNC_PAYLOAD_MAX
-from ...web import read_body
+from ...web import header, read_body
 from .apis import ApiGateway, api_failure
 from .events import HttpRequest
 from .responses import HttpResponse, message, plain
@@ -25,7 +25,7 @@ from .serve import Answer, HttpGateway, Streamed
 
 log = logging.getLogger("kindling.http")
 Asgi = Callable[[dict, Callable, Callable], Awaitable[None]]
-_OURS = (PATH_PREFIX, "/2021-11-15/functions/")  # URLs by path, InvokeWithResponseStream
+_STREAMING, _STREAMING_SUFFIX = "/2021-11-15/functions/", "/response-streaming-invocations"
 
 
 class TooLarge(Exception):
@@ -33,15 +33,14 @@ class TooLarge(Exception):
 
 
 class HttpFront:
-    def __init__(self, app: Asgi, urls: UrlService, tables: RouteTables, gateway: HttpGateway, streaming: Asgi) -> None:
-        self.app = app
+    def __init__(self, urls: UrlService, tables: RouteTables, gateway: HttpGateway, streaming: Asgi) -> None:
         self.urls = urls
         self.tables = tables
         self.apis = ApiGateway(tables, gateway)
         self.gateway = gateway
         self.streaming = streaming
 
-    def claims(self, path: str, host: bytes) -> bool:
+    def owns(self, path: str, host: bytes) -> bool:
         """Whether a request the Lambda API could take is this front's: a function URL by host, or a
         route table's path. The Invoke fast lane asks before it takes a request past the fronts."""
         if b".lambda-url." in host:
@@ -49,29 +48,28 @@ class HttpFront:
         tables = self.tables
         return bool(tables.prefixes) and path.startswith(tables.prefixes) and tables.api_for(path) is not None
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    def claims(self, scope: dict) -> bool:
+        """The dispatcher's question: a function URL (by host or path), a route table's path, or a
+        streamed invocation."""
         path: str = scope["path"]
-        if path.startswith(_OURS):
-            if path.startswith(PATH_PREFIX):
-                identifier = path[len(PATH_PREFIX) :].partition("/")[0]
-                return await self._url(identifier, len(PATH_PREFIX) + len(identifier), scope, receive, send)
-            if path.endswith("/response-streaming-invocations"):
-                return await self.streaming(scope, receive, send)
-        host = b""
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-                break
+        if path.startswith(PATH_PREFIX) or (path.startswith(_STREAMING) and path.endswith(_STREAMING_SUFFIX)):
+            return True
+        return self.owns(path, header(scope, b"host"))
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        path: str = scope["path"]
+        if path.startswith(PATH_PREFIX):
+            identifier = path[len(PATH_PREFIX) :].partition("/")[0]
+            return await self._url(identifier, len(PATH_PREFIX) + len(identifier), scope, receive, send)
+        if path.startswith(_STREAMING) and path.endswith(_STREAMING_SUFFIX):
+            return await self.streaming(scope, receive, send)
+        host = header(scope, b"host")
         if b".lambda-url." in host:
             found = URL_HOST.match(host.decode("latin-1").lower())
             return await self._url(found.group(1) if found else "", 0, scope, receive, send)
-        if self.tables.prefixes and path.startswith(self.tables.prefixes):
-            api = self.tables.api_for(path)
-            if api is not None:
-                return await self._api(api, host.decode("latin-1").split(":")[0], scope, receive, send)
-        await self.app(scope, receive, send)
+        api = self.tables.api_for(path)
+        assert api is not None  # claimed, so a table has this path
+        await self._api(api, host.decode("latin-1").split(":")[0], scope, receive, send)
 
     async def _url(self, identifier: str, strip: int, scope: dict, receive: Callable, send: Callable) -> None:
         config = self.urls.by_id(identifier)
