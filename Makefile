@@ -33,6 +33,7 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports --no-cache  # the layering in pyproject.toml and docs/architecture.md
 
 # pytest exits 5 when it collected no test: that is a failure, not a pass
 test: install lint

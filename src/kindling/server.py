@@ -41,6 +41,7 @@ from .functions.layers import LayerService
 from .functions.policy import PolicyService
 from .functions.provisioned import ProvisionedConcurrency
 from .functions.routes import RouteTables
+from .functions.schedules import RuleStore, Schedules
 from .functions.service import FunctionService
 from .functions.urls import UrlService
 from .invoke.invoker import Invoker
@@ -53,7 +54,7 @@ from .store.resources import ResourceStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
-from .triggers.schedules import RuleStore, Schedules
+from .triggers.schedules import Scheduler
 from .web import RawRequest, Reply
 
 log = logging.getLogger("kindling")
@@ -138,7 +139,8 @@ class Kindling:
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
         rules.adopt(data / "schedules.db")
-        self.schedules = Schedules(config, rules, self.functions, self.events)
+        self.schedules = Schedules(config, rules, self.functions)
+        self.scheduler = Scheduler(self.schedules, self.functions, self.events)
         self.resources = ResourceStore(self.database)
         self.policies = PolicyService(self.functions, self.resources)
         self.urls = UrlService(self.functions, self.resources)
@@ -197,7 +199,7 @@ class Kindling:
         self.provisioned.start()
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
-        self.schedules.start()
+        self.scheduler.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kindling.triggers.schedule_expressions import ScheduleError, parse
+from kindling.functions.schedule_expressions import ScheduleError, parse
 
 START = datetime(2026, 12, 1, 8, 7, 30, tzinfo=UTC)  # a Tuesday
 

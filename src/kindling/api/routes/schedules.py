@@ -1,4 +1,4 @@
-"""``/kindling/schedules``: Kindling's own JSON API for schedules (``triggers/schedules.py`` fires them).
+"""``/kindling/schedules``: Kindling's own JSON API for schedules (``functions/schedules.py`` keeps them).
 
 PUT    /kindling/schedules/{name}   {"ScheduleExpression": "rate(5 minutes)", "FunctionName": "hello",
                                      "State": "ENABLED", "Input": "{\\"optional\\": \\"event\\"}"}
@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from urllib.parse import unquote
 
 from ...errors import ValidationError
-from ...triggers.schedules import Schedules
+from ...functions.schedules import Schedules
 from ...web import Mount, RawRequest, Reply, json_reply
 
 PREFIX = "/kindling/schedules"
