@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +43,11 @@ class Config:
         return self.service_endpoints.get(service, self.endpoint)
 
     @staticmethod
-    def runtime_overrides_from_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    def runtime_overrides_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         """``KINDLING_RUNTIME_PYTHON3_12=/usr/bin/python3.12`` style overrides."""
-        environ = os.environ if environ is None else environ
         prefix = "KINDLING_RUNTIME_"
         found = {}
-        for key, value in environ.items():
+        for key, value in (os.environ if environ is None else environ).items():
             if key.startswith(prefix) and value:
                 found[key[len(prefix) :].lower().replace("_", ".")] = value
         return found

@@ -181,7 +181,7 @@ class Kindling:
             "status": "ok",
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
-            "functions": len(self.functions.list()),
+            "functions": len(self.functions.list_latest()),
         }
         return Reply(200, json.dumps(body).encode())
 

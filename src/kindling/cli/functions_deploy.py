@@ -159,14 +159,14 @@ def _configuration_changes(current: dict[str, Any], settings: Settings, runtime:
             old = ", ".join(f"{k}={v}" for k, v in sorted(variables.items())) or "none"
             changes.append(Change("Environment", {"Variables": settings.env}, "environment", old, shown))
     if settings.layers is not None:
-        deployed = [layer["Arn"] for layer in current.get("Layers") or []]
-        old, new = (", ".join(map(_layer_name, arns)) or "none" for arns in (deployed, settings.layers))
+        layers = [layer["Arn"] for layer in current.get("Layers") or []]
+        old, new = (", ".join(map(_layer_name, arns)) or "none" for arns in (layers, settings.layers))
         changes.append(Change("Layers", settings.layers, "layers", old, new))
     if settings.logging:
-        deployed = current.get("LoggingConfig") or {}
+        log_config = current.get("LoggingConfig") or {}
         old, new = (
             ", ".join(f"{k} {config.get(k)}" for k in sorted(settings.logging))
-            for config in (deployed, settings.logging)
+            for config in (log_config, settings.logging)
         )
         changes.append(Change("LoggingConfig", settings.logging, "logging", old, new))
     if settings.snap_start:

@@ -107,9 +107,10 @@ class Destinations:
 
     def follow_ups(
         self, deliveries: list[Delivery], now: float
-    ) -> tuple[list[QueuedEvent], list[tuple[Delivery, str]]]:
-        """New events for the Lambda deliveries; returns (events, [(undeliverable, why)])."""
-        events, failed = [], []
+    ) -> tuple[list[tuple[Delivery, QueuedEvent]], list[tuple[Delivery, str]]]:
+        """New events for the Lambda deliveries; returns ([(delivery, its event)], [(undeliverable, why)])."""
+        events: list[tuple[Delivery, QueuedEvent]] = []
+        failed: list[tuple[Delivery, str]] = []
         for delivery in deliveries:
             name = lambda_destination(delivery.arn)
             if name is None:

@@ -30,7 +30,7 @@ from .event import PAYLOAD_IN_MEMORY_MAX, QueuedEvent, decode
 
 log = logging.getLogger("kindling.events")
 RETRY_WRITE_S = 1.0
-_NOTHING = object()  # the writer woke up only to retry what failed
+_NOTHING: Any = object()  # the writer woke up only to retry what failed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -267,7 +267,9 @@ class EventStore(Database):
                 log.error("event store: writing %s failed: %s; stored events are kept and retried", self.path, error)
             self.failing = str(error)
             message = f"Kindling could not store the event durably: {error}"
-            failed = [(op, None, StoreError(message)) for op in batch if not op.keep_trying]
+            failed: list[tuple[_Op, Any, BaseException | None]] = [
+                (op, None, StoreError(message)) for op in batch if not op.keep_trying
+            ]
             self._resolve(failed)
             return [op for op in batch if op.keep_trying]
         if self.failing:

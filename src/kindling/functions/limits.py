@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import InvalidParameterValue, ValidationError
 from ..limits import ENV_MAX_BYTES, EPHEMERAL_MAX, EPHEMERAL_MIN, MEMORY_MAX, MEMORY_MIN, TIMEOUT_MAX, TIMEOUT_MIN
@@ -81,7 +81,13 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def logging_settings(config: dict[str, Any], current: FunctionVersion | None) -> dict[str, str]:
+class LogSettings(TypedDict):
+    log_format: str
+    application_log_level: str
+    system_log_level: str
+
+
+def logging_settings(config: dict[str, Any], current: FunctionVersion | None) -> LogSettings:
     """LoggingConfig merged over the current settings as Lambda applies it: the levels exist only with the
     JSON format (INFO unless given) and are dropped when the format goes back to Text."""
     log_format = config.get("LogFormat", current.log_format if current else "Text")

@@ -112,15 +112,16 @@ def parse_api(api_id: str, body: Any, others: Iterable[HttpApi], check: Lookup |
     keys = [s.key for s in specs]
     if len(set(keys)) != len(keys):
         raise InvalidParameterValue("Each RouteKey may appear once.")
+    name, stage = str(body.get("Name") or api_id), str(body.get("Stage") or "$default")
     document = {
         "ApiId": api_id,
-        "Name": str(body.get("Name") or api_id),
+        "Name": name,
         "BasePath": base,
-        "Stage": str(body.get("Stage") or "$default"),
+        "Stage": stage,
         "PayloadFormatVersion": version,
         "Routes": routes,
     }
-    return HttpApi(api_id, document["Name"], base, document["Stage"], version, tuple(specs), document)
+    return HttpApi(api_id, name, base, stage, version, tuple(specs), document)
 
 
 def _route(item: Any, version: str, check: Lookup | None) -> RouteSpec:

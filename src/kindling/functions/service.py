@@ -133,7 +133,7 @@ class FunctionService:
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.tree(record.code_sha256_hex), invoked
 
-    def list(self) -> list[FunctionVersion]:
+    def list_latest(self) -> list[FunctionVersion]:
         return [self._functions[name].latest for name in sorted(self._functions)]
 
     def tags(self, name: str) -> dict[str, str]:
@@ -369,10 +369,10 @@ class FunctionService:
         current = entry.versions.get(record.version) if entry else None
         if current is None or current.revision_id != record.revision_id:
             return
-        settled = snapstart.settled(current, failure and failure.reason, failure.code if failure else "")
-        if settled != current:
+        settled = snapstart.settled(current, failure.reason if failure else None, failure.code if failure else "")
+        if settled != current and entry is not None:
             self.store.save_version(settled)
-            entry.versions[record.version] = settled  # type: ignore[union-attr]
+            entry.versions[record.version] = settled
 
     def list_versions(self, name_or_arn: str) -> list[FunctionVersion]:
         entry = self.resolve(name_or_arn)

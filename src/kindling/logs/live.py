@@ -40,7 +40,7 @@ class LiveTail:
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """The new matching events, oldest first, and whether some were left out (more than one update holds)."""
         now = int(time.time() * 1000)
-        found = []
+        found: list[dict[str, Any]] = []
         for identifier, name, path in self._files():
             position = self.positions.get(path, 0)
             for event in events_from(path, position):

@@ -12,7 +12,7 @@ from .groups import LogGroups
 from .reader import first_event, stream_names
 from .streams import LogStore
 
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
+RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731)
 RETENTION_DAYS += (1096, 1827, 2192, 2557, 2922, 3288, 3653)
 DAY_MS = 86_400_000
 SWEEP_INTERVAL_S = 60.0

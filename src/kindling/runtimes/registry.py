@@ -86,7 +86,7 @@ class Runtime:
         if self.command != (CUSTOM_BOOTSTRAP,):
             return None
         inside = self.argv(task_dir, opt_dir)[0]
-        host = (opt_dir if inside.startswith("/opt/") else task_dir) / "bootstrap"
+        host = (opt_dir if opt_dir and inside.startswith("/opt/") else task_dir) / "bootstrap"
         if not host.exists():
             return "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
         return None if os.access(host, os.X_OK) else f"fork/exec {inside}: permission denied"

@@ -41,7 +41,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def list_functions(request: Request) -> Reply:
         shape = functools.partial(function_configuration, region=region)
-        return json_reply(listing("Functions", service.list(), lambda r: r.name, request.params, shape))
+        return json_reply(listing("Functions", service.list_latest(), lambda r: r.name, request.params, shape))
 
     async def update_function_code(request: Request) -> Reply:
         record = service.update_code(request.params)
@@ -57,7 +57,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def get_account_settings(request: Request) -> Reply:
         config = service.config
-        functions = service.list()
+        functions = service.list_latest()
         return json_reply(
             {
                 "AccountLimit": {

@@ -60,7 +60,7 @@ class _JsonFormatter(logging.Formatter):
     errorType / errorMessage / stackTrace / location for an exception."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
             "level": _LEVEL_NAMES.get(record.levelname, record.levelname),
             "message": record.getMessage(),

@@ -42,6 +42,12 @@ _from_environment: dict[str, str | None] = {}
 
 
 class LambdaContext:
+    function_name: str
+    function_version: str
+    memory_limit_in_mb: str
+    log_group_name: str
+    log_stream_name: str
+
     def __init__(self, header: dict) -> None:
         if not _from_environment:  # fixed for the environment's life: read once, not per invocation
             _from_environment.update({field: os.environ.get(name) for field, name in _ENVIRONMENT_FIELDS})
