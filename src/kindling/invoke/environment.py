@@ -23,7 +23,7 @@ from ..limits import RESPONSE_MAX
 from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
-from ..sandbox.backend import RuntimeProcess, Sandbox, kill_process
+from ..sandbox.contract import RuntimeProcess, Sandbox
 from .channel import ControlChannel, Outcome, RuntimeGone
 from .extensions import Extensions
 from .runtime_api import RuntimeApi, start_runtime
@@ -208,7 +208,7 @@ class Environment:
     def kill_runtime(self) -> None:
         if self.alive:
             assert self.process is not None
-            kill_process(self.process)
+            self.sandbox.kill(self.process)
 
     async def _close_process(self, reason: str = "spindown") -> None:
         """Kill the runtime, after SHUTDOWN (``spindown``, ``timeout``, ``failure``) to its extensions."""

@@ -27,7 +27,7 @@ from .channel import Outcome
 from .telemetry import Telemetry
 
 if TYPE_CHECKING:
-    from ..sandbox.backend import RuntimeProcess
+    from ..sandbox.contract import RuntimeProcess
     from .runtime_api import RuntimeApi, _Connection
 
 PREFIX = "/2020-01-01/extension/"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from ..sandbox.backend import RuntimeProcess, Sandbox
+from ..sandbox.contract import RuntimeProcess, Sandbox
 from .channel import ControlChannel, Outcome
 
 if TYPE_CHECKING:

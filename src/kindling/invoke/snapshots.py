@@ -24,9 +24,7 @@ from ..errors import SnapStartTimeout
 from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
-from ..sandbox.backend import RuntimeProcess, Sandbox
-from ..sandbox.templates import Template
-from ..sandbox.zygote import SpawnError
+from ..sandbox.contract import RuntimeProcess, Sandbox, SpawnError, Template
 from .environment import Environment
 
 log = logging.getLogger("kindling.invoke")
