@@ -17,7 +17,10 @@ HEAD = struct.Struct("!II")
 
 
 @dataclass
-class Outcome:
+class Frame:
+    """One message on the channel: a JSON header (``type``: ready, init_error, result, error, chunk...)
+    and a raw body."""
+
     header: dict
     body: bytes
 
@@ -29,8 +32,8 @@ class RuntimeGone(Exception):
 class ControlChannel(asyncio.Protocol):
     def __init__(self) -> None:
         self._buffer = bytearray()
-        self._frames: deque[Outcome | None] = deque()
-        self._waiter: asyncio.Future[Outcome | None] | None = None
+        self._frames: deque[Frame | None] = deque()
+        self._waiter: asyncio.Future[Frame | None] | None = None
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -47,7 +50,7 @@ class ControlChannel(asyncio.Protocol):
             header = json.loads(buffer[HEAD.size : HEAD.size + header_len])
             body = bytes(buffer[HEAD.size + header_len : end])
             del buffer[:end]
-            self._deliver(Outcome(header, body))
+            self._deliver(Frame(header, body))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._deliver(None)
@@ -55,7 +58,7 @@ class ControlChannel(asyncio.Protocol):
     def runtime_exited(self) -> None:
         self._deliver(None)
 
-    def _deliver(self, frame: Outcome | None) -> None:
+    def _deliver(self, frame: Frame | None) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(frame)
         else:
@@ -66,7 +69,7 @@ class ControlChannel(asyncio.Protocol):
         data = json.dumps(header).encode()
         self._transport.write(HEAD.pack(len(data), len(body)) + data + body)
 
-    async def next(self, timeout: float) -> Outcome:
+    async def next(self, timeout: float) -> Frame:
         """The next frame; ``TimeoutError`` after ``timeout`` s, ``RuntimeGone`` if the runtime ended."""
         if self._frames:
             frame = self._frames.popleft()
@@ -89,6 +92,6 @@ class ControlChannel(asyncio.Protocol):
             self._transport.close()
 
 
-def _expire(waiter: asyncio.Future[Outcome | None]) -> None:
+def _expire(waiter: asyncio.Future[Frame | None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())

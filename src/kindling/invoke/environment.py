@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import os
 import time
 from collections import deque
@@ -24,8 +23,9 @@ from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..sandbox.contract import RuntimeProcess, Sandbox
-from .channel import ControlChannel, Outcome, RuntimeGone
+from .channel import ControlChannel, RuntimeGone
 from .extensions import Extensions
+from .outcome import Outcome
 from .runtime_api import RuntimeApi, start_runtime
 from .trace import next_hop
 
@@ -163,16 +163,11 @@ class Environment:
         except TimeoutError:
             self.init_ms = (time.perf_counter() - started) * 1000
             self._log(f"{iso_now()} Init timed out after {self.init_ms / 1000:.2f} seconds")
-            body = json.dumps(
-                {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"Init timed out after {self.init_ms / 1000:.2f} seconds",
-                }
-            ).encode()
-            self._init_error = Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
+            message = f"Init timed out after {self.init_ms / 1000:.2f} seconds"
+            self._init_error = Outcome.failed("Sandbox.Timedout", message, timeout=True)
             return
         if first.header["type"] == "init_error":
-            self._init_error = Outcome({"type": "error", "function_error": "Unhandled"}, first.body)
+            self._init_error = Outcome(first.body, "Unhandled")
         elif self.extensions is not None:
             self._init_error = await self.extensions.ready(INIT_LIMIT_S + self.version.timeout)
         self.init_ms = (time.perf_counter() - started) * 1000
@@ -199,11 +194,7 @@ class Environment:
         else:
             error_type, reason = "Runtime.ExitError", f"exit status {code}"
         message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-        return Outcome(
-            {"type": "error", "function_error": "Unhandled", "status": "error", "error_type": error_type},
-            body,
-        )
+        return Outcome.failed(error_type, message)
 
     def kill_runtime(self) -> None:
         if self.alive:
@@ -274,7 +265,7 @@ class Environment:
             self._log_end(ended)
         tail = self._encode_tail()
         self._tail = None
-        return InvokeResult(outcome.body, self.version.version, outcome.header.get("function_error"), tail, cold)
+        return InvokeResult(outcome.body, self.version.version, outcome.function_error, tail, cold)
 
     def _log_start(self, request_id: str) -> None:
         version = self.version.version
@@ -294,7 +285,15 @@ class Environment:
             self._log(self._report(request_id, duration, init_ms, outcome))
         else:
             used = self._memory_used(outcome)
-            self._platform.done(request_id, duration, init_ms, outcome.header, self.version.memory_size, used)
+            self._platform.done(
+                request_id,
+                duration,
+                init_ms,
+                outcome.platform_status,
+                outcome.error_type,
+                self.version.memory_size,
+                used,
+            )
         if self.extensions is not None:
             self.extensions.report(request_id, duration, init_ms, outcome, self._memory_used(outcome))
 
@@ -325,39 +324,24 @@ class Environment:
         if self.extensions is not None:
             self.extensions.invoke(header)
         try:
-            outcome = await self._channel.next(version.timeout)
+            frame = await self._channel.next(version.timeout)
             if on_chunk is not None:
-                while outcome.header["type"] == "chunk":
-                    on_chunk(outcome.header, outcome.body)
-                    outcome = await self._channel.next(max(0.0, deadline - time.monotonic()))
+                while frame.header["type"] == "chunk":
+                    on_chunk(frame.header, frame.body)
+                    frame = await self._channel.next(max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             self._log(f"{iso_now()} {request_id} Task timed out after {version.timeout:.2f} seconds")
             await self._close_process("timeout")
             message = f"RequestId: {request_id} Error: Task timed out after {version.timeout:.2f} seconds"
-            body = json.dumps({"errorMessage": message, "errorType": "Sandbox.Timedout"}).encode()
-            return Outcome({"type": "error", "function_error": "Unhandled", "status": "timeout"}, body)
+            return Outcome.failed("Sandbox.Timedout", message, timeout=True)
         except RuntimeGone:
             outcome = await self._exit_outcome(request_id)
             await self._close_process()
             return outcome
+        outcome = Outcome.answered(frame)
         if len(outcome.body) > RESPONSE_MAX:
-            body = json.dumps(
-                {
-                    "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                    f"({RESPONSE_MAX} bytes).",
-                    "errorType": "Function.ResponseSizeTooLarge",
-                }
-            ).encode()
-            return Outcome(
-                {
-                    "type": "error",
-                    "function_error": "Unhandled",
-                    "status": "error",
-                    "error_type": "Function.ResponseSizeTooLarge",
-                    "max_rss_kb": outcome.header.get("max_rss_kb"),
-                },
-                body,
-            )
+            message = f"Response payload size exceeded maximum allowed payload size ({RESPONSE_MAX} bytes)."
+            return Outcome.failed("Function.ResponseSizeTooLarge", message, max_rss_kb=outcome.max_rss_kb)
         return outcome
 
     def _report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome) -> str:
@@ -372,11 +356,10 @@ class Environment:
             f"Max Memory Used: {used} MB",
             *cold_start,
         ]
-        status = outcome.header.get("status")
-        if status == "timeout":
+        if outcome.status == "timeout":
             parts.append("Status: timeout")
-        elif status == "error":
-            parts.append(f"Status: error\tError Type: {outcome.header.get('error_type')}")
+        elif outcome.status == "error":
+            parts.append(f"Status: error\tError Type: {outcome.error_type}")
         return "\t".join(parts)
 
     def _cold_start_report(self, duration: float, init_ms: float | None) -> tuple[int, list[str]]:
@@ -386,7 +369,7 @@ class Environment:
     def _memory_used(self, outcome: Outcome) -> int:
         """The runtime's resident high-water mark (zygote pages included, as a fresh process would have
         them) or the cgroup's peak (children and /tmp included), whichever is higher, in MB."""
-        return max(self.sandbox.max_memory_mb() or 0, round((outcome.header.get("max_rss_kb") or 0) / 1024), 1)
+        return max(self.sandbox.max_memory_mb() or 0, round((outcome.max_rss_kb or 0) / 1024), 1)
 
     def _encode_tail(self) -> str:
         if self._tail is None:

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import function_error
 from ..logs.streams import iso_now
-from .channel import Outcome
+from .outcome import Outcome
 from .telemetry import Telemetry
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ Reply = tuple[int, dict[str, str], bytes]
 
 
 def _error(status: int, error_type: str, message: str) -> Reply:
-    return status, {}, json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    return status, {}, function_error(error_type, message)
 
 
 _ACCEPTED = (202, {}, b'{"status":"OK"}')
@@ -173,11 +174,7 @@ class Extensions:
             self.log(f"EXTENSION\tName: {extension.name}\tState: {state}\tEvents: [{events}]")
         if not self.failure:
             return None
-        message = f"Extension initialization failed: {self.failure}"
-        body = json.dumps({"errorType": self.failure, "errorMessage": message}).encode()
-        return Outcome(
-            {"type": "error", "function_error": "Unhandled", "status": "error", "error_type": self.failure}, body
-        )
+        return Outcome.failed(self.failure, f"Extension initialization failed: {self.failure}")
 
     def init_over(self, init_ms: float, error: Outcome | None) -> None:
         error_type = json.loads(error.body).get("errorType") if error is not None else None
@@ -187,7 +184,9 @@ class Extensions:
     def report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome, used_mb: int) -> None:
         """The invocation's ``platform.runtimeDone`` and ``platform.report``, with REPORT's numbers."""
         memory_mb = int(self.env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
-        self.telemetry.platform.done(request_id, duration, init_ms, outcome.header, memory_mb, used_mb)
+        self.telemetry.platform.done(
+            request_id, duration, init_ms, outcome.platform_status, outcome.error_type, memory_mb, used_mb
+        )
 
     def invoke(self, header: dict) -> None:
         event = {

@@ -27,28 +27,29 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from ..errors import function_error
+from ..limits import RESPONSE_MAX
 from ..sandbox.contract import RuntimeProcess, Sandbox
-from .channel import ControlChannel, Outcome
+from .channel import ControlChannel, Frame
 
 if TYPE_CHECKING:
     from .extensions import Extensions
 
 log = logging.getLogger("kindling.invoke")
 PREFIX = "/2018-06-01/runtime/"
-MAX_PAYLOAD = 6_291_556  # the Runtime API's limit for /response and /error bodies
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
 PRELUDE_END = b"\0" * 8
 _INVOCATION = re.compile(r"^invocation/([^/]+)/(response|error)$")
 
 
 def _error(status: int, error_type: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    return status, {}, json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    return status, {}, function_error(error_type, message)
 
 
 _ACCEPTED = (202, {}, b'{"status":"OK"}')
 _INVALID_ID = _error(400, "InvalidRequestID", "Invalid request ID")
 _NOT_FOUND = _error(404, "InvalidRequest", "Unknown Runtime API path")
-_TOO_LARGE = _error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({MAX_PAYLOAD} bytes).")
+_TOO_LARGE = _error(413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({RESPONSE_MAX} bytes).")
 
 
 def _state_error(message: str) -> tuple[int, dict[str, str], bytes]:
@@ -133,8 +134,8 @@ class _Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if self._stream is not None:
             self._stream.feed(body)
-        elif len(self._body) <= MAX_PAYLOAD:  # kept to one byte past the limit: enough to know it was passed
-            self._body += body[: MAX_PAYLOAD + 1 - len(self._body)]
+        elif len(self._body) <= RESPONSE_MAX:  # kept to one byte past the limit: enough to know it was passed
+            self._body += body[: RESPONSE_MAX + 1 - len(self._body)]
 
     def on_message_complete(self) -> None:
         self._keep_alive = self._parser.should_keep_alive()
@@ -244,7 +245,7 @@ class RuntimeApi(ControlChannel):
             return
         if self._state == "init":
             self._state = "ready"
-            self._deliver(Outcome({"type": "ready"}, b""))
+            self._deliver(Frame({"type": "ready"}, b""))
         if self._event is not None:
             self._hand_out(connection)
             return
@@ -297,23 +298,23 @@ class RuntimeApi(ControlChannel):
         if kind == "error" or (kind == "response" and "lambda-runtime-function-error-body" in headers):
             if kind == "response":  # a streamed response that failed midway says so in its trailers
                 body = base64.b64decode(headers["lambda-runtime-function-error-body"] or b"")
-            self._deliver(_error_outcome(request_id, trailer_type, body))
-            return _TOO_LARGE if len(body) > MAX_PAYLOAD else _ACCEPTED
+            self._deliver(_error_frame(request_id, trailer_type, body))
+            return _TOO_LARGE if len(body) > RESPONSE_MAX else _ACCEPTED
         # past the limit the body is cut one byte beyond it: Environment reports ResponseSizeTooLarge
-        self._deliver(Outcome({"type": "result", "request_id": request_id}, body))
-        return _TOO_LARGE if len(body) > MAX_PAYLOAD else _ACCEPTED
+        self._deliver(Frame({"type": "result", "request_id": request_id}, body))
+        return _TOO_LARGE if len(body) > RESPONSE_MAX else _ACCEPTED
 
     def _init_error(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         if self._state != "init":
             return _state_error("Init errors can only be reported before the first next")
         self._state = "failed"
-        outcome = _error_outcome("", headers.get("lambda-runtime-function-error-type"), body)
-        self._deliver(Outcome({"type": "init_error"}, outcome.body))
+        error = _error_frame("", headers.get("lambda-runtime-function-error-type"), body)
+        self._deliver(Frame({"type": "init_error"}, error.body))
         return _ACCEPTED
 
 
 class _Stream:
-    """One streamed response: pieces become ``chunk`` outcomes; an HTTP prelude (JSON, then eight NUL
+    """One streamed response: pieces become ``chunk`` frames; an HTTP prelude (JSON, then eight NUL
     bytes, as ``awslambda.HttpResponseStream`` writes it) becomes the first, marked ``prelude``."""
 
     def __init__(self, api: RuntimeApi, request_id: str, has_prelude: bool) -> None:
@@ -337,20 +338,19 @@ class _Stream:
         header = {"type": "chunk", "request_id": self.request_id}
         if prelude:
             header["prelude"] = True
-        self.api._deliver(Outcome(header, data))
+        self.api._deliver(Frame(header, data))
 
 
-def _error_outcome(request_id: str, error_type: str | None, body: bytes) -> Outcome:
+def _error_frame(request_id: str, error_type: str | None, body: bytes) -> Frame:
     """The error as the runtime posted it; Lambda builds one from the error-type header when the body is not one."""
     try:
         error = json.loads(body)
     except ValueError:
         error = None
     if not isinstance(error, dict):
-        error = {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Unhandled"}
-        body = json.dumps(error).encode()
+        body = function_error(error_type or "Unhandled", body.decode("utf-8", "replace"))
     header = {"type": "error", "request_id": request_id, "function_error": "Unhandled"}
-    return Outcome(header, body[: MAX_PAYLOAD + 1])
+    return Frame(header, body[: RESPONSE_MAX + 1])
 
 
 async def start_runtime(sandbox: Sandbox, extensions: Extensions | None = None) -> tuple[RuntimeProcess, RuntimeApi]:
@@ -368,7 +368,7 @@ async def start_runtime(sandbox: Sandbox, extensions: Extensions | None = None) 
             raise
     invalid = spec.runtime.entrypoint_error(spec.code_dir, spec.opt_dir)
     if invalid:  # the exec will fail: say why, as Lambda does, before the exit says less
-        api._init_error({}, json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": invalid}).encode())
+        api._init_error({}, function_error("Runtime.InvalidEntrypoint", invalid))
     try:
         return await sandbox.start({"AWS_LAMBDA_RUNTIME_API": api.address}), api
     except BaseException:

@@ -105,7 +105,7 @@ class RestoredEnvironment(Environment):
         """A restore whose after-restore hooks outrun their limit is not the function's error: Lambda
         answers the invoke with SnapStartTimeoutException, and the next invoke restores again."""
         await super().start()
-        if self._init_error is not None and self._init_error.header.get("status") == "timeout":
+        if self._init_error is not None and self._init_error.status == "timeout":
             await self._close_process("failure")
             raise SnapStartTimeout("Lambda couldn't restore the snapshot within the timeout limit.")
 

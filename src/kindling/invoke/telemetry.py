@@ -16,6 +16,7 @@ import json
 import logging
 from urllib.parse import urlsplit
 
+from ..errors import function_error
 from ..logs.platform import PlatformLog
 from ..logs.streams import iso_now
 from .runtime_api import socket_owner
@@ -34,7 +35,7 @@ Reply = tuple[int, dict[str, str], bytes]
 
 
 def _invalid(message: str) -> Reply:
-    return 400, {}, json.dumps({"errorMessage": message, "errorType": "ValidationError"}).encode()
+    return 400, {}, function_error("ValidationError", message)
 
 
 class _Subscription:
