@@ -23,10 +23,10 @@ from ..logs.platform import PlatformLog, billed_ms
 from ..logs.streams import LogStream, iso_now
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..sandbox.contract import RuntimeProcess, Sandbox
-from .channel import ControlChannel, RuntimeGone
 from .extensions import Extensions
+from .launch import launch
 from .outcome import Outcome
-from .runtime_api import RuntimeApi, start_runtime
+from .runtime_channel import RuntimeChannel, RuntimeGone
 from .trace import next_hop
 
 TAIL_BYTES = 4096
@@ -60,7 +60,7 @@ class Environment:
         self.process: RuntimeProcess | None = None
         self.last_used = time.monotonic()
         self.invocations = 0
-        self._channel: ControlChannel | None = None
+        self._channel: RuntimeChannel | None = None
         self._partial = b""
         self._tail: deque[str] | None = None
         self._init_error: Outcome | None = None
@@ -104,7 +104,7 @@ class Environment:
     def _function_log(self, line: str) -> None:
         self._log(line)
         if self.extensions is not None:
-            self.extensions.telemetry.emit("function", line)
+            self.extensions.function_log(line)
 
     def _drain_logs(self) -> None:
         """Take whatever the runtime wrote before it answered, so it lands before END."""
@@ -130,15 +130,9 @@ class Environment:
         started = time.perf_counter()
         self._init_error = None
         spec = self.sandbox.spec
-        http_api = bool(spec.runtime.command)  # Node, custom runtimes: the Runtime API
-        if spec.extensions:  # served on the Runtime API's port; the Python runtime keeps its private channel
+        if spec.extensions:  # served on a Runtime API port; the Python runtime keeps its private channel
             self.extensions = Extensions(spec.extensions, spec.environment, self.sandbox.uid, self._log)
-        if http_api or self.extensions:
-            self.process, api = await start_runtime(self.sandbox, self.extensions)
-            if http_api:
-                self._channel = api
-        else:
-            self.process = await self._launch()
+        self.process, self._channel = await self._launch()
         os.set_blocking(self.process.log_fd, False)
         loop = asyncio.get_running_loop()
         loop.add_reader(self.process.log_fd, self._on_log_readable)
@@ -149,10 +143,7 @@ class Environment:
             registered.cancel()
             with contextlib.suppress(OSError):  # gone already: the exit is reported below
                 self.process.control.send(RUNTIME_GO)  # as on Lambda, the runtime starts once its extensions registered
-        if http_api:
-            self.process.control.close()  # the private channel stays unused
-        else:
-            _, self._channel = await loop.create_unix_connection(ControlChannel, sock=self.process.control)
+        await self._channel.attach(self.process)
         self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
         try:
             first = await self._channel.next(self._init_limit_s())
@@ -175,9 +166,9 @@ class Environment:
             self.extensions.init_over(self.init_ms, self._init_error)
         self.sandbox.limit_cpu()
 
-    async def _launch(self) -> RuntimeProcess:
-        """The built-in Python runtime's process: a fork of its zygote (a SnapStart environment: of its template)."""
-        return await self.sandbox.start()
+    async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
+        """The runtime's process, a fork of its zygote (a SnapStart environment: of its template), and its channel."""
+        return await launch(self.sandbox, self.extensions)
 
     def _init_limit_s(self) -> float:
         return INIT_LIMIT_S + self.version.timeout
@@ -235,7 +226,7 @@ class Environment:
         self.invocations += 1
         request_id = request.request_id or new_request_id()
         self._tail = deque() if request.log_tail else None
-        if isinstance(self._channel, RuntimeApi) and self.alive:
+        if self._channel is not None and self.alive:
             await self._channel.settle(self.version.timeout)  # a runtime that exits after its answer needs a new one
         if self.extensions is not None and self.alive:  # the last invocation ends when its extensions are done
             failure = await self.extensions.settle(self.version.timeout)
@@ -274,7 +265,7 @@ class Environment:
         else:
             self._platform.start(request_id, version)
         if self.extensions is not None:
-            self.extensions.telemetry.platform.start(request_id, version)
+            self.extensions.start(request_id, version)
 
     def _log_end(self, ended: _Ended) -> None:
         """The function's last lines, then END and REPORT (or their platform records) and the extensions' report."""

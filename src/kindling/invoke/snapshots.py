@@ -25,7 +25,9 @@ from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
 from ..sandbox.contract import RuntimeProcess, Sandbox, SpawnError, Template
+from .channel import ControlChannel
 from .environment import Environment
+from .runtime_channel import RuntimeChannel
 
 log = logging.getLogger("kindling.invoke")
 RESTORE_LIMIT_S = 10.0  # the after-restore hooks' limit, as on Lambda
@@ -48,9 +50,9 @@ class TemplateEnvironment(Environment):
 
     template: Template | None = None
 
-    async def _launch(self) -> RuntimeProcess:
+    async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         process, self.template = await self.sandbox.start_template()
-        return process
+        return process, ControlChannel()
 
     def failure(self) -> SnapshotFailed:
         """Lambda's StateReason and StateReasonCode for a template whose init did not succeed."""
@@ -86,17 +88,17 @@ class RestoredEnvironment(Environment):
         if self._platform is not None:
             self._platform = RestoredPlatformLog(version.system_log_level, self._log)
 
-    async def _launch(self) -> RuntimeProcess:
+    async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         env = {"AWS_LAMBDA_LOG_STREAM_NAME": self.sandbox.spec.environment["AWS_LAMBDA_LOG_STREAM_NAME"]}
         if not self.template.alive:
             self.template = await self._renew(self.template)
         assert self.template.template is not None
         try:
-            return await self.sandbox.restore(self.template.template, env)
+            return await self.sandbox.restore(self.template.template, env), ControlChannel()
         except SpawnError:  # it died after it was last seen alive: restore from a new one, once
             self.template = await self._renew(self.template)
             assert self.template.template is not None
-            return await self.sandbox.restore(self.template.template, env)
+            return await self.sandbox.restore(self.template.template, env), ControlChannel()
 
     def _init_limit_s(self) -> float:
         return RESTORE_LIMIT_S

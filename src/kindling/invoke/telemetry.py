@@ -16,10 +16,9 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-from ..errors import function_error
 from ..logs.platform import PlatformLog
 from ..logs.streams import iso_now
-from .runtime_api import socket_owner
+from .connection import Reply, error_reply, socket_owner
 
 log = logging.getLogger("kindling.invoke")
 SCHEMAS = ("2022-07-01", "2022-12-13")
@@ -31,11 +30,10 @@ LIMITS = {
     "timeoutMs": (25, 30_000, 1000),
 }
 EARLY_ITEMS = 1000  # records kept from init until the first subscription
-Reply = tuple[int, dict[str, str], bytes]
 
 
 def _invalid(message: str) -> Reply:
-    return 400, {}, function_error("ValidationError", message)
+    return error_reply(400, "ValidationError", message)
 
 
 class _Subscription:
