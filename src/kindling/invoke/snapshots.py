@@ -14,19 +14,18 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import SnapStartTimeout
-from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
 from ..sandbox.contract import RuntimeProcess, Sandbox, SpawnError, Template
 from .channel import ControlChannel
 from .environment import Environment
+from .reporting import RestoredReporting
 from .runtime_channel import RuntimeChannel
 
 log = logging.getLogger("kindling.invoke")
@@ -73,6 +72,8 @@ class TemplateEnvironment(Environment):
 class RestoredEnvironment(Environment):
     """An execution environment forked from its version's template: no runtime start, no init."""
 
+    reporting_class = RestoredReporting
+
     def __init__(
         self,
         env_id: str,
@@ -85,8 +86,6 @@ class RestoredEnvironment(Environment):
         super().__init__(env_id, version, sandbox, stream)
         self.template = template
         self._renew = renew  # a live template in place of a dead one
-        if self._platform is not None:
-            self._platform = RestoredPlatformLog(version.system_log_level, self._log)
 
     async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         env = {"AWS_LAMBDA_LOG_STREAM_NAME": self.sandbox.spec.environment["AWS_LAMBDA_LOG_STREAM_NAME"]}
@@ -110,12 +109,6 @@ class RestoredEnvironment(Environment):
         if self._init_error is not None and self._init_error.status == "timeout":
             await self._close_process("failure")
             raise SnapStartTimeout("Lambda couldn't restore the snapshot within the timeout limit.")
-
-    def _cold_start_report(self, duration: float, init_ms: float | None) -> tuple[int, list[str]]:
-        if init_ms is None:
-            return billed_ms(duration, None), []
-        restore = [f"Restore Duration: {init_ms:.2f} ms", f"Billed Restore Duration: {math.ceil(init_ms)} ms"]
-        return billed_ms(duration, None), restore
 
 
 def _made(task: asyncio.Task[TemplateEnvironment]) -> bool:
