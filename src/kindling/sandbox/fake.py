@@ -81,7 +81,6 @@ class FakeBackend:
         self.sandboxes: list[FakeSandbox] = []  # every sandbox made, in order
         self.live: set[str] = set()  # the env ids of those not destroyed
         self.running: dict[int, asyncio.Task[None]] = {}  # pid -> the runtime's coroutine
-        self.prewarmed: list[str] = []
         self._pids = itertools.count(100_000)
         self._uids = itertools.count(61_000)
 
@@ -97,7 +96,7 @@ class FakeBackend:
         return sandbox
 
     async def prewarm(self, runtime: Runtime) -> None:
-        self.prewarmed.append(runtime.name)
+        """Nothing to get ready: a fake runtime starts at once."""
 
     async def close(self) -> None:
         for task in list(self.running.values()):
