@@ -47,7 +47,9 @@ from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
-from .sandbox.backend import SandboxBackend
+from .sandbox.contract import SandboxBackend
+from .sandbox.namespaces import NamespacesBackend
+from .sandbox.process import ProcessBackend
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
@@ -61,18 +63,24 @@ log = logging.getLogger("kindling")
 _CODE_PATH = re.compile(r"^/kindling/code/([0-9a-f]{64})\.zip$")
 
 
-def choose_backend(requested: str) -> bool:
-    """True for the namespaces backend. ``auto`` takes it whenever the host allows it."""
+def choose_backend(config: Config) -> SandboxBackend:
+    """The sandbox backend ``--sandbox`` asks for; ``auto`` takes namespaces whenever the host allows it."""
     capable = sys.platform.startswith("linux") and os.geteuid() == 0
-    if requested == "namespaces" and not capable:
+    if config.sandbox == "namespaces" and not capable:
         raise SystemExit("the namespaces sandbox needs Linux and root; use --sandbox process")
-    if requested == "process" or not capable:
+    if config.sandbox == "process" or not capable:
         log.warning(
             "*** sandbox 'process': functions run as plain processes WITHOUT isolation "
             "(no namespaces, no cgroups, same user as the server) ***"
         )
-        return False
-    return True
+        return ProcessBackend(config.data_dir)
+    return NamespacesBackend(
+        config.data_dir,
+        uid_base=config.uid_base,
+        uid_count=config.uid_count,
+        cpu_quota=config.cpu_quota,
+        server_id=str(os.getpid()),
+    )
 
 
 class _HttpServer(uvicorn.Server):
@@ -113,14 +121,7 @@ class Kindling:
         self.runtimes = discover(config.runtime_paths)
         if not self.runtimes:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
-        self.backend = SandboxBackend(
-            data,
-            isolate_=choose_backend(config.sandbox),
-            uid_base=config.uid_base,
-            uid_count=config.uid_count,
-            cpu_quota=config.cpu_quota,
-            server_id=str(os.getpid()),
-        )
+        self.backend = choose_backend(config)
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.invoker.opt_dir = self.layers.opt_dir

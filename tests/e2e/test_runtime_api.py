@@ -7,7 +7,7 @@ import socket
 
 from runtime_helpers import invoke
 
-from kindling.invoke.runtime_api import socket_owner
+from kindling.invoke.connection import socket_owner
 from support import ROLE, make_zip
 
 # A bootstrap on Python's standard library (a fresh interpreter at /var/lang) that tries the calls a

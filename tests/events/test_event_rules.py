@@ -8,7 +8,7 @@ import pytest
 
 from kindling.errors import InvalidParameterValue
 from kindling.events import config
-from kindling.events.records import Outcome, dead_letter_attributes, invocation_record
+from kindling.events.records import AttemptResult, dead_letter_attributes, invocation_record
 from kindling.events.settings import QueueSettings
 
 FN = "arn:aws:lambda:us-east-1:000000000000:function:"
@@ -80,7 +80,7 @@ def test_failure_record_has_lambdas_fields():
             condition="RetriesExhausted",
             invoke_count=3,
             request_payload=b'{"a": 1}',
-            outcome=Outcome(error, "$LATEST", "Unhandled"),
+            outcome=AttemptResult(error, "$LATEST", "Unhandled"),
         )
     )
     assert list(record) == [
@@ -110,7 +110,7 @@ def test_success_record_embeds_a_non_json_result_as_text_and_an_event_that_never
             condition="Success",
             invoke_count=1,
             request_payload=b"",
-            outcome=Outcome(b"plain", "$LATEST"),
+            outcome=AttemptResult(b"plain", "$LATEST"),
         )
     )
     assert success["requestPayload"] == {} and success["responsePayload"] == "plain"
@@ -129,7 +129,7 @@ def test_success_record_embeds_a_non_json_result_as_text_and_an_event_that_never
 
 
 def test_dead_letter_attributes():
-    outcome = Outcome(b'{"errorMessage": "went wrong"}', "$LATEST", "Unhandled")
+    outcome = AttemptResult(b'{"errorMessage": "went wrong"}', "$LATEST", "Unhandled")
     assert dead_letter_attributes("r-2", outcome, "RetriesExhausted") == {
         "RequestID": {"DataType": "String", "StringValue": "r-2"},
         "ErrorCode": {"DataType": "Number", "StringValue": "200"},

@@ -17,7 +17,7 @@ import click
 import watchfiles
 
 from .common import Clients, CliError, client_command, err, explain
-from .functions_deploy import Outcome, deploy_directory, settings_from, settings_options, update_code
+from .functions_deploy import Deployment, deploy_directory, settings_from, settings_options, update_code
 from .package import package, skipped
 
 DEBOUNCE_MS = 200  # the longest a burst of writes (an editor's atomic save) is gathered
@@ -38,10 +38,10 @@ class Target:
         return path.is_relative_to(self.root) and not skipped(path.relative_to(self.root))
 
 
-def _target(clients: Clients, directory: Path, outcome: Outcome) -> Target:
-    assert outcome.package is not None
-    runtime = clients.lam.get_function_configuration(FunctionName=outcome.name)["Runtime"]
-    return Target(directory.resolve(), outcome.name, runtime, outcome.package.sha256)
+def _target(clients: Clients, directory: Path, deployment: Deployment) -> Target:
+    assert deployment.package is not None
+    runtime = clients.lam.get_function_configuration(FunctionName=deployment.name)["Runtime"]
+    return Target(directory.resolve(), deployment.name, runtime, deployment.package.sha256)
 
 
 def deploy_all(clients: Clients, path: Path, options: dict[str, Any]) -> list[Target]:
@@ -49,12 +49,12 @@ def deploy_all(clients: Clients, path: Path, options: dict[str, Any]) -> list[Ta
 
     template = template_in(path)
     if template is None:
-        outcome = deploy_directory(clients, path, settings_from(**options))
-        err.print(outcome.summary(), markup=False)
-        return [_target(clients, path, outcome)]
+        deployment = deploy_directory(clients, path, settings_from(**options))
+        err.print(deployment.summary(), markup=False)
+        return [_target(clients, path, deployment)]
     if any(options.values()):
         raise CliError("the function options do not apply to a template", "set them in the template")
-    return [_target(clients, code, outcome) for code, outcome in deploy_template(clients, template)]
+    return [_target(clients, code, deployment) for code, deployment in deploy_template(clients, template)]
 
 
 def reload(clients: Clients, target: Target, changed: list[Path]) -> None:

@@ -35,7 +35,7 @@ class Settings:
 
 
 @dataclass
-class Outcome:
+class Deployment:
     name: str
     created: bool = False
     changes: list[str] = field(default_factory=list)
@@ -72,7 +72,7 @@ def _current(clients: Clients, name: str) -> dict[str, Any] | None:
         return None
 
 
-def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> Outcome:
+def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> Deployment:
     """Create the function, or update exactly what differs from what is deployed."""
     lam = clients.lam
     name = function_name(directory, settings.name)
@@ -80,7 +80,7 @@ def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> O
     runtime = settings.runtime or (current["Runtime"] if current else DEFAULT_RUNTIME)
     with err.status(f"packaging {directory} (pip runs once per requirements.txt)"):
         built = package(directory, runtime)
-    outcome = Outcome(name, created=current is None, package=built)
+    deployment = Deployment(name, created=current is None, package=built)
     if current is None:
         handler = settings.handler or detect_handler(directory, runtime)
         memory = settings.memory or DEFAULT_MEMORY
@@ -100,19 +100,19 @@ def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> O
                 Code={"ZipFile": built.zip_bytes},
             )
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-        outcome.changes = [runtime, handler, f"{memory} MB", f"{timeout} s", _files(built)]
-        outcome.changes += [f"layer {_layer_name(arn)}" for arn in settings.layers or []]
-        outcome.changes += ["SnapStart"] if settings.snap_start == "PublishedVersions" else []
-        return outcome
+        deployment.changes = [runtime, handler, f"{memory} MB", f"{timeout} s", _files(built)]
+        deployment.changes += [f"layer {_layer_name(arn)}" for arn in settings.layers or []]
+        deployment.changes += ["SnapStart"] if settings.snap_start == "PublishedVersions" else []
+        return deployment
     changes = _configuration_changes(current, settings, runtime, directory)
     if changes:
         lam.update_function_configuration(FunctionName=name, **{change.member: change.value for change in changes})
         lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-        outcome.changes += [str(change) for change in changes]
+        deployment.changes += [str(change) for change in changes]
     if built.sha256 != current["CodeSha256"]:
         update_code(clients, name, built)
-        outcome.changes.append(f"code ({_files(built)})")
-    return outcome
+        deployment.changes.append(f"code ({_files(built)})")
+    return deployment
 
 
 def update_code(clients: Clients, name: str, built: Package) -> None:

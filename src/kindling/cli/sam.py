@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import WaiterError
 
 from .common import Clients, CliError, out
-from .functions_deploy import Outcome, Settings, deploy_directory
+from .functions_deploy import Deployment, Settings, deploy_directory
 from .package import build_zip
 from .sam_events import Route, events, sync_apis, sync_schedule
 from .schedules import Schedule
@@ -162,8 +162,8 @@ def _has_statement(clients: Clients, where: dict[str, str], sid: str) -> bool:
     return any(statement.get("Sid") == sid for statement in policy.get("Statement", []))
 
 
-def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Outcome]]:
-    """Everything the template defines; the folder and outcome of each function (for ``dev``)."""
+def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Deployment]]:
+    """Everything the template defines; the folder and deployment of each function (for ``dev``)."""
     template = Template(path)
     supported = {FUNCTION, LAYER}
     for logical, resource in template.document["Resources"].items():
@@ -184,14 +184,14 @@ def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Outcome]]:
         template.attributes[f"{logical}.Arn"] = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
     deployed, routes = [], []
     for spec in _functions(template):
-        outcome = deploy_directory(clients, spec.code, spec.settings)
+        deployment = deploy_directory(clients, spec.code, spec.settings)
         if spec.alias:
-            outcome.changes += filter(None, [_publish_alias(clients, outcome.name, spec.alias)])
+            deployment.changes += filter(None, [_publish_alias(clients, deployment.name, spec.alias)])
         if spec.url is not None:
-            outcome.changes += filter(None, [_function_url(clients, outcome.name, spec.alias, spec.url)])
-        out.print(outcome.summary(), markup=False)
-        changed += bool(outcome.changes)
-        deployed.append((spec.code, outcome))
+            deployment.changes += filter(None, [_function_url(clients, deployment.name, spec.alias, spec.url)])
+        out.print(deployment.summary(), markup=False)
+        changed += bool(deployment.changes)
+        deployed.append((spec.code, deployment))
         routes += spec.routes
         for schedule in spec.schedules:
             changed += sync_schedule(clients, schedule)

@@ -33,7 +33,7 @@ from .config import LATEST, InvokeConfig, InvokeConfigs
 from .counters import Counters
 from .destinations import Destinations, SqsSender
 from .event import Delivery, QueuedEvent
-from .records import Outcome, dead_letter_attributes, invocation_record
+from .records import AttemptResult, dead_letter_attributes, invocation_record
 from .settings import QueueSettings
 from .store import EventStore, StoreError
 
@@ -292,7 +292,7 @@ class EventQueue:
             return
         event.attempts += 1
         event.backoffs = 0
-        outcome = Outcome(result.payload, result.executed_version, result.function_error)
+        outcome = AttemptResult(result.payload, result.executed_version, result.function_error)
         if not result.function_error:
             counters.succeeded += 1
             success = config.on_success
@@ -329,7 +329,7 @@ class EventQueue:
         await self.store.update(event)
         self._schedule(event)
 
-    def _record(self, event: QueuedEvent, target: Target, condition: str, outcome: Outcome | None) -> str:
+    def _record(self, event: QueuedEvent, target: Target, condition: str, outcome: AttemptResult | None) -> str:
         return invocation_record(
             request_id=event.request_id,
             function_arn=target.arn,
@@ -339,7 +339,7 @@ class EventQueue:
             outcome=outcome,
         )
 
-    async def _fail(self, event: QueuedEvent, target: Target, condition: str, outcome: Outcome | None) -> None:
+    async def _fail(self, event: QueuedEvent, target: Target, condition: str, outcome: AttemptResult | None) -> None:
         """The failure path: the OnFailure destination and the dead-letter queue, whichever are set."""
         event.backoffs = 0
         self.counters[event.function].dropped[condition] += 1

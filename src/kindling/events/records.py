@@ -9,7 +9,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptResult:
     """How the last attempt of an event ended; None for an event that never ran."""
 
     payload: bytes  # the function's result, or its error object
@@ -44,7 +44,7 @@ def invocation_record(
     condition: str,
     invoke_count: int,
     request_payload: bytes,
-    outcome: Outcome | None,
+    outcome: AttemptResult | None,
 ) -> str:
     """The record of an asynchronous invocation for an OnSuccess or OnFailure destination.
 
@@ -71,7 +71,7 @@ def invocation_record(
     return json.dumps(record)
 
 
-def dead_letter_attributes(request_id: str, outcome: Outcome | None, reason: str) -> dict[str, dict[str, str]]:
+def dead_letter_attributes(request_id: str, outcome: AttemptResult | None, reason: str) -> dict[str, dict[str, str]]:
     """SQS message attributes of a dead-letter message: RequestID, ErrorCode, ErrorMessage."""
     code = "200" if outcome is not None else "429"
     message = (outcome.error_message if outcome is not None else "") or reason

@@ -20,28 +20,17 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..logs.streams import iso_now
-from .channel import Outcome
+from ..sandbox.contract import RuntimeProcess
+from .connection import ACCEPTED, Connection, Listener, Reply, error_reply
+from .outcome import Outcome
 from .telemetry import Telemetry
-
-if TYPE_CHECKING:
-    from ..sandbox.backend import RuntimeProcess
-    from .runtime_api import RuntimeApi, _Connection
 
 PREFIX = "/2020-01-01/extension/"
 SHUTDOWN_DEADLINE_S = 2.0
 EVENTS = ("INVOKE", "SHUTDOWN")
-Reply = tuple[int, dict[str, str], bytes]
-
-
-def _error(status: int, error_type: str, message: str) -> Reply:
-    return status, {}, json.dumps({"errorMessage": message, "errorType": error_type}).encode()
-
-
-_ACCEPTED = (202, {}, b'{"status":"OK"}')
-_UNKNOWN_ID = _error(403, "Extension.UnknownExtensionIdentifier", "Unknown extension identifier")
+_UNKNOWN_ID = error_reply(403, "Extension.UnknownExtensionIdentifier", "Unknown extension identifier")
 
 
 @dataclass
@@ -49,7 +38,7 @@ class _Extension:
     name: str
     events: tuple[str, ...]
     queue: deque[bytes] = field(default_factory=deque)  # events not yet taken by a ``next``
-    parked: _Connection | None = None
+    parked: Connection | None = None
     waiting: bool = False  # called ``next`` since its last event: done with it
     exited: bool = False
 
@@ -64,7 +53,7 @@ class Extensions:
         self.env = environment
         self.log = log  # the environment's log stream (and the invocation's tail)
         self.telemetry = Telemetry(uid)
-        self.api: RuntimeApi | None = None  # the listener they are served on (the runtime's, or their own)
+        self.listener: Listener | None = None  # the port they are served on (the runtime's Runtime API)
         self.started_at = iso_now()
         self.by_id: dict[str, _Extension] = {}
         self.phase = "init"  # init -> ready -> shutdown
@@ -128,8 +117,8 @@ class Extensions:
             os.close(fd)
         self._fds = []
         self.telemetry.close()
-        if self.api is not None:
-            self.api.close()
+        if self.listener is not None:
+            self.listener.close()
 
     # ------------------------------------------------------------ the lifecycle (Environment)
     def _signal(self) -> None:
@@ -173,21 +162,27 @@ class Extensions:
             self.log(f"EXTENSION\tName: {extension.name}\tState: {state}\tEvents: [{events}]")
         if not self.failure:
             return None
-        message = f"Extension initialization failed: {self.failure}"
-        body = json.dumps({"errorType": self.failure, "errorMessage": message}).encode()
-        return Outcome(
-            {"type": "error", "function_error": "Unhandled", "status": "error", "error_type": self.failure}, body
-        )
+        return Outcome.failed(self.failure, f"Extension initialization failed: {self.failure}")
 
     def init_over(self, init_ms: float, error: Outcome | None) -> None:
         error_type = json.loads(error.body).get("errorType") if error is not None else None
         kind = self.env.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
         self.telemetry.platform_init(self.started_at, kind, init_ms, error_type)
 
+    def start(self, request_id: str, version: str) -> None:
+        """The invocation's ``platform.start``, once the runtime has it."""
+        self.telemetry.platform.start(request_id, version)
+
+    def function_log(self, line: str) -> None:
+        """A line the function wrote, for the subscribers to ``function`` records."""
+        self.telemetry.emit("function", line)
+
     def report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome, used_mb: int) -> None:
         """The invocation's ``platform.runtimeDone`` and ``platform.report``, with REPORT's numbers."""
         memory_mb = int(self.env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
-        self.telemetry.platform.done(request_id, duration, init_ms, outcome.header, memory_mb, used_mb)
+        self.telemetry.platform.done(
+            request_id, duration, init_ms, outcome.platform_status, outcome.error_type, memory_mb, used_mb
+        )
 
     def invoke(self, header: dict) -> None:
         event = {
@@ -228,15 +223,15 @@ class Extensions:
                     self._hand_out(extension, connection)
 
     # ------------------------------------------------------------ the HTTP side (the extensions)
-    def forget(self, connection: _Connection) -> None:
+    def forget(self, connection: Connection) -> None:
         for extension in self.by_id.values():
             if extension.parked is connection:
                 extension.parked = None
 
-    def dispatch(self, connection: _Connection, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+    def dispatch(self, connection: Connection, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         if path.startswith("/2022-07-01/telemetry"):
             if method != "PUT":
-                connection.reply(*_error(405, "InvalidRequest", "Use PUT to subscribe"))
+                connection.reply(*error_reply(405, "InvalidRequest", "Use PUT to subscribe"))
             elif headers.get("lambda-extension-identifier") not in self.by_id:
                 connection.reply(*_UNKNOWN_ID)
             else:
@@ -248,7 +243,7 @@ class Extensions:
             return
         extension = self.by_id.get(headers.get("lambda-extension-identifier", ""))
         if route not in ("event/next", "init/error", "exit/error"):
-            connection.reply(*_error(404, "InvalidRequest", "Unknown Extensions API path"))
+            connection.reply(*error_reply(404, "InvalidRequest", "Unknown Extensions API path"))
         elif extension is None:
             connection.reply(*_UNKNOWN_ID)
         elif method == "GET" and route == "event/next":
@@ -256,24 +251,26 @@ class Extensions:
         elif method == "POST":
             connection.reply(*self._report_error(extension, route, headers))
         else:
-            connection.reply(*_error(405, "InvalidRequest", f"{method} is not allowed on {route}"))
+            connection.reply(*error_reply(405, "InvalidRequest", f"{method} is not allowed on {route}"))
 
     def _register(self, headers: dict[str, str], body: bytes) -> Reply:
         name = headers.get("lambda-extension-name", "")
         if not name:
-            return _error(400, "InvalidRequest", "Missing Lambda-Extension-Name header")
+            return error_reply(400, "InvalidRequest", "Missing Lambda-Extension-Name header")
         if self.phase != "init":
-            return _error(403, "Extension.InvalidStateTransition", "Extensions register during init only")
+            return error_reply(403, "Extension.InvalidStateTransition", "Extensions register during init only")
         if any(e.name == name for e in self.by_id.values()):
-            return _error(409, "Extension.AlreadyRegistered", f"Extension {name} is already registered")
+            return error_reply(409, "Extension.AlreadyRegistered", f"Extension {name} is already registered")
         try:
             events = json.loads(body or b"{}").get("events", [])
         except (ValueError, AttributeError):
             events = None
         if not isinstance(events, list) or any(event not in EVENTS for event in events):
-            return _error(400, "InvalidRequest", f"events must be a list of {', '.join(EVENTS)}")
+            return error_reply(400, "InvalidRequest", f"events must be a list of {', '.join(EVENTS)}")
         if name not in self.expected and "SHUTDOWN" in events:
-            return _error(400, "ShutdownEventNotSupportedForInternalExtension", "Internal extensions get INVOKE only")
+            return error_reply(
+                400, "ShutdownEventNotSupportedForInternalExtension", "Internal extensions get INVOKE only"
+            )
         identifier = str(uuid.uuid4())
         self.by_id[identifier] = _Extension(name, tuple(e for e in EVENTS if e in events))
         reply = {
@@ -285,7 +282,7 @@ class Extensions:
             reply["accountId"] = self.env.get("KINDLING_ACCOUNT_ID", "000000000000")
         return 200, {"Lambda-Extension-Identifier": identifier}, json.dumps(reply).encode()
 
-    def _next(self, extension: _Extension, connection: _Connection) -> None:
+    def _next(self, extension: _Extension, connection: Connection) -> None:
         if extension.queue:
             self._hand_out(extension, connection)
             return
@@ -295,17 +292,17 @@ class Extensions:
         extension.parked = connection
         self._signal()
 
-    def _hand_out(self, extension: _Extension, connection: _Connection) -> None:
+    def _hand_out(self, extension: _Extension, connection: Connection) -> None:
         headers = {"Lambda-Extension-Event-Identifier": str(uuid.uuid4())}
         connection.reply(200, headers, extension.queue.popleft())
 
     def _report_error(self, extension: _Extension, route: str, headers: dict[str, str]) -> Reply:
         error_type = headers.get("lambda-extension-function-error-type", "Unknown")
         if route == "init/error" and self.phase != "init":
-            return _error(403, "Extension.InvalidStateTransition", "Init errors can only be reported during init")
+            return error_reply(403, "Extension.InvalidStateTransition", "Init errors can only be reported during init")
         failure = "Extension.InitError" if route == "init/error" else "Extension.ExitError"
         self.log(f"{iso_now()} {failure}: extension {extension.name} reported {error_type}")
         if self.phase != "shutdown":
             self.failure = self.failure or failure
         self._signal()
-        return _ACCEPTED
+        return ACCEPTED

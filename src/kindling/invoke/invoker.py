@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..errors import TooManyRequests
 from ..logs.streams import LogStore, LogStream, stream_name
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
-from ..sandbox.backend import Sandbox, SandboxBackend, SandboxSpec
-from .concurrency import ConcurrencyLimits
+from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
+from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
 from .environment import Environment
 from .snapshots import Snapshots
 
@@ -145,7 +146,10 @@ class Invoker:
             opt_dir=self.opt_dir(version),
             snapshot=version.snap_start_optimized,
         )
-        sandbox = await self.backend.create(spec, host_tmp=host_tmp)
+        try:
+            sandbox = await self.backend.create(spec, host_tmp=host_tmp)
+        except SandboxFull:
+            raise TooManyRequests(reason=ACCOUNT_REASON) from None
         return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:

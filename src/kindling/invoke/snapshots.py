@@ -14,20 +14,19 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import SnapStartTimeout
-from ..logs.platform import RestoredPlatformLog, billed_ms
 from ..logs.streams import LogStream
 from ..models import FunctionVersion
-from ..sandbox.backend import RuntimeProcess, Sandbox
-from ..sandbox.templates import Template
-from ..sandbox.zygote import SpawnError
+from ..sandbox.contract import RuntimeProcess, Sandbox, SpawnError, Template
+from .channel import ControlChannel
 from .environment import Environment
+from .reporting import RestoredReporting
+from .runtime_channel import RuntimeChannel
 
 log = logging.getLogger("kindling.invoke")
 RESTORE_LIMIT_S = 10.0  # the after-restore hooks' limit, as on Lambda
@@ -50,9 +49,9 @@ class TemplateEnvironment(Environment):
 
     template: Template | None = None
 
-    async def _launch(self) -> RuntimeProcess:
+    async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         process, self.template = await self.sandbox.start_template()
-        return process
+        return process, ControlChannel()
 
     def failure(self) -> SnapshotFailed:
         """Lambda's StateReason and StateReasonCode for a template whose init did not succeed."""
@@ -73,6 +72,8 @@ class TemplateEnvironment(Environment):
 class RestoredEnvironment(Environment):
     """An execution environment forked from its version's template: no runtime start, no init."""
 
+    reporting_class = RestoredReporting
+
     def __init__(
         self,
         env_id: str,
@@ -85,20 +86,18 @@ class RestoredEnvironment(Environment):
         super().__init__(env_id, version, sandbox, stream)
         self.template = template
         self._renew = renew  # a live template in place of a dead one
-        if self._platform is not None:
-            self._platform = RestoredPlatformLog(version.system_log_level, self._log)
 
-    async def _launch(self) -> RuntimeProcess:
+    async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         env = {"AWS_LAMBDA_LOG_STREAM_NAME": self.sandbox.spec.environment["AWS_LAMBDA_LOG_STREAM_NAME"]}
         if not self.template.alive:
             self.template = await self._renew(self.template)
         assert self.template.template is not None
         try:
-            return await self.sandbox.restore(self.template.template, env)
+            return await self.sandbox.restore(self.template.template, env), ControlChannel()
         except SpawnError:  # it died after it was last seen alive: restore from a new one, once
             self.template = await self._renew(self.template)
             assert self.template.template is not None
-            return await self.sandbox.restore(self.template.template, env)
+            return await self.sandbox.restore(self.template.template, env), ControlChannel()
 
     def _init_limit_s(self) -> float:
         return RESTORE_LIMIT_S
@@ -107,15 +106,9 @@ class RestoredEnvironment(Environment):
         """A restore whose after-restore hooks outrun their limit is not the function's error: Lambda
         answers the invoke with SnapStartTimeoutException, and the next invoke restores again."""
         await super().start()
-        if self._init_error is not None and self._init_error.header.get("status") == "timeout":
+        if self._init_error is not None and self._init_error.status == "timeout":
             await self._close_process("failure")
             raise SnapStartTimeout("Lambda couldn't restore the snapshot within the timeout limit.")
-
-    def _cold_start_report(self, duration: float, init_ms: float | None) -> tuple[int, list[str]]:
-        if init_ms is None:
-            return billed_ms(duration, None), []
-        restore = [f"Restore Duration: {init_ms:.2f} ms", f"Billed Restore Duration: {math.ceil(init_ms)} ms"]
-        return billed_ms(duration, None), restore
 
 
 def _made(task: asyncio.Task[TemplateEnvironment]) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..logs.platform import PlatformLog
 from ..logs.streams import iso_now
-from .runtime_api import socket_owner
+from .connection import Reply, error_reply, socket_owner
 
 log = logging.getLogger("kindling.invoke")
 SCHEMAS = ("2022-07-01", "2022-12-13")
@@ -30,11 +30,10 @@ LIMITS = {
     "timeoutMs": (25, 30_000, 1000),
 }
 EARLY_ITEMS = 1000  # records kept from init until the first subscription
-Reply = tuple[int, dict[str, str], bytes]
 
 
 def _invalid(message: str) -> Reply:
-    return 400, {}, json.dumps({"errorMessage": message, "errorType": "ValidationError"}).encode()
+    return error_reply(400, "ValidationError", message)
 
 
 class _Subscription:

@@ -30,13 +30,12 @@ class PlatformLog:
     def start(self, request_id: str, version: str) -> None:
         self._emit("platform.start", {"requestId": request_id, "version": version})
 
-    def done(self, request_id: str, duration_ms: float, init_ms: float | None, header: dict, memory_mb: int,
-             used_mb: int) -> None:  # fmt: skip
-        """``platform.runtimeDone`` and ``platform.report`` of one invocation, from the runtime's answer."""
-        status = header.get("status") or ("error" if header.get("function_error") else "success")
+    def done(self, request_id: str, duration_ms: float, init_ms: float | None, status: str, error_type: str | None,
+             memory_mb: int, used_mb: int) -> None:  # fmt: skip
+        """``platform.runtimeDone`` and ``platform.report`` of one invocation, from how it ended."""
         base = {"requestId": request_id, "status": status}
-        if header.get("error_type"):
-            base["errorType"] = header["error_type"]
+        if error_type:
+            base["errorType"] = error_type
         billed, cold_start = self._cold_start(duration_ms, init_ms)
         metrics = {
             "durationMs": round(duration_ms, 2),

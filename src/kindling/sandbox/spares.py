@@ -17,7 +17,8 @@ import logging
 from dataclasses import dataclass
 
 from .cgroups import CgroupTree, EnvironmentCgroup
-from .zygote import SpawnError, Zygote
+from .contract import SpawnError
+from .zygote import Zygote
 
 log = logging.getLogger("kindling.sandbox")
 SPARES_PER_ZYGOTE = 2

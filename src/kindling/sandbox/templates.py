@@ -1,6 +1,6 @@
 """Server side of templates (``template_server.py``): environments forked from an initialised process.
 
-A ``Template`` wraps a runtime process that ran its init once and parked. ``restore`` asks it for a new
+A ``TemplateProcess`` wraps a runtime process that ran its init once and parked. ``restore`` asks it for a new
 environment, learns the environment's host pid from the kernel (SCM_CREDENTIALS on its control socket),
 maps the environment's uid and gid to the sandbox's own, places it in the sandbox's cgroups, and only
 then lets it run: no code of the function runs in the new environment before it is confined.
@@ -16,7 +16,8 @@ import os
 import socket
 import struct
 
-from .zygote import SpawnError, kill
+from .contract import SpawnError
+from .zygote import kill
 
 log = logging.getLogger("kindling.sandbox")
 GO = b"g"
@@ -25,7 +26,7 @@ _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _ids = itertools.count(1)
 
 
-class Template:
+class TemplateProcess:
     """A parked, initialised process that forks environments on request and reports how each one ends."""
 
     def __init__(self, pid: int, uid: int, requests: socket.socket, exited: asyncio.Future[int]) -> None:
@@ -81,7 +82,7 @@ class Template:
 
 
 async def restore(
-    template: Template, *, uid: int, inside_uid: int, cgroup_procs: list[str], isolated: bool, request: dict
+    template: TemplateProcess, *, uid: int, inside_uid: int, cgroup_procs: list[str], isolated: bool, request: dict
 ) -> tuple[int, socket.socket, int, asyncio.Future[int]]:
     """Fork an environment from ``template`` and confine it (uid ``uid``, ``cgroup_procs``) before it runs.
     Returns its host pid, control socket, log pipe and exit future."""

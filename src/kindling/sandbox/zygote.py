@@ -21,13 +21,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from .contract import SpawnError
+
 log = logging.getLogger("kindling.sandbox")
 FORKSERVER = Path(__file__).with_name("forkserver.py")
 _ids = itertools.count(1)
-
-
-class SpawnError(RuntimeError):
-    pass
 
 
 class Zygote:

@@ -1,0 +1,147 @@
+"""The namespaces backend (Linux, as root): each environment in mount/PID/IPC/UTS namespaces of its own,
+with its own cgroups (memory, CPU, pids), a tmpfs ``/tmp`` and an unprivileged uid from a pool."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ..runtimes.registry import Runtime
+from . import cgroups, isolate
+from .contract import SandboxFull, SandboxSpec
+from .forking import ForkedSandbox, ForkingBackend, unmount
+from .spares import Spares
+from .zygote import Zygote
+
+log = logging.getLogger("kindling.sandbox")
+
+
+class NamespacesBackend(ForkingBackend):
+    name = "namespaces"
+    isolated = True
+
+    def __init__(self, data_dir: Path, *, uid_base: int, uid_count: int, cpu_quota: bool, server_id: str) -> None:
+        super().__init__(data_dir)
+        self.cpu_quota = cpu_quota
+        self.mount_point = self.root / ".root"
+        self.mount_point.mkdir(exist_ok=True)
+        self._free_uids = list(range(uid_base + uid_count - 1, uid_base - 1, -1))
+        self.cgroups: cgroups.CgroupTree | None = None
+        hierarchy = cgroups.discover()
+        if hierarchy is None:
+            log.warning("no usable cgroup hierarchy: environments run without memory/CPU/pids limits")
+        else:
+            cgroups.remove_stale(hierarchy)
+            self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
+        self.spares = Spares(self.cgroups) if self.cgroups is not None else None
+
+    def exhausted(self) -> bool:
+        """No uid left for another environment."""
+        return not self._free_uids
+
+    def _new_zygote(self, runtime: Runtime) -> Zygote:
+        zygote = super()._new_zygote(runtime)
+        if self.spares is not None:
+            zygote.spare_lost = functools.partial(self.spares.lost, zygote)
+        return zygote
+
+    async def prewarm(self, runtime: Runtime) -> None:
+        await super().prewarm(runtime)
+        if self.spares is not None:
+            self.spares.refill(self.zygote(runtime))
+
+    async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> ForkedSandbox:
+        if not self._free_uids:
+            raise SandboxFull("every uid of the pool is in use")
+        uid = self._free_uids.pop()
+        sandbox = ForkedSandbox(spec, uid, self._scratch(spec), self)
+        try:
+            if host_tmp:
+                isolate.mount(
+                    "tmpfs",
+                    str(sandbox.scratch / "tmp"),
+                    "tmpfs",
+                    isolate.MS_NOSUID | isolate.MS_NODEV,
+                    f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
+                )
+            spare = None
+            if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
+                spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
+            if spare is not None:
+                sandbox.cgroup, sandbox.spare = spare.group, spare.id
+            elif self.cgroups is not None:
+                sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
+        except BaseException:
+            await self.destroy(sandbox)
+            raise
+        return sandbox
+
+    def _layout(
+        self, sandbox: ForkedSandbox, env: dict[str, str], mounts: dict[str, str], argv: list[str]
+    ) -> dict[str, Any]:
+        spec = sandbox.spec
+        readonly = {"/usr": "/usr", **mounts, **{path: path for path in spec.runtime.binds}}
+        if spec.extensions:  # telemetry listeners bind sandbox.localdomain, as on Lambda
+            hosts = sandbox.scratch / "hosts"
+            if not hosts.exists():
+                hosts.write_text(_read("/etc/hosts") + "127.0.0.1\tsandbox.localdomain sandbox\n")
+            readonly["/etc/hosts"] = str(hosts)
+        symlinks = {}
+        for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+            if os.path.islink(top):
+                symlinks[top] = os.readlink(top)
+            elif os.path.isdir(top):
+                readonly[top] = top
+        passwd = (
+            f"root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:{sandbox.uid}:{sandbox.uid}::/tmp:/sbin/nologin\n"
+        )
+        layout = {
+            "root": str(self.mount_point),
+            "readonly": readonly,
+            "writable": {"/tmp": str(sandbox.scratch / "tmp")},
+            "symlinks": symlinks,
+            "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
+        }
+        return {
+            "isolate": True,
+            "network": spec.network,
+            "uid": sandbox.uid,
+            "gid": sandbox.uid,
+            "cwd": "/var/task",
+            "env": env,
+            "layout": layout,
+            "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],
+            "argv": argv,
+            "extensions": list(spec.extensions),
+        }
+
+    async def destroy(self, sandbox: ForkedSandbox) -> None:
+        if sandbox.cgroup is not None:
+            sandbox.cgroup.kill_all()
+            for _ in range(100):
+                sandbox.cgroup.remove()
+                if not any(p.exists() for p in sandbox.cgroup.paths.values()):
+                    break
+                await asyncio.sleep(0.01)
+        unmount(sandbox.scratch / "tmp")
+        await super().destroy(sandbox)
+        self._free_uids.append(sandbox.uid)
+
+    async def close(self) -> None:
+        if self.spares is not None:
+            await self.spares.close()
+        await super().close()
+        if self.cgroups is not None:
+            self.cgroups.remove()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return "127.0.0.1\tlocalhost\n"

@@ -1,0 +1,44 @@
+"""The process backend: the runtime is a plain child process of its zygote, with the server's user and the
+host's file system. It isolates nothing (``server.py`` says so loudly at start-up): for machines where
+namespaces are impossible (not Linux, not root)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .contract import SandboxSpec
+from .forking import ForkedSandbox, ForkingBackend
+
+
+class ProcessBackend(ForkingBackend):
+    name = "process"
+
+    async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> ForkedSandbox:
+        return ForkedSandbox(spec, os.getuid(), self._scratch(spec), self)
+
+    def _layout(
+        self, sandbox: ForkedSandbox, env: dict[str, str], mounts: dict[str, str], argv: list[str]
+    ) -> dict[str, Any]:
+        env["LAMBDA_TASK_ROOT"] = str(sandbox.spec.code_dir)
+        env["TMPDIR"] = str(sandbox.scratch / "tmp")
+        return {
+            "isolate": False,
+            "uid": sandbox.uid,
+            "gid": sandbox.uid,
+            "cwd": str(sandbox.spec.code_dir),
+            "env": env,
+            "argv": [_on_host(arg, mounts) for arg in argv],
+            "extensions": [_on_host(path, mounts) for path in sandbox.spec.extensions],
+        }
+
+    def _restore_env(self, sandbox: ForkedSandbox, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "TMPDIR": str(sandbox.scratch / "tmp")}
+
+
+def _on_host(path: str, mounts: dict[str, str]) -> str:
+    """A sandbox path as this backend, which mounts nothing, finds it on the host."""
+    for inside, host in mounts.items():
+        if path == inside or path.startswith(inside + "/"):
+            return host + path[len(inside) :]
+    return path
