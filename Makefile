@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3
 
 .PHONY: install run test lint bench clean
 
