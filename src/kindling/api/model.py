@@ -176,14 +176,17 @@ class ServiceModel:
         if not operation.input_shape:
             return
         problems: list[str] = []
-        self._check(operation.input_shape, params, "", problems)
+        deferred = _SERVICE_CHECKED.get(operation.name, ())
+        self._check(operation.input_shape, params, "", problems, deferred)
         if problems:
             count = len(problems)
             raise ValidationError(
                 f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
             )
 
-    def _check(self, shape_name: str, value: Any, path: str, problems: list[str]) -> None:
+    def _check(
+        self, shape_name: str, value: Any, path: str, problems: list[str], deferred: tuple[str, ...] = ()
+    ) -> None:
         shape = self.shapes[shape_name]
         kind = shape["type"]
         shown = "*" * 8 if shape.get("sensitive") else value
@@ -197,51 +200,72 @@ class ServiceModel:
                     where = f"{path}.{_camel(required)}" if path else _camel(required)
                     problems.append(f"Value null at '{where}' failed to satisfy constraint: Member must not be null")
             for name, member_value in value.items():
-                if name in members and member_value is not None:
+                if name in members and member_value is not None and name not in deferred:
                     where = f"{path}.{_camel(name)}" if path else _camel(name)
                     self._check(members[name]["shape"], member_value, where, problems)
             return
-        if kind in ("string", "blob"):
-            length = len(value) if isinstance(value, str | bytes) else 0
-            if not isinstance(value, str | bytes):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a {kind}")
-                return
-            self._bounds(length, shape, shown, path, problems, "length")
-            if "enum" in shape and value not in shape["enum"]:
-                allowed = ", ".join(shape["enum"])
-                problems.append(
-                    f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                    f"Member must satisfy enum value set: [{allowed}]"
-                )
-            pattern = shape.get("pattern")
-            if pattern and isinstance(value, str) and not _matches(pattern, value):
-                problems.append(
-                    f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                    f"Member must satisfy regular expression pattern: {pattern}"
-                )
-        elif kind in ("integer", "long", "float", "double"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a number")
-                return
-            self._bounds(value, shape, shown, path, problems, "value")
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a boolean")
+        if kind in ("string", "blob", "integer", "long", "float", "double", "boolean"):
+            problem = self._scalar(shape, value)
+            if problem:
+                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: {problem}")
         elif kind == "list":
             if not isinstance(value, list):
                 problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a list")
                 return
-            self._bounds(len(value), shape, shown, path, problems, "length")
-            for index, item in enumerate(value, 1):
-                self._check(shape["member"]["shape"], item, f"{path}.{index}.member", problems)
+            self._bounds(len(value), shape, _java(shown), path, problems, "length")
+            member = self.shapes[shape["member"]["shape"]]
+            if member["type"] in ("structure", "list", "map"):
+                for index, item in enumerate(value, 1):
+                    self._check(shape["member"]["shape"], item, f"{path}.{index}.member", problems)
+            elif any(self._scalar(member, item) for item in value):
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Member must satisfy constraint: "
+                    f"[{', '.join(_constraints(member, nullable=False))}]"
+                )
         elif kind == "map":
             if not isinstance(value, dict):
                 problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a map")
                 return
-            self._bounds(len(value), shape, shown, path, problems, "length")
-            for key, item in value.items():
-                self._check(shape["key"]["shape"], key, f"{path}.{key}.key", problems)
-                self._check(shape["value"]["shape"], item, f"{path}.{key}.value", problems)
+            self._bounds(len(value), shape, _java(shown), path, problems, "length")
+            key, item = self.shapes[shape["key"]["shape"]], self.shapes[shape["value"]["shape"]]
+            if any(self._scalar(key, k) for k in value):
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Map keys must satisfy "
+                    f"constraint: [{', '.join(_constraints(key, nullable=True))}]"
+                )
+            if item["type"] in ("structure", "list", "map"):
+                for k, v in value.items():
+                    self._check(shape["value"]["shape"], v, f"{path}.{k}.value", problems)
+            elif any(self._scalar(item, v) for v in value.values()):
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Map value must satisfy "
+                    f"constraint: [{', '.join(_constraints(item, nullable=False))}]"
+                )
+
+    @staticmethod
+    def _scalar(shape: dict[str, Any], value: Any) -> str | None:
+        """The first constraint a scalar breaks, in AWS's words, or None."""
+        kind = shape["type"]
+        if kind in ("string", "blob"):
+            if not isinstance(value, str | bytes):
+                return f"Member must be a {kind}"
+            measure, what = len(value), "length"
+        elif kind == "boolean":
+            return None if isinstance(value, bool) else "Member must be a boolean"
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            return "Member must be a number"
+        else:
+            measure, what = value, "value"
+        if "min" in shape and measure < shape["min"]:
+            return f"Member must have {what} greater than or equal to {shape['min']}"
+        if "max" in shape and measure > shape["max"]:
+            return f"Member must have {what} less than or equal to {shape['max']}"
+        if "enum" in shape and value not in shape["enum"]:
+            return f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
+        pattern = shape.get("pattern")
+        if pattern and isinstance(value, str) and not _matches(pattern, value):
+            return f"Member must satisfy regular expression pattern: {pattern}"
+        return None
 
     @staticmethod
     def _bounds(measure: float, shape: dict[str, Any], shown: Any, path: str, problems: list[str], what: str) -> None:
@@ -255,6 +279,44 @@ class ServiceModel:
                 f"Value '{shown}' at '{path}' failed to satisfy constraint: "
                 f"Member must have {what} less than or equal to {shape['max']}"
             )
+
+
+# Members whose constraint the service checks itself, after the model's checks, with its own error
+# (an unknown Runtime is an InvalidParameterValueException naming the runtimes that can be created)
+_SERVICE_CHECKED: dict[str, tuple[str, ...]] = {
+    "CreateFunction": ("Runtime",),
+    "UpdateFunctionConfiguration": ("Runtime",),
+}
+
+
+def _constraints(shape: dict[str, Any], nullable: bool) -> list[str]:
+    """Every constraint of a collection's member shape, listed as AWS lists them when one item breaks any."""
+    what = "length" if shape["type"] in ("string", "blob") else "value"
+    found = []
+    if "max" in shape:
+        found.append(f"Member must have {what} less than or equal to {_number(shape['max'])}")
+    if "min" in shape:
+        found.append(f"Member must have {what} greater than or equal to {_number(shape['min'])}")
+    if "enum" in shape:
+        found.append(f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
+    if "pattern" in shape:
+        found.append(f"Member must satisfy regular expression pattern: {shape['pattern']}")
+    if not nullable:
+        found.append("Member must not be null")
+    return found
+
+
+def _number(value: float) -> str:
+    return f"{float(value)}" if isinstance(value, float) else str(value)
+
+
+def _java(value: Any) -> str:
+    """A value as AWS's (Java) services print it: ``[a, b]`` for a list, ``{k=v}`` for a map."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_java(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _json(body: bytes) -> Any:

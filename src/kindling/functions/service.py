@@ -30,7 +30,7 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
-from ..runtimes.registry import DEPRECATED, Runtime
+from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits, snapstart
 from .layers import LayerService, check_size
@@ -153,6 +153,11 @@ class FunctionService:
                 "functions. We recommend you use a supported runtime while creating or updating functions."
             )
         runtime = self.runtimes.get(name)
+        if runtime is None and name not in CREATABLE:
+            raise InvalidParameterValue(
+                f"Value {name} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
+                f"[{', '.join(CREATABLE)}] or be a valid ARN"
+            )
         if runtime is None:
             available = ", ".join(sorted(self.runtimes)) or "none"
             raise InvalidParameterValue(
