@@ -133,8 +133,11 @@ class FunctionService:
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.tree(record.code_sha256_hex), invoked
 
-    def list(self) -> list[FunctionVersion]:
-        return [self._functions[name].latest for name in sorted(self._functions)]
+    def list(self, every_version: bool = False) -> list[FunctionVersion]:
+        """Each function's ``$LATEST``; with ``every_version``, its published versions after it."""
+        if not every_version:
+            return [self._functions[name].latest for name in sorted(self._functions)]
+        return [record for name in sorted(self._functions) for record in self.list_versions(name)]
 
     def tags(self, name: str) -> dict[str, str]:
         return self.store.tags(name)
