@@ -100,6 +100,23 @@ class FunctionService:
             raise ResourceNotFound(f"Function not found: {self.arn(entry.latest.name, resolved)}")
         return entry
 
+    def function(self, name_or_arn: str) -> FunctionEntry:
+        """The function a name or ARN names, any qualifier set aside: what alias operations act on."""
+        name = parse_function(name_or_arn, self.config.region).name
+        entry = self._functions.get(name)
+        if entry is None:
+            raise ResourceNotFound(f"Function not found: {self.arn(name)}")
+        return entry
+
+    def unqualified(self, name_or_arn: str) -> FunctionEntry:
+        """The function, for operations that AWS refuses on a version or an alias (reserved concurrency)."""
+        if parse_function(name_or_arn, self.config.region).qualifier:
+            raise InvalidParameterValue(
+                "This operation is permitted on Lambda functions only. Aliases and versions do not support this "
+                "operation. Please specify either a function name or an unqualified function ARN."
+            )
+        return self.resolve(name_or_arn)
+
     def lookup(self, name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionEntry, str]:
         """The function and the qualifier (``$LATEST``, a version number or an alias) that exists."""
         ref = parse_function(name_or_arn, self.config.region, qualifier)
@@ -185,8 +202,9 @@ class FunctionService:
         return self.code.put(data)
 
     def create(self, params: dict[str, Any]) -> FunctionVersion:
-        name = params["FunctionName"]
-        if ":" in name or len(name) > 64:
+        ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
+        name = ref.name
+        if ref.qualifier or len(name) > 64:
             raise InvalidParameterValue(
                 f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
                 "Member must have length less than or equal to 64"
@@ -313,10 +331,10 @@ class FunctionService:
         return self._replace_latest(entry, record, entry.code_dir)
 
     def reserved_concurrency(self, name_or_arn: str) -> int | None:
-        return self.invoker.limits.reserved.get(self.resolve(name_or_arn).latest.name)
+        return self.invoker.limits.reserved.get(self.unqualified(name_or_arn).latest.name)
 
     def put_reserved_concurrency(self, name_or_arn: str, value: int) -> int:
-        name = self.resolve(name_or_arn).latest.name
+        name = self.unqualified(name_or_arn).latest.name
         limits = self.invoker.limits
         others = sum(v for k, v in limits.reserved.items() if k != name)
         minimum = self.config.unreserved_minimum
@@ -330,7 +348,7 @@ class FunctionService:
         return value
 
     def delete_reserved_concurrency(self, name_or_arn: str) -> None:
-        name = self.resolve(name_or_arn).latest.name
+        name = self.unqualified(name_or_arn).latest.name
         self.store.set_reserved_concurrency(name, None)
         self.invoker.limits.set_reserved(name, None)
 
