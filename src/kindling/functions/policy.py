@@ -154,8 +154,13 @@ class PolicyService:
         return added
 
     def remove_permission(self, name_or_arn: str, sid: str, qualifier: str | None, revision_id: str | None) -> None:
+        ref = parse_function(name_or_arn, self.functions.config.region, qualifier)
+        if self._entry_or_none(ref.name) is None:
+            raise ResourceNotFound(f"No policy found for: {self.functions.arn(ref.name, ref.qualifier)}")
         entry, resolved = self._target(name_or_arn, qualifier)
         policy = self._policy(entry, resolved)
+        if not policy.statements:
+            raise ResourceNotFound("No policy is associated with the given resource.")
         if revision_id and revision_id != policy.revision_id:
             raise PreconditionFailed(
                 "The Revision Id provided does not match the latest Revision Id. "
