@@ -43,6 +43,7 @@ from .functions.provisioned import ProvisionedConcurrency
 from .functions.routes import RouteTables
 from .functions.schedules import RuleStore, Schedules
 from .functions.service import FunctionService
+from .functions.settings import FunctionSettings
 from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
@@ -51,6 +52,7 @@ from .sandbox.backend import SandboxBackend
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
+from .store.settings import SettingsStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
@@ -149,7 +151,15 @@ class Kindling:
         model = ServiceModel()
         api = LambdaApi(
             model,
-            handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
+            handlers(
+                self.functions,
+                self.invocations,
+                self.provisioned,
+                self.events,
+                self.urls,
+                self.policies,
+                FunctionSettings(self.functions, SettingsStore(self.database)),
+            ),
             [recursion_guard(self.policies)],
         )
         streaming = ResponseStreamInvoke(model, self.invocations, self.policies)

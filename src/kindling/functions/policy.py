@@ -32,6 +32,10 @@ class RecursiveInvocation(UserError):
     message_key = "Message"
 
 
+class PolicyLengthExceeded(UserError):
+    code = "PolicyLengthExceededException"
+
+
 @dataclass
 class Policy:
     entry: FunctionEntry
@@ -131,13 +135,9 @@ class PolicyService:
     def add_permission(self, params: dict[str, Any]) -> dict[str, Any]:
         entry, resolved = self._target(params["FunctionName"], params.get("Qualifier"))
         policy = self._policy(entry, resolved)
-        if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-            raise PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetPolicy API to retrieve the latest Revision Id"
-            )
+        _check_policy_revision(policy, params.get("RevisionId"))
         sid = params["StatementId"]
-        if any(s["Sid"] == sid for s in policy.statements):
+        if any(s.get("Sid") == sid for s in policy.statements):
             raise ResourceConflict(
                 f"The statement id ({sid}) provided already exists. Please specify a new statement id, "
                 "or remove the existing statement."
@@ -161,12 +161,8 @@ class PolicyService:
         policy = self._policy(entry, resolved)
         if not policy.statements:
             raise ResourceNotFound("No policy is associated with the given resource.")
-        if revision_id and revision_id != policy.revision_id:
-            raise PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetPolicy API to retrieve the latest Revision Id"
-            )
-        remaining = [s for s in policy.statements if s["Sid"] != sid]
+        _check_policy_revision(policy, revision_id)
+        remaining = [s for s in policy.statements if s.get("Sid") != sid]
         if len(remaining) == len(policy.statements):
             raise ResourceNotFound(f"Statement {sid} is not found in resource policy.")
         self._save(policy, remaining)
@@ -186,6 +182,47 @@ class PolicyService:
         if policy is None or policy.entry is not entry or not policy.statements:
             raise ResourceNotFound("The resource you requested does not exist.")
         return self.document(policy.statements), policy.revision_id
+
+    # ------------------------------------------ whole policies (Put/Get/DeleteResourcePolicy)
+    def _resource(self, arn: str) -> Policy:
+        if ":runtime/" in arn:
+            raise ResourceNotFound("The resource you requested does not exist.")
+        return self._policy(*self._target(arn, None))
+
+    def put_resource_policy(self, arn: str, document: str, revision_id: str | None) -> tuple[str, str]:
+        """Replace the whole policy of a function, version or alias with ``document`` (what AddPermission builds
+        one statement at a time)."""
+        policy = self._resource(arn)
+        _check_policy_revision(policy, revision_id)
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            raise InvalidParameterValue("The policy is not valid JSON.") from None
+        statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+        if isinstance(statements, dict):
+            statements = [statements]
+        if not statements or not all(isinstance(s, dict) for s in statements):
+            raise InvalidParameterValue("The policy must hold a Statement: a statement object or a list of them.")
+        if len(json.dumps(self.document(statements))) > MAX_POLICY_BYTES:
+            raise PolicyLengthExceeded(
+                f"The final policy size ({len(json.dumps(self.document(statements)))}) is bigger than the limit "
+                f"({MAX_POLICY_BYTES})."
+            )
+        self._save(policy, statements)
+        return json.dumps(self.document(statements)), policy.revision_id
+
+    def get_resource_policy(self, arn: str) -> tuple[str, str]:
+        policy = self._resource(arn)
+        if not policy.statements:
+            raise ResourceNotFound("The resource you requested does not exist.")
+        return json.dumps(self.document(policy.statements)), policy.revision_id
+
+    def delete_resource_policy(self, arn: str, revision_id: str | None) -> None:
+        policy = self._resource(arn)
+        if not policy.statements:
+            raise ResourceNotFound("No policy is associated with the given resource.")
+        _check_policy_revision(policy, revision_id)
+        self._save(policy, [])
 
     # -------------------------------------------------------------------- tags
     def _tag_target(self, resource: str) -> FunctionEntry:
@@ -238,3 +275,11 @@ class PolicyService:
         self.store.set_recursion(entry.latest.name, mode)
         self._recursion[entry.latest.name] = (entry, mode)
         return mode
+
+
+def _check_policy_revision(policy: Policy, revision_id: str | None) -> None:
+    if revision_id and revision_id != policy.revision_id:
+        raise PreconditionFailed(
+            "The Revision Id provided does not match the latest Revision Id. "
+            "Call the GetPolicy API to retrieve the latest Revision Id"
+        )

@@ -7,9 +7,10 @@ from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
 from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
+from ...functions.settings import FunctionSettings
 from ...functions.urls import UrlService
 from ..app import Handler
-from . import event_config, functions, invoke, layers, policy, urls, versions
+from . import event_config, functions, invoke, layers, policy, settings, urls, versions
 
 
 def handlers(
@@ -19,6 +20,7 @@ def handlers(
     events: EventQueue,
     url_configs: UrlService,
     policies: PolicyService,
+    function_settings: FunctionSettings,
 ) -> dict[str, Handler]:
     return {
         **functions.handlers(service, invocations),
@@ -28,4 +30,5 @@ def handlers(
         **urls.handlers(url_configs),
         **policy.handlers(policies),
         **layers.handlers(service.layers, service.config.endpoint),
+        **settings.handlers(function_settings),
     }
