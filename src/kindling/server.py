@@ -31,6 +31,7 @@ from .api.routes.event_config import counters_mount
 from .api.routes.policy import recursion_guard
 from .api.routes.route_tables import route_tables_mount
 from .api.routes.schedules import schedules_mount
+from .api.routes.signing import signing_profiles_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
@@ -44,6 +45,7 @@ from .functions.routes import RouteTables
 from .functions.schedules import RuleStore, Schedules
 from .functions.service import FunctionService
 from .functions.settings import FunctionSettings
+from .functions.signing import CodeSigning
 from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
@@ -53,6 +55,7 @@ from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
 from .store.settings import SettingsStore
+from .store.signing import SigningStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
@@ -145,6 +148,8 @@ class Kindling:
         self.scheduler = Scheduler(self.schedules, self.functions, self.events)
         self.resources = ResourceStore(self.database)
         self.policies = PolicyService(self.functions, self.resources)
+        self.signing = CodeSigning(self.functions, SigningStore(self.database))
+        self.functions.code_gate = self.signing
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         gateway = HttpGateway(self.invocations, self.policies)
@@ -159,6 +164,7 @@ class Kindling:
                 self.urls,
                 self.policies,
                 FunctionSettings(self.functions, SettingsStore(self.database)),
+                self.signing,
             ),
             [recursion_guard(self.policies)],
         )
@@ -170,6 +176,7 @@ class Kindling:
                 route_tables_mount(self.route_tables),
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
+                signing_profiles_mount(self.signing),
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..arn import function_arn, parse_function
 from ..code import CodeRef, CodeStore
@@ -46,6 +46,14 @@ class FunctionEntry:
     last_version: int = 0
 
 
+class CodeGate(Protocol):
+    """What checks a package before a function takes it (code signing), and remembers a function's setting."""
+
+    def check(self, function: str, config_arn: str | None, package: bytes) -> None: ...
+
+    def attach(self, function: str, config_arn: str) -> None: ...
+
+
 class FunctionService:
     def __init__(
         self,
@@ -64,6 +72,7 @@ class FunctionService:
         self._functions: dict[str, FunctionEntry] = {}
         self._trees: dict[str, Path] = {}
         self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
+        self.code_gate: CodeGate | None = None
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -189,7 +198,10 @@ class FunctionService:
             )
         return runtime
 
-    def _store_code(self, zip_file: str | bytes | None, s3: bool) -> CodeRef:
+    def _store_code(
+        self, zip_file: str | bytes | None, s3: bool, function: str, signing_config: str | None = None
+    ) -> CodeRef:
+        """The package stored, once the code gate (the function's code signing, or ``signing_config``) let it in."""
         if s3:
             raise InvalidParameterValue(
                 "Kindling stores code uploaded with ZipFile; S3 code locations are not supported."
@@ -199,7 +211,10 @@ class FunctionService:
         data = zip_bytes(zip_file)
         if len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
-        return self.code.put(data)
+        ref = self.code.put(data)  # checked as a zip here; a refused package is collected at the next start
+        if self.code_gate is not None:
+            self.code_gate.check(function, signing_config, data)
+        return ref
 
     def create(self, params: dict[str, Any]) -> FunctionVersion:
         ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
@@ -225,7 +240,9 @@ class FunctionService:
         settings = limits.check_settings(params)
         apply_on = snapstart.apply_on(params, None, runtime_name, settings["ephemeral_storage"])
         code = params["Code"]
-        ref = self._store_code(code.get("ZipFile"), bool(code.get("S3Bucket") or code.get("S3Key")))
+        signing_config = params.get("CodeSigningConfigArn")
+        s3 = bool(code.get("S3Bucket") or code.get("S3Key"))
+        ref = self._store_code(code.get("ZipFile"), s3, name, signing_config)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -254,6 +271,8 @@ class FunctionService:
         self.layers.opt_dir(record)  # merged now, not on the first cold start
         code_dir = self.tree(ref.sha256_hex)
         self.store.insert_function(record, now, params.get("Tags") or {})
+        if signing_config and self.code_gate is not None:
+            self.code_gate.attach(name, signing_config)
         self._functions[name] = FunctionEntry(record, code_dir)
         if params.get("Publish"):
             self.publish(name)
@@ -277,7 +296,8 @@ class FunctionService:
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
             raise InvalidParameterValue("Kindling runs Zip packages only; ImageUri is not supported.")
-        ref = self._store_code(params.get("ZipFile"), bool(params.get("S3Bucket") or params.get("S3Key")))
+        s3 = bool(params.get("S3Bucket") or params.get("S3Key"))
+        ref = self._store_code(params.get("ZipFile"), s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
             code_sha256_hex=ref.sha256_hex,

@@ -8,9 +8,10 @@ from ...functions.policy import PolicyService
 from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
 from ...functions.settings import FunctionSettings
+from ...functions.signing import CodeSigning
 from ...functions.urls import UrlService
 from ..app import Handler
-from . import event_config, functions, invoke, layers, policy, settings, urls, versions
+from . import event_config, functions, invoke, layers, policy, settings, signing, urls, versions
 
 
 def handlers(
@@ -21,6 +22,7 @@ def handlers(
     url_configs: UrlService,
     policies: PolicyService,
     function_settings: FunctionSettings,
+    code_signing: CodeSigning,
 ) -> dict[str, Handler]:
     return {
         **functions.handlers(service, invocations),
@@ -31,4 +33,5 @@ def handlers(
         **policy.handlers(policies),
         **layers.handlers(service.layers, service.config.endpoint),
         **settings.handlers(function_settings),
+        **signing.handlers(code_signing),
     }
