@@ -116,3 +116,29 @@ def test_alias_weights_are_a_map_constraint(raw_lam, deploy):
         "constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member "
         "must have value greater than or equal to 0.0, Member must not be null]"
     )
+
+
+def test_vpc_ids_list_their_constraints_without_not_null(raw_lam):
+    code, message, _ = create(raw_lam, VpcConfig={"SubnetIds": ["bad-format-1"], "SecurityGroupIds": []})
+    assert code == "ValidationException"
+    assert message == (
+        "1 validation error detected: Value '[bad-format-1]' at 'vpcConfig.subnetIds' failed to satisfy constraint: "
+        "Member must satisfy constraint: [Member must have length less than or equal to 1024, Member must have "
+        "length greater than or equal to 0, Member must satisfy regular expression pattern: subnet-[0-9a-z]*]"
+    )
+
+
+def test_layer_runtimes_and_architectures_as_aws_words_them(raw_lam):
+    code, message, _ = refused(
+        raw_lam.publish_layer_version,
+        LayerName="compat-invalid-layer",
+        Content={"ZipFile": HELLO},
+        CompatibleRuntimes=["invalidruntime", "invalidruntime2", "nodejs20.x"],
+        CompatibleArchitectures=["invalidarch", "x86_64"],
+    )
+    assert code == "ValidationException"
+    assert message == (
+        "2 validation errors detected: Value '[invalidruntime, invalidruntime2, nodejs20.x]' at 'compatibleRuntimes' "
+        f"failed to satisfy constraint: Member must satisfy enum value set: {CREATABLE}; Value '[invalidarch, x86_64]' "
+        f"at 'compatibleArchitectures' failed to satisfy constraint: {ARCHITECTURES}"
+    )

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from botocore.loaders import create_loader
 
 from ..errors import ValidationError
+from ..runtimes.registry import CREATABLE
 
 _LABEL = re.compile(r"\{([A-Za-z0-9]+)\+?\}")
 
@@ -200,9 +201,19 @@ class ServiceModel:
                     where = f"{path}.{_camel(required)}" if path else _camel(required)
                     problems.append(f"Value null at '{where}' failed to satisfy constraint: Member must not be null")
             for name, member_value in value.items():
-                if name in members and member_value is not None and name not in deferred:
-                    where = f"{path}.{_camel(name)}" if path else _camel(name)
-                    self._check(members[name]["shape"], member_value, where, problems)
+                member = members.get(name)
+                if member is None or member_value is None or name in deferred:
+                    continue
+                where = f"{path}.{_camel(name)}" if path else _camel(name)
+                allowed = _ENUMS.get(name) if not path else None
+                if allowed is not None and isinstance(member_value, list):
+                    if any(item not in allowed for item in member_value):
+                        problems.append(
+                            f"Value '{_java(member_value)}' at '{where}' failed to satisfy constraint: "
+                            f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+                        )
+                    continue
+                self._check(member["shape"], member_value, where, problems)
             return
         if kind in ("string", "blob", "integer", "long", "float", "double", "boolean"):
             problem = self._scalar(shape, value)
@@ -218,9 +229,10 @@ class ServiceModel:
                 for index, item in enumerate(value, 1):
                     self._check(shape["member"]["shape"], item, f"{path}.{index}.member", problems)
             elif any(self._scalar(member, item) for item in value):
+                nullable = shape_name in _NULLABLE_ITEMS
                 problems.append(
                     f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Member must satisfy constraint: "
-                    f"[{', '.join(_constraints(member, nullable=False))}]"
+                    f"[{', '.join(_constraints(member, nullable=nullable))}]"
                 )
         elif kind == "map":
             if not isinstance(value, dict):
@@ -287,6 +299,15 @@ _SERVICE_CHECKED: dict[str, tuple[str, ...]] = {
     "CreateFunction": ("Runtime",),
     "UpdateFunctionConfiguration": ("Runtime",),
 }
+
+
+# Top-level lists AWS checks against its own, narrower, value set (the runtimes a layer can name are the ones
+# a function can be created with), in one flat constraint
+_ENUMS: dict[str, tuple[str, ...]] = {"CompatibleRuntimes": CREATABLE}
+
+# Lists whose items AWS's own model does not declare non-null (botocore's cannot tell): their messages, as
+# AWS recorded them, end without "Member must not be null"
+_NULLABLE_ITEMS = frozenset({"SubnetIds", "SecurityGroupIds"})
 
 
 def _constraints(shape: dict[str, Any], nullable: bool) -> list[str]:
