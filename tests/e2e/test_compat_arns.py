@@ -84,6 +84,18 @@ def test_per_function_operations_take_every_form(lam, deploy):
         lam.put_function_event_invoke_config(FunctionName=function, MaximumRetryAttempts=1)
         assert lam.get_function_event_invoke_config(FunctionName=function)["MaximumRetryAttempts"] == 1
         lam.delete_function_event_invoke_config(FunctionName=function)
+        url = lam.create_function_url_config(FunctionName=function, AuthType="NONE")["FunctionUrl"]
+        assert lam.get_function_url_config(FunctionName=function)["FunctionUrl"] == url
+        assert [
+            c["FunctionUrl"] for c in lam.list_function_url_configs(FunctionName=function)["FunctionUrlConfigs"]
+        ] == [url]
+        lam.delete_function_url_config(FunctionName=function)
+        assert lam.get_function_recursion_config(FunctionName=function)["RecursiveLoop"] == "Terminate"
+        assert lam.get_runtime_management_config(FunctionName=function)["UpdateRuntimeOn"] == "Auto"
+        assert lam.get_function_code_signing_config(FunctionName=function).get("CodeSigningConfigArn") is None
+        assert lam.list_provisioned_concurrency_configs(FunctionName=function)["ProvisionedConcurrencyConfigs"] == []
+        assert lam.list_function_event_invoke_configs(FunctionName=function)["FunctionEventInvokeConfigs"] == []
+        assert lam.publish_version(FunctionName=function)["Version"] in ("1", "2", "3", "4")
 
 
 def test_concurrency_of_a_version_or_alias_is_refused_as_aws_does(raw_lam, deploy):
