@@ -15,6 +15,7 @@ install: $(STAMP) $(AWSCLI_VENV)/bin/aws
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
+	@command -v npm >/dev/null || scripts/apt-ensure.sh nodejs npm  # the Node aws-lambda-ric test builds with npm
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip >/dev/null
 	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
