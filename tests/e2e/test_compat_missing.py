@@ -105,3 +105,24 @@ def test_list_layers_shapes_and_filters(lam, layer):
         }
     finally:
         lam.delete_layer_version(LayerName="compat-missing", VersionNumber=newer["Version"])
+
+
+def test_permissions_of_an_alias_that_is_not_there(lam, deploy):
+    name = deploy(HELLO, Publish=True)
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    params = {"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com", "StatementId": "s"}
+    assert refused(lam.add_permission, FunctionName=name, Qualifier="alias-doesnotexist", **params) == (
+        "ResourceNotFoundException",
+        f"Cannot find alias arn: {arn}:alias-doesnotexist",
+        404,
+    )
+    assert refused(lam.add_permission, FunctionName=name, Qualifier="42", **params) == (
+        "ResourceNotFoundException",
+        f"Function not found: {arn}:42",
+        404,
+    )
+    assert refused(lam.remove_permission, FunctionName=name, Qualifier="alias-doesnotexist", StatementId="s") == (
+        "ResourceNotFoundException",
+        f"Cannot find alias arn: {arn}:alias-doesnotexist",
+        404,
+    )
