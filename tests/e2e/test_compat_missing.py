@@ -126,3 +126,22 @@ def test_permissions_of_an_alias_that_is_not_there(lam, deploy):
         f"Cannot find alias arn: {arn}:alias-doesnotexist",
         404,
     )
+
+
+def test_invoke_and_delete_of_what_is_not_there(raw_lam, lam, deploy):
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:compat-nobody"
+    assert refused(raw_lam.invoke, FunctionName="compat-nobody") == (
+        "ResourceNotFoundException",
+        f"Function not found: {arn}:$LATEST",
+        404,
+    )
+    assert refused(raw_lam.invoke, FunctionName="compat-nobody:7")[1] == f"Function not found: {arn}:7"
+    name = deploy(HELLO, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    for function in (f"{name}:live", "compat-nobody:" + "a" * 65):
+        assert refused(raw_lam.delete_function, FunctionName=function) == (
+            "InvalidParameterValueException",
+            "Deletion of aliases is not currently supported.",
+            400,
+        )
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"

@@ -146,7 +146,14 @@ class FunctionService:
 
     def invoke_target(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionVersion, Path, str]:
         """What one invocation runs: the record, its code, and the ARN the caller invoked."""
-        entry, resolved = self.lookup(name_or_arn, qualifier)
+        try:
+            entry, resolved = self.lookup(name_or_arn, qualifier)
+        except ResourceNotFound as missing:
+            ref = parse_function(name_or_arn, self.config.region, qualifier)
+            if ref.qualifier or not missing.message.startswith("Function not found"):
+                raise
+            # an invocation names the version it would run, as AWS's answer does
+            raise ResourceNotFound(f"Function not found: {self.arn(ref.name, '$LATEST')}") from None
         version = resolved
         alias = entry.aliases.get(resolved)
         if alias is not None:
@@ -433,11 +440,12 @@ class FunctionService:
         self.invoker.retire(entry.latest.name, version)
 
     def delete(self, name_or_arn: str, qualifier: str | None) -> None:
+        named = parse_function(name_or_arn, self.config.region, qualifier).qualifier
+        if named and named != "$LATEST" and not named.isdigit():  # refused before the function is even looked up
+            raise InvalidParameterValue("Deletion of aliases is not currently supported.")
         entry, resolved = self.lookup(name_or_arn, qualifier)
         if qualifier == "$LATEST" or (resolved == "$LATEST" and ":" in name_or_arn.split("function:")[-1]):
             raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
-        if resolved in entry.aliases:
-            raise InvalidParameterValue("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
         if resolved != "$LATEST":
             self._delete_version(entry, resolved)
             return
