@@ -145,3 +145,26 @@ def test_invoke_and_delete_of_what_is_not_there(raw_lam, lam, deploy):
             400,
         )
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+
+
+def test_provisioned_concurrency_of_what_is_not_there(raw_lam, deploy):
+    name = deploy(HELLO, Publish=True)
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    nobody = "arn:aws:lambda:us-east-1:000000000000:function:compat-nobody"
+    get = raw_lam.get_provisioned_concurrency_config
+    assert refused(get, FunctionName="compat-nobody", Qualifier="noalias") == (
+        "ResourceNotFoundException",
+        f"Cannot find alias arn: {nobody}:noalias",
+        404,
+    )
+    assert refused(get, FunctionName=name, Qualifier="10")[1] == f"Function not found: {arn}:10"
+    for call in (get, raw_lam.delete_provisioned_concurrency_config):
+        assert refused(call, FunctionName=name, Qualifier="$LATEST") == (
+            "InvalidParameterValueException",
+            "The function resource provided must be an alias or a published version.",
+            400,
+        )
+    put = raw_lam.put_provisioned_concurrency_config
+    assert refused(put, FunctionName=name, Qualifier="doesnotexist", ProvisionedConcurrentExecutions=1)[1] == (
+        f"Cannot find alias arn: {arn}:doesnotexist"
+    )

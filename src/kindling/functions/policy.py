@@ -115,17 +115,8 @@ class PolicyService:
 
     # ---------------------------------------------------------------- policies
     def _target(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionEntry, str]:
-        ref = parse_function(name_or_arn, self.functions.config.region, qualifier)
-        try:
-            entry, resolved = self.functions.lookup(name_or_arn, qualifier)
-        except ResourceNotFound:
-            alias = ref.qualifier and not ref.qualifier.isdigit() and ref.qualifier != "$LATEST"
-            if alias and self._entry_or_none(ref.name) is not None:
-                raise ResourceNotFound(
-                    f"Cannot find alias arn: {self.functions.arn(ref.name, ref.qualifier)}"
-                ) from None
-            raise
-        if ref.qualifier == "$LATEST":
+        entry, resolved = self.functions.lookup_qualified(name_or_arn, qualifier)
+        if parse_function(name_or_arn, self.functions.config.region, qualifier).qualifier == "$LATEST":
             raise InvalidParameterValue("We currently do not support adding policies for $LATEST.")
         return entry, resolved
 

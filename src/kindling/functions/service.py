@@ -135,6 +135,19 @@ class FunctionService:
             raise ResourceNotFound(f"Function not found: {self.arn(ref.name, ref.qualifier)}")
         return entry, resolved
 
+    def lookup_qualified(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionEntry, str]:
+        """``lookup`` for the operations that configure a version or an alias (permissions, provisioned
+        concurrency): an alias that is not there is named as AWS names it."""
+        try:
+            return self.lookup(name_or_arn, qualifier)
+        except ResourceNotFound as missing:
+            named = parse_function(name_or_arn, self.config.region, qualifier).qualifier
+            alias = named and named != "$LATEST" and not named.isdigit()
+            if alias and missing.message.startswith("Function not found"):
+                name = parse_function(name_or_arn, self.config.region).name
+                raise ResourceNotFound(f"Cannot find alias arn: {self.arn(name, named)}") from None
+            raise
+
     def arn(self, name: str, qualifier: str | None = None) -> str:
         return function_arn(self.config.region, self.config.account_id, name, qualifier)
 
