@@ -93,12 +93,13 @@ def test_a_layer_arn_without_version(raw_lam):
     arn = "arn:aws:lambda:us-east-1:000000000000:layer:nolayer"
     code, message, _ = create(raw_lam, Layers=[arn])
     assert code == "ValidationException"
-    assert message.startswith(
+    assert message == (
         f"1 validation error detected: Value '[{arn}]' at 'layers' failed to satisfy constraint: Member must "
         "satisfy constraint: [Member must have length less than or equal to 2048, Member must have length greater "
         "than or equal to 1, Member must satisfy regular expression pattern: "
+        r"(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:"
+        r"[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+), Member must not be null]"
     )
-    assert message.endswith(", Member must not be null]")
 
 
 def test_alias_weights_are_a_map_constraint(raw_lam, deploy):
@@ -141,4 +142,14 @@ def test_layer_runtimes_and_architectures_as_aws_words_them(raw_lam):
         "2 validation errors detected: Value '[invalidruntime, invalidruntime2, nodejs20.x]' at 'compatibleRuntimes' "
         f"failed to satisfy constraint: Member must satisfy enum value set: {CREATABLE}; Value '[invalidarch, x86_64]' "
         f"at 'compatibleArchitectures' failed to satisfy constraint: {ARCHITECTURES}"
+    )
+
+
+def test_an_image_for_a_zip_function(raw_lam, deploy):
+    name = deploy({"app.py": "def handler(e, c):\n    return 1\n"})
+    image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app:latest"
+    assert refused(raw_lam.update_function_code, FunctionName=name, ImageUri=image) == (
+        "InvalidParameterValueException",
+        "Please don't provide ImageUri when updating a function with packageType Zip.",
+        400,
     )

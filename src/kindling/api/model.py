@@ -60,6 +60,8 @@ class ServiceModel:
     def __init__(self, service: str = "lambda") -> None:
         model = create_loader().load_service_model(service, "service-2")
         self.shapes: dict[str, dict[str, Any]] = model["shapes"]
+        for name in _UNWRAPPED.get(service, ()):  # AWS prints these without the outer group botocore adds
+            self.shapes[name] = {**self.shapes[name], "shown": self.shapes[name]["pattern"][1:-1]}
         self.operations: dict[str, Operation] = {}
         self._routes: dict[tuple[str, str], list[Operation]] = {}
         for name, spec in model["operations"].items():
@@ -276,7 +278,7 @@ class ServiceModel:
             return f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
         pattern = shape.get("pattern")
         if pattern and isinstance(value, str) and not _matches(pattern, value):
-            return f"Member must satisfy regular expression pattern: {pattern}"
+            return f"Member must satisfy regular expression pattern: {shape.get('shown', pattern)}"
         return None
 
     @staticmethod
@@ -305,6 +307,8 @@ _SERVICE_CHECKED: dict[str, tuple[str, ...]] = {
 # a function can be created with), in one flat constraint
 _ENUMS: dict[str, tuple[str, ...]] = {"CompatibleRuntimes": CREATABLE}
 
+_UNWRAPPED = {"lambda": ("LayerVersionArn",)}
+
 # Lists whose items AWS's own model does not declare non-null (botocore's cannot tell): their messages, as
 # AWS recorded them, end without "Member must not be null"
 _NULLABLE_ITEMS = frozenset({"SubnetIds", "SecurityGroupIds"})
@@ -321,7 +325,7 @@ def _constraints(shape: dict[str, Any], nullable: bool) -> list[str]:
     if "enum" in shape:
         found.append(f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
     if "pattern" in shape:
-        found.append(f"Member must satisfy regular expression pattern: {shape['pattern']}")
+        found.append(f"Member must satisfy regular expression pattern: {shape.get('shown', shape['pattern'])}")
     if not nullable:
         found.append("Member must not be null")
     return found

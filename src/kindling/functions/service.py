@@ -315,7 +315,7 @@ class FunctionService:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
-            raise InvalidParameterValue("Kindling runs Zip packages only; ImageUri is not supported.")
+            raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
         s3 = bool(params.get("S3Bucket") or params.get("S3Key"))
         ref = self._store_code(params.get("ZipFile"), s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
