@@ -124,6 +124,8 @@ def test_configurations_are_stored_and_returned(lam, deploy, signer):
         f"The Lambda code signing configuration {config_arn} can not be found.",
         404,
     )
+    missing = refused(create, lam=lam, name="compat-csc-missing", package=make_zip(APP), config_arn=config_arn)
+    assert missing[0] == "CodeSigningConfigNotFoundException"
     assert refused(lam.put_function_code_signing_config, FunctionName=name, CodeSigningConfigArn=config_arn) == (
         "CodeSigningConfigNotFoundException",
         "The code signing configuration cannot be found. Check that the provided configuration is not deleted: "
