@@ -153,3 +153,12 @@ def test_an_image_for_a_zip_function(raw_lam, deploy):
         "Please don't provide ImageUri when updating a function with packageType Zip.",
         400,
     )
+
+
+def test_log_levels_with_the_text_format(raw_lam):
+    assert create(raw_lam, LoggingConfig={"LogFormat": "Text", "ApplicationLogLevel": "DEBUG"}) == (
+        "InvalidParameterValueException",
+        'LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the '
+        'LogFormat to "Json" and try again.',
+        400,
+    )
