@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3
 
 .PHONY: install run test lint bench clean
 
@@ -15,6 +15,7 @@ install: $(STAMP) $(AWSCLI_VENV)/bin/aws
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
+	@command -v npm >/dev/null || scripts/apt-ensure.sh nodejs npm  # the Node aws-lambda-ric test builds with npm
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip >/dev/null
 	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'

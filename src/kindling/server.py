@@ -31,6 +31,7 @@ from .api.routes.event_config import counters_mount
 from .api.routes.policy import recursion_guard
 from .api.routes.route_tables import route_tables_mount
 from .api.routes.schedules import schedules_mount
+from .api.routes.signing import signing_profiles_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
@@ -43,6 +44,8 @@ from .functions.provisioned import ProvisionedConcurrency
 from .functions.routes import RouteTables
 from .functions.schedules import RuleStore, Schedules
 from .functions.service import FunctionService
+from .functions.settings import FunctionSettings
+from .functions.signing import CodeSigning
 from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
@@ -53,6 +56,8 @@ from .sandbox.process import ProcessBackend
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
+from .store.settings import SettingsStore
+from .store.signing import SigningStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
@@ -144,13 +149,24 @@ class Kindling:
         self.scheduler = Scheduler(self.schedules, self.functions, self.events)
         self.resources = ResourceStore(self.database)
         self.policies = PolicyService(self.functions, self.resources)
+        self.signing = CodeSigning(self.functions, SigningStore(self.database))
+        self.functions.code_gate = self.signing
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         api = LambdaApi(
             model,
-            handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
+            handlers(
+                self.functions,
+                self.invocations,
+                self.provisioned,
+                self.events,
+                self.urls,
+                self.policies,
+                FunctionSettings(self.functions, SettingsStore(self.database)),
+                self.signing,
+            ),
             [recursion_guard(self.policies)],
         )
         streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
@@ -161,6 +177,7 @@ class Kindling:
                 route_tables_mount(self.route_tables),
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
+                signing_profiles_mount(self.signing),
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
@@ -182,7 +199,7 @@ class Kindling:
             "status": "ok",
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
-            "functions": len(self.functions.list_latest()),
+            "functions": len(self.functions.list_functions()),
         }
         return Reply(200, json.dumps(body).encode())
 

@@ -134,7 +134,7 @@ def test_request_body_that_is_not_json(server):
 def test_unknown_paths_and_unimplemented_operations(server):
     for path, code, status in (
         ("/nowhere", "UnknownOperationException", 404),
-        ("/2020-06-30/functions/x/code-signing-config", "NotImplementedException", 501),
+        ("/2025-11-30/capacity-providers", "NotImplementedException", 501),
     ):
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(server.endpoint + path)

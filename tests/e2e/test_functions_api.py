@@ -160,7 +160,7 @@ def create(lam, **overrides):  # type: ignore[no-untyped-def]
         ({"Timeout": 901}, "ValidationException", "Member must have value less than or equal to 900"),
         ({"Timeout": 0}, "ValidationException", "Member must have value greater than or equal to 1"),
         ({"Role": "not-a-role"}, "ValidationException", "at 'role' failed to satisfy constraint"),
-        ({"Runtime": "cobol"}, "ValidationException", "Member must satisfy enum value set"),
+        ({"Runtime": "cobol"}, "InvalidParameterValueException", "Member must satisfy enum value set"),
         ({"Runtime": "python3.7"}, "InvalidParameterValueException", "python3.7 is no longer supported"),
         ({"Runtime": "dotnet8"}, "InvalidParameterValueException", "dotnet8 is not available on this Kindling server"),
         (

@@ -78,7 +78,7 @@ def test_publish_get_list_and_delete_layer_versions(lam, layer):
     assert listed[name]["LatestMatchingVersion"]["Version"] == 1
 
     lam.delete_layer_version(LayerName=name, VersionNumber=2)
-    with pytest.raises(lam.exceptions.ResourceNotFoundException, match=f"layer:{name}:2 does not exist"):
+    with pytest.raises(lam.exceptions.ResourceNotFoundException, match="The resource you requested does not exist"):
         lam.get_layer_version(LayerName=name, VersionNumber=2)
     assert layer({"x.txt": "3"}, name)["Version"] == 3  # numbers are never reused
 

@@ -95,5 +95,7 @@ def test_back_to_text_drops_the_levels(lam, deploy, server):
     assert result == [None, None]
     assert lines[0].startswith("START RequestId: ") and lines[-1].startswith("REPORT RequestId: ")
     assert any(line.startswith("[WARNING]\t") and line.endswith("\tlow stock") for line in lines)
-    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="LogFormat JSON"):
+    with pytest.raises(
+        lam.exceptions.InvalidParameterValueException, match="LogLevel is not supported when LogFormat is set to"
+    ):
         lam.update_function_configuration(FunctionName=name, LoggingConfig={"ApplicationLogLevel": "DEBUG"})

@@ -106,7 +106,8 @@ def test_validation_messages_follow_aws(model):
 
 
 def test_several_problems_are_counted(model):
-    message = _validate(model, "CreateFunction", {"FunctionName": "f", "Code": {}, "Timeout": 0, "Runtime": "cobol"})
+    params = {"FunctionName": "f", "Code": {}, "Timeout": 0, "TracingConfig": {"Mode": "cobol"}}
+    message = _validate(model, "CreateFunction", params)
     assert message.startswith("3 validation errors detected: ")
     assert "Value null at 'role' failed to satisfy constraint: Member must not be null" in message
     assert "Member must satisfy enum value set" in message

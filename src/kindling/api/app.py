@@ -23,6 +23,7 @@ from ..ids import request_id as new_request_id
 from ..web import Mount, RawRequest, Reply, read_body
 from .errors import error_response
 from .model import Operation, ServiceModel
+from .unimplemented import not_implemented
 
 log = logging.getLogger("kindling.api")
 
@@ -86,7 +87,7 @@ class LambdaApi:
         authenticate(headers)
         handler = self.handlers.get(operation.name)
         if handler is None:
-            raise NotImplementedOperation(f"Kindling does not implement {operation.name} yet.")
+            raise NotImplementedOperation(not_implemented(operation.name))
         params = self.model.parse(operation, labels, query, headers, body)
         self.model.validate(operation, params)
         return await handler(Request(operation, params, headers, request_id))

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from botocore.loaders import create_loader
 
 from ..errors import ValidationError
+from ..runtimes.registry import CREATABLE
 
 _LABEL = re.compile(r"\{([A-Za-z0-9]+)\+?\}")
 
@@ -59,6 +60,8 @@ class ServiceModel:
     def __init__(self, service: str = "lambda") -> None:
         model = create_loader().load_service_model(service, "service-2")
         self.shapes: dict[str, dict[str, Any]] = model["shapes"]
+        for name in _UNWRAPPED.get(service, ()):  # AWS prints these without the outer group botocore adds
+            self.shapes[name] = {**self.shapes[name], "shown": self.shapes[name]["pattern"][1:-1]}
         self.operations: dict[str, Operation] = {}
         self._routes: dict[tuple[str, str], list[Operation]] = {}
         for name, spec in model["operations"].items():
@@ -176,14 +179,17 @@ class ServiceModel:
         if not operation.input_shape:
             return
         problems: list[str] = []
-        self._check(operation.input_shape, params, "", problems)
+        deferred = _SERVICE_CHECKED.get(operation.name, ())
+        self._check(operation.input_shape, params, "", problems, deferred)
         if problems:
             count = len(problems)
             raise ValidationError(
                 f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
             )
 
-    def _check(self, shape_name: str, value: Any, path: str, problems: list[str]) -> None:
+    def _check(
+        self, shape_name: str, value: Any, path: str, problems: list[str], deferred: tuple[str, ...] = ()
+    ) -> None:
         shape = self.shapes[shape_name]
         kind = shape["type"]
         shown = "*" * 8 if shape.get("sensitive") else value
@@ -197,51 +203,83 @@ class ServiceModel:
                     where = f"{path}.{_camel(required)}" if path else _camel(required)
                     problems.append(f"Value null at '{where}' failed to satisfy constraint: Member must not be null")
             for name, member_value in value.items():
-                if name in members and member_value is not None:
-                    where = f"{path}.{_camel(name)}" if path else _camel(name)
-                    self._check(members[name]["shape"], member_value, where, problems)
+                member = members.get(name)
+                if member is None or member_value is None or name in deferred:
+                    continue
+                where = f"{path}.{_camel(name)}" if path else _camel(name)
+                allowed = _ENUMS.get(name) if not path else None
+                if allowed is not None and isinstance(member_value, list):
+                    if any(item not in allowed for item in member_value):
+                        problems.append(
+                            f"Value '{_java(member_value)}' at '{where}' failed to satisfy constraint: "
+                            f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+                        )
+                    continue
+                self._check(member["shape"], member_value, where, problems)
             return
-        if kind in ("string", "blob"):
-            length = len(value) if isinstance(value, str | bytes) else 0
-            if not isinstance(value, str | bytes):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a {kind}")
-                return
-            self._bounds(length, shape, shown, path, problems, "length")
-            if "enum" in shape and value not in shape["enum"]:
-                allowed = ", ".join(shape["enum"])
-                problems.append(
-                    f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                    f"Member must satisfy enum value set: [{allowed}]"
-                )
-            pattern = shape.get("pattern")
-            if pattern and isinstance(value, str) and not _matches(pattern, value):
-                problems.append(
-                    f"Value '{shown}' at '{path}' failed to satisfy constraint: "
-                    f"Member must satisfy regular expression pattern: {pattern}"
-                )
-        elif kind in ("integer", "long", "float", "double"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a number")
-                return
-            self._bounds(value, shape, shown, path, problems, "value")
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a boolean")
+        if kind in ("string", "blob", "integer", "long", "float", "double", "boolean"):
+            problem = self._scalar(shape, value)
+            if problem:
+                problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: {problem}")
         elif kind == "list":
             if not isinstance(value, list):
                 problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a list")
                 return
-            self._bounds(len(value), shape, shown, path, problems, "length")
-            for index, item in enumerate(value, 1):
-                self._check(shape["member"]["shape"], item, f"{path}.{index}.member", problems)
+            self._bounds(len(value), shape, _java(shown), path, problems, "length")
+            member = self.shapes[shape["member"]["shape"]]
+            if member["type"] in ("structure", "list", "map"):
+                for index, item in enumerate(value, 1):
+                    self._check(shape["member"]["shape"], item, f"{path}.{index}.member", problems)
+            elif any(self._scalar(member, item) for item in value):
+                nullable = shape_name in _NULLABLE_ITEMS
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Member must satisfy constraint: "
+                    f"[{', '.join(_constraints(member, nullable=nullable))}]"
+                )
         elif kind == "map":
             if not isinstance(value, dict):
                 problems.append(f"Value '{shown}' at '{path}' failed to satisfy constraint: Member must be a map")
                 return
-            self._bounds(len(value), shape, shown, path, problems, "length")
-            for key, item in value.items():
-                self._check(shape["key"]["shape"], key, f"{path}.{key}.key", problems)
-                self._check(shape["value"]["shape"], item, f"{path}.{key}.value", problems)
+            self._bounds(len(value), shape, _java(shown), path, problems, "length")
+            key, item = self.shapes[shape["key"]["shape"]], self.shapes[shape["value"]["shape"]]
+            if any(self._scalar(key, k) for k in value):
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Map keys must satisfy "
+                    f"constraint: [{', '.join(_constraints(key, nullable=True))}]"
+                )
+            if item["type"] in ("structure", "list", "map"):
+                for k, v in value.items():
+                    self._check(shape["value"]["shape"], v, f"{path}.{k}.value", problems)
+            elif any(self._scalar(item, v) for v in value.values()):
+                problems.append(
+                    f"Value '{_java(shown)}' at '{path}' failed to satisfy constraint: Map value must satisfy "
+                    f"constraint: [{', '.join(_constraints(item, nullable=False))}]"
+                )
+
+    @staticmethod
+    def _scalar(shape: dict[str, Any], value: Any) -> str | None:
+        """The first constraint a scalar breaks, in AWS's words, or None."""
+        kind = shape["type"]
+        if kind in ("string", "blob"):
+            if not isinstance(value, str | bytes):
+                return f"Member must be a {kind}"
+            measure, what = len(value), "length"
+        elif kind == "boolean":
+            return None if isinstance(value, bool) else "Member must be a boolean"
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            return "Member must be a number"
+        else:
+            measure, what = value, "value"
+        if "min" in shape and measure < shape["min"]:
+            return f"Member must have {what} greater than or equal to {shape['min']}"
+        if "max" in shape and measure > shape["max"]:
+            return f"Member must have {what} less than or equal to {shape['max']}"
+        if "enum" in shape and value not in shape["enum"]:
+            return f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
+        pattern = shape.get("pattern")
+        if pattern and isinstance(value, str) and not _matches(pattern, value):
+            return f"Member must satisfy regular expression pattern: {shape.get('shown', pattern)}"
+        return None
 
     @staticmethod
     def _bounds(measure: float, shape: dict[str, Any], shown: Any, path: str, problems: list[str], what: str) -> None:
@@ -255,6 +293,55 @@ class ServiceModel:
                 f"Value '{shown}' at '{path}' failed to satisfy constraint: "
                 f"Member must have {what} less than or equal to {shape['max']}"
             )
+
+
+# Members whose constraint the service checks itself, after the model's checks, with its own error
+# (an unknown Runtime is an InvalidParameterValueException naming the runtimes that can be created)
+_SERVICE_CHECKED: dict[str, tuple[str, ...]] = {
+    "CreateFunction": ("Runtime",),
+    "UpdateFunctionConfiguration": ("Runtime",),
+}
+
+
+# Top-level lists AWS checks against its own, narrower, value set (the runtimes a layer can name are the ones
+# a function can be created with), in one flat constraint
+_ENUMS: dict[str, tuple[str, ...]] = {"CompatibleRuntimes": CREATABLE}
+
+_UNWRAPPED = {"lambda": ("LayerVersionArn",)}
+
+# Lists whose items AWS's own model does not declare non-null (botocore's cannot tell): their messages, as
+# AWS recorded them, end without "Member must not be null"
+_NULLABLE_ITEMS = frozenset({"SubnetIds", "SecurityGroupIds"})
+
+
+def _constraints(shape: dict[str, Any], nullable: bool) -> list[str]:
+    """Every constraint of a collection's member shape, listed as AWS lists them when one item breaks any."""
+    what = "length" if shape["type"] in ("string", "blob") else "value"
+    found = []
+    if "max" in shape:
+        found.append(f"Member must have {what} less than or equal to {_number(shape['max'])}")
+    if "min" in shape:
+        found.append(f"Member must have {what} greater than or equal to {_number(shape['min'])}")
+    if "enum" in shape:
+        found.append(f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]")
+    if "pattern" in shape:
+        found.append(f"Member must satisfy regular expression pattern: {shape.get('shown', shape['pattern'])}")
+    if not nullable:
+        found.append("Member must not be null")
+    return found
+
+
+def _number(value: float) -> str:
+    return f"{float(value)}" if isinstance(value, float) else str(value)
+
+
+def _java(value: Any) -> str:
+    """A value as AWS's (Java) services print it: ``[a, b]`` for a list, ``{k=v}`` for a map."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_java(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _json(body: bytes) -> Any:

@@ -66,6 +66,11 @@ def function_configuration(
     return config
 
 
+def qualified(record: FunctionVersion) -> FunctionVersion:
+    """``$LATEST`` named with its qualifier, as AWS names it wherever versions are listed or it was asked for."""
+    return record.replace(arn=f"{record.arn}:$LATEST") if record.version == "$LATEST" else record
+
+
 def _runtime_digest(runtime: str) -> str:
     return hashlib.sha256(runtime.encode()).hexdigest()
 

@@ -8,17 +8,19 @@ from typing import Any
 import click
 
 from .common import Clients, CliError, client_command, out
-from .functions_deploy import deploy_directory, settings_from, settings_options
+from .functions_deploy import chosen_path, deploy_directory, path_argument, settings_from, settings_options
 from .sam import deploy_template, template_in
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@path_argument
 @settings_options
 @client_command
-def deploy(clients: Clients, path: Path, **options: Any) -> None:
+def deploy(clients: Clients, path: Path | None, template_file: Path | None, **options: Any) -> None:
     """Zip the folder PATH and create or update its function (unchanged code is not uploaded again);
-    or deploy the functions and schedules of a SAM template (PATH is the template, or a folder with one)."""
+    or deploy the functions and schedules of a SAM template (PATH or -t/--template-file is the template,
+    or PATH a folder with one). Without PATH, the current folder."""
+    path = chosen_path(path, template_file)
     template = template_in(path)
     if template is None:
         out.print(deploy_directory(clients, path, settings_from(**options)).summary(), markup=False)

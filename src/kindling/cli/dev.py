@@ -17,7 +17,15 @@ import click
 import watchfiles
 
 from .common import Clients, CliError, client_command, err, explain
-from .functions_deploy import Deployment, deploy_directory, settings_from, settings_options, update_code
+from .functions_deploy import (
+    Deployment,
+    chosen_path,
+    deploy_directory,
+    path_argument,
+    settings_from,
+    settings_options,
+    update_code,
+)
 from .package import package, skipped
 
 DEBOUNCE_MS = 200  # the longest a burst of writes (an editor's atomic save) is gathered
@@ -83,11 +91,13 @@ def warn_if_broken(path: Path) -> None:
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@path_argument
 @settings_options
 @client_command
-def dev(clients: Clients, path: Path, **options: Any) -> None:
-    """Deploy PATH (a function's folder or a SAM template), then apply every saved change until Ctrl-C."""
+def dev(clients: Clients, path: Path | None, template_file: Path | None, **options: Any) -> None:
+    """Deploy PATH (a function's folder or a SAM template, also given as -t/--template-file; the current
+    folder without either), then apply every saved change until Ctrl-C."""
+    path = chosen_path(path, template_file)
     targets = deploy_all(clients, path, options)
     roots = sorted({target.root for target in targets})
 

@@ -193,6 +193,24 @@ def parse_env(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return env
 
 
+def path_argument(function: Any) -> Any:
+    """PATH, or ``-t/--template-file`` as ``sam deploy`` users type it; neither means the current folder."""
+    function = click.option(
+        "-t",
+        "--template-file",
+        "template_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="a SAM template (as for sam deploy); the same as giving it as PATH",
+    )(function)
+    return click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))(function)
+
+
+def chosen_path(path: Path | None, template_file: Path | None) -> Path:
+    if path is not None and template_file is not None:
+        raise CliError("give PATH or --template-file, not both", "the template's folder is where CodeUri starts")
+    return template_file or path or Path(".")
+
+
 def settings_options(function: Any) -> Any:
     """The options ``deploy`` and ``dev`` share."""
     for option in reversed(

@@ -11,6 +11,7 @@ from .invoke import invoke
 from .logs import logs
 from .schedules import schedule
 from .server import server
+from .sign import sign
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -18,7 +19,7 @@ def cli() -> None:
     """Kindling, a self-hosted AWS Lambda: run the server, and deploy, invoke and follow functions on it."""
 
 
-for command in (server, deploy, invoke, logs, ls, rm, dev, schedule):
+for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign):
     cli.add_command(command)
 
 

@@ -85,7 +85,7 @@ class EventQueue:
     async def start(self) -> None:
         """Resume whatever was accepted before a restart or a crash."""
         assert self.functions is not None, "EventQueue needs the function service"
-        self.configs.load({record.name for record in self.functions.list_latest()})
+        self.configs.load({record.name for record in self.functions.list_functions()})
         events, self.quarantined = self.store.load()
         self.store.start()
         interrupted = 0

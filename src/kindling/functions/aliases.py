@@ -15,7 +15,7 @@ class AliasService:
         self.functions = functions
 
     def _entry(self, name_or_arn: str) -> FunctionEntry:
-        return self.functions.resolve(name_or_arn)
+        return self.functions.function(name_or_arn)  # a qualified ARN (an alias's own) names its function
 
     def _alias(self, entry: FunctionEntry, name: str, missing: str = "Cannot find alias arn") -> Alias:
         alias = entry.aliases.get(name)

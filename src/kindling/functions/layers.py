@@ -37,6 +37,8 @@ from .timestamps import timestamp
 
 MAX_LAYERS = 5
 _VERSION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+):(\d+)$")
+NOT_THERE = "The resource you requested does not exist."
+NO_POLICY = "No policy is associated with the given resource."
 _PRINCIPAL = re.compile(r"^(\d{12}|\*)$")
 
 
@@ -57,17 +59,23 @@ class LayerService:
     def _name(self, name_or_arn: str) -> str:
         return name_or_arn.rpartition(":layer:")[2] if name_or_arn.startswith("arn:") else name_or_arn
 
-    def get(self, name_or_arn: str, version: int) -> dict[str, Any]:
+    def get(self, name_or_arn: str, version: int, missing: str = "") -> dict[str, Any]:
+        """A layer version; what is missing is named in ``missing``'s words, or AWS's generic ones."""
         name = self._name(name_or_arn)
+        _check_number(version)
         record = self._versions.get((name, int(version)))
         if record is None:
-            raise ResourceNotFound(f"Layer version {self.layer_arn(name)}:{version} does not exist.")
+            raise ResourceNotFound(missing.format(arn=f"{self.layer_arn(name)}:{version}") or NOT_THERE)
         return record
+
+    def _version(self, name_or_arn: str, version: int) -> dict[str, Any]:
+        """The version a permission operation names (its absence is told by ARN, as AWS does)."""
+        return self.get(name_or_arn, version, missing="Layer version {arn} does not exist.")
 
     def get_by_arn(self, arn: str) -> dict[str, Any]:
         match = _VERSION_ARN.match(arn)
         if not match or match[1] != self.config.region or match[2] != self.config.account_id:
-            raise ResourceNotFound(f"Layer version {arn} does not exist.")
+            raise ResourceNotFound(NOT_THERE)
         return self.get(match[3], int(match[4]))
 
     # ------------------------------------------------------------------ versions
@@ -77,7 +85,7 @@ class LayerService:
         if content.get("S3Bucket") or content.get("S3Key"):
             raise InvalidParameterValue("Kindling stores layers uploaded with ZipFile; S3 locations are not supported.")
         if not content.get("ZipFile"):
-            raise InvalidParameterValue("Please provide a source for the layer content (ZipFile).")
+            raise InvalidParameterValue("Uploaded file must be a non-empty zip")
         data = zip_bytes(content["ZipFile"])
         if len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
@@ -126,12 +134,13 @@ class LayerService:
     def delete(self, name_or_arn: str, version: int) -> None:
         """Functions that use the version keep working: their records hold its hash, the tree stays."""
         name = self._name(name_or_arn)
+        _check_number(version)
         if self._versions.pop((name, int(version)), None) is not None:
             self.store.delete(name, int(version))
 
     # ------------------------------------------------------------------ permissions
     def add_permission(self, params: dict[str, Any]) -> dict[str, Any]:
-        record = self.get(params["LayerName"], params["VersionNumber"])
+        record = self._version(params["LayerName"], params["VersionNumber"])
         _check_revision(record, params.get("RevisionId"))
         sid = params["StatementId"]
         if any(s["Sid"] == sid for s in record["statements"]):
@@ -157,7 +166,9 @@ class LayerService:
         return statement
 
     def remove_permission(self, params: dict[str, Any]) -> None:
-        record = self.get(params["LayerName"], params["VersionNumber"])
+        record = self._version(params["LayerName"], params["VersionNumber"])
+        if not record["statements"]:
+            raise ResourceNotFound(NO_POLICY)
         _check_revision(record, params.get("RevisionId"))
         kept = [s for s in record["statements"] if s["Sid"] != params["StatementId"]]
         if len(kept) == len(record["statements"]):
@@ -165,9 +176,9 @@ class LayerService:
         self._change_policy(record, kept)
 
     def policy(self, name_or_arn: str, version: int) -> dict[str, Any]:
-        record = self.get(name_or_arn, version)
+        record = self._version(name_or_arn, version)
         if not record["statements"]:
-            raise ResourceNotFound("No policy is associated with the given resource.")
+            raise ResourceNotFound(NO_POLICY)
         document = {"Version": "2012-10-17", "Id": "default", "Statement": record["statements"]}
         return {"Policy": json.dumps(document), "RevisionId": record["revision_id"]}
 
@@ -272,6 +283,11 @@ def _overlay(source: Path, target: Path) -> None:
             else:
                 shutil.copy2(src, dst)
         dirs[:] = [d for d in dirs if not (Path(directory) / d).is_symlink()]
+
+
+def _check_number(version: int) -> None:
+    if int(version) < 1:
+        raise InvalidParameterValue("Layer Version Cannot be less than 1")
 
 
 def _check_revision(record: dict[str, Any], revision_id: str | None) -> None:

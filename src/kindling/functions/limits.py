@@ -93,7 +93,10 @@ def logging_settings(config: dict[str, Any], current: FunctionVersion | None) ->
     log_format = config.get("LogFormat", current.log_format if current else "Text")
     if log_format != "JSON":
         if "ApplicationLogLevel" in config or "SystemLogLevel" in config:
-            raise InvalidParameterValue("ApplicationLogLevel and SystemLogLevel need LogFormat JSON.")
+            raise InvalidParameterValue(
+                'LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or '
+                'change the LogFormat to "Json" and try again.'
+            )
         return {"log_format": log_format, "application_log_level": "", "system_log_level": ""}
     app_level = config.get("ApplicationLogLevel") or (current and current.application_log_level) or "INFO"
     system_level = config.get("SystemLogLevel") or (current and current.system_log_level) or "INFO"

@@ -32,6 +32,10 @@ class RecursiveInvocation(UserError):
     message_key = "Message"
 
 
+class PolicyLengthExceeded(UserError):
+    code = "PolicyLengthExceededException"
+
+
 @dataclass
 class Policy:
     entry: FunctionEntry
@@ -111,7 +115,7 @@ class PolicyService:
 
     # ---------------------------------------------------------------- policies
     def _target(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionEntry, str]:
-        entry, resolved = self.functions.lookup(name_or_arn, qualifier)
+        entry, resolved = self.functions.lookup_qualified(name_or_arn, qualifier)
         if parse_function(name_or_arn, self.functions.config.region, qualifier).qualifier == "$LATEST":
             raise InvalidParameterValue("We currently do not support adding policies for $LATEST.")
         return entry, resolved
@@ -131,13 +135,9 @@ class PolicyService:
     def add_permission(self, params: dict[str, Any]) -> dict[str, Any]:
         entry, resolved = self._target(params["FunctionName"], params.get("Qualifier"))
         policy = self._policy(entry, resolved)
-        if params.get("RevisionId") and params["RevisionId"] != policy.revision_id:
-            raise PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetPolicy API to retrieve the latest Revision Id"
-            )
+        _check_policy_revision(policy, params.get("RevisionId"))
         sid = params["StatementId"]
-        if any(s["Sid"] == sid for s in policy.statements):
+        if any(s.get("Sid") == sid for s in policy.statements):
             raise ResourceConflict(
                 f"The statement id ({sid}) provided already exists. Please specify a new statement id, "
                 "or remove the existing statement."
@@ -154,14 +154,15 @@ class PolicyService:
         return added
 
     def remove_permission(self, name_or_arn: str, sid: str, qualifier: str | None, revision_id: str | None) -> None:
+        ref = parse_function(name_or_arn, self.functions.config.region, qualifier)
+        if self._entry_or_none(ref.name) is None:
+            raise ResourceNotFound(f"No policy found for: {self.functions.arn(ref.name, ref.qualifier)}")
         entry, resolved = self._target(name_or_arn, qualifier)
         policy = self._policy(entry, resolved)
-        if revision_id and revision_id != policy.revision_id:
-            raise PreconditionFailed(
-                "The Revision Id provided does not match the latest Revision Id. "
-                "Call the GetPolicy API to retrieve the latest Revision Id"
-            )
-        remaining = [s for s in policy.statements if s["Sid"] != sid]
+        if not policy.statements:
+            raise ResourceNotFound("No policy is associated with the given resource.")
+        _check_policy_revision(policy, revision_id)
+        remaining = [s for s in policy.statements if s.get("Sid") != sid]
         if len(remaining) == len(policy.statements):
             raise ResourceNotFound(f"Statement {sid} is not found in resource policy.")
         self._save(policy, remaining)
@@ -181,6 +182,47 @@ class PolicyService:
         if policy is None or policy.entry is not entry or not policy.statements:
             raise ResourceNotFound("The resource you requested does not exist.")
         return self.document(policy.statements), policy.revision_id
+
+    # ------------------------------------------ whole policies (Put/Get/DeleteResourcePolicy)
+    def _resource(self, arn: str) -> Policy:
+        if ":runtime/" in arn:
+            raise ResourceNotFound("The resource you requested does not exist.")
+        return self._policy(*self._target(arn, None))
+
+    def put_resource_policy(self, arn: str, document: str, revision_id: str | None) -> tuple[str, str]:
+        """Replace the whole policy of a function, version or alias with ``document`` (what AddPermission builds
+        one statement at a time)."""
+        policy = self._resource(arn)
+        _check_policy_revision(policy, revision_id)
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            raise InvalidParameterValue("The policy is not valid JSON.") from None
+        statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+        if isinstance(statements, dict):
+            statements = [statements]
+        if not statements or not all(isinstance(s, dict) for s in statements):
+            raise InvalidParameterValue("The policy must hold a Statement: a statement object or a list of them.")
+        if len(json.dumps(self.document(statements))) > MAX_POLICY_BYTES:
+            raise PolicyLengthExceeded(
+                f"The final policy size ({len(json.dumps(self.document(statements)))}) is bigger than the limit "
+                f"({MAX_POLICY_BYTES})."
+            )
+        self._save(policy, statements)
+        return json.dumps(self.document(statements)), policy.revision_id
+
+    def get_resource_policy(self, arn: str) -> tuple[str, str]:
+        policy = self._resource(arn)
+        if not policy.statements:
+            raise ResourceNotFound("The resource you requested does not exist.")
+        return json.dumps(self.document(policy.statements)), policy.revision_id
+
+    def delete_resource_policy(self, arn: str, revision_id: str | None) -> None:
+        policy = self._resource(arn)
+        if not policy.statements:
+            raise ResourceNotFound("No policy is associated with the given resource.")
+        _check_policy_revision(policy, revision_id)
+        self._save(policy, [])
 
     # -------------------------------------------------------------------- tags
     def _tag_target(self, resource: str) -> FunctionEntry:
@@ -233,3 +275,11 @@ class PolicyService:
         self.store.set_recursion(entry.latest.name, mode)
         self._recursion[entry.latest.name] = (entry, mode)
         return mode
+
+
+def _check_policy_revision(policy: Policy, revision_id: str | None) -> None:
+    if revision_id and revision_id != policy.revision_id:
+        raise PreconditionFailed(
+            "The Revision Id provided does not match the latest Revision Id. "
+            "Call the GetPolicy API to retrieve the latest Revision Id"
+        )

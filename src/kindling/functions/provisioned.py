@@ -53,7 +53,7 @@ class ProvisionedConcurrency:
         config.task = asyncio.get_running_loop().create_task(work)
 
     def put(self, name_or_arn: str, qualifier: str, requested: int) -> dict[str, Any]:
-        entry, resolved = self.functions.lookup(name_or_arn, qualifier)
+        entry, resolved = self.functions.lookup_qualified(name_or_arn, qualifier)
         if resolved == "$LATEST":
             raise InvalidParameterValue(
                 "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
@@ -73,7 +73,9 @@ class ProvisionedConcurrency:
         return self._describe(config)
 
     def _config(self, name_or_arn: str, qualifier: str) -> _Config:
-        entry, resolved = self.functions.lookup(name_or_arn, qualifier)
+        entry, resolved = self.functions.lookup_qualified(name_or_arn, qualifier)
+        if resolved == "$LATEST":
+            raise InvalidParameterValue("The function resource provided must be an alias or a published version.")
         config = self._configs.get((entry.latest.name, resolved))
         if config is None:
             raise ProvisionedConfigNotFound("No Provisioned Concurrency Config found for this function")

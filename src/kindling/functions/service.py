@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..arn import function_arn, parse_function
 from ..code import CodeRef, CodeStore
@@ -30,7 +30,7 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
-from ..runtimes.registry import DEPRECATED, Runtime
+from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits, snapstart
 from .layers import LayerService, check_size
@@ -44,6 +44,14 @@ class FunctionEntry:
     versions: dict[str, FunctionVersion] = field(default_factory=dict)  # published, by number
     aliases: dict[str, Alias] = field(default_factory=dict)
     last_version: int = 0
+
+
+class CodeGate(Protocol):
+    """What checks a package before a function takes it (code signing), and remembers a function's setting."""
+
+    def check(self, function: str, config_arn: str | None, package: bytes) -> None: ...
+
+    def attach(self, function: str, config_arn: str) -> None: ...
 
 
 class FunctionService:
@@ -64,6 +72,7 @@ class FunctionService:
         self._functions: dict[str, FunctionEntry] = {}
         self._trees: dict[str, Path] = {}
         self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
+        self.code_gate: CodeGate | None = None
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -100,6 +109,23 @@ class FunctionService:
             raise ResourceNotFound(f"Function not found: {self.arn(entry.latest.name, resolved)}")
         return entry
 
+    def function(self, name_or_arn: str) -> FunctionEntry:
+        """The function a name or ARN names, any qualifier set aside: what alias operations act on."""
+        name = parse_function(name_or_arn, self.config.region).name
+        entry = self._functions.get(name)
+        if entry is None:
+            raise ResourceNotFound(f"Function not found: {self.arn(name)}")
+        return entry
+
+    def unqualified(self, name_or_arn: str) -> FunctionEntry:
+        """The function, for operations that AWS refuses on a version or an alias (reserved concurrency)."""
+        if parse_function(name_or_arn, self.config.region).qualifier:
+            raise InvalidParameterValue(
+                "This operation is permitted on Lambda functions only. Aliases and versions do not support this "
+                "operation. Please specify either a function name or an unqualified function ARN."
+            )
+        return self.resolve(name_or_arn)
+
     def lookup(self, name_or_arn: str, qualifier: str | None = None) -> tuple[FunctionEntry, str]:
         """The function and the qualifier (``$LATEST``, a version number or an alias) that exists."""
         ref = parse_function(name_or_arn, self.config.region, qualifier)
@@ -108,6 +134,19 @@ class FunctionService:
         if entry is None or not (resolved == "$LATEST" or resolved in entry.versions or resolved in entry.aliases):
             raise ResourceNotFound(f"Function not found: {self.arn(ref.name, ref.qualifier)}")
         return entry, resolved
+
+    def lookup_qualified(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionEntry, str]:
+        """``lookup`` for the operations that configure a version or an alias (permissions, provisioned
+        concurrency): an alias that is not there is named as AWS names it."""
+        try:
+            return self.lookup(name_or_arn, qualifier)
+        except ResourceNotFound as missing:
+            named = parse_function(name_or_arn, self.config.region, qualifier).qualifier
+            alias = named and named != "$LATEST" and not named.isdigit()
+            if alias and missing.message.startswith("Function not found"):
+                name = parse_function(name_or_arn, self.config.region).name
+                raise ResourceNotFound(f"Cannot find alias arn: {self.arn(name, named)}") from None
+            raise
 
     def arn(self, name: str, qualifier: str | None = None) -> str:
         return function_arn(self.config.region, self.config.account_id, name, qualifier)
@@ -120,7 +159,14 @@ class FunctionService:
 
     def invoke_target(self, name_or_arn: str, qualifier: str | None) -> tuple[FunctionVersion, Path, str]:
         """What one invocation runs: the record, its code, and the ARN the caller invoked."""
-        entry, resolved = self.lookup(name_or_arn, qualifier)
+        try:
+            entry, resolved = self.lookup(name_or_arn, qualifier)
+        except ResourceNotFound as missing:
+            ref = parse_function(name_or_arn, self.config.region, qualifier)
+            if ref.qualifier or not missing.message.startswith("Function not found"):
+                raise
+            # an invocation names the version it would run, as AWS's answer does
+            raise ResourceNotFound(f"Function not found: {self.arn(ref.name, '$LATEST')}") from None
         version = resolved
         alias = entry.aliases.get(resolved)
         if alias is not None:
@@ -133,8 +179,11 @@ class FunctionService:
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.tree(record.code_sha256_hex), invoked
 
-    def list_latest(self) -> list[FunctionVersion]:
-        return [self._functions[name].latest for name in sorted(self._functions)]
+    def list_functions(self, every_version: bool = False) -> list[FunctionVersion]:
+        """Each function's ``$LATEST``; with ``every_version``, its published versions after it."""
+        if not every_version:
+            return [self._functions[name].latest for name in sorted(self._functions)]
+        return [record for name in sorted(self._functions) for record in self.list_versions(name)]
 
     def tags(self, name: str) -> dict[str, str]:
         return self.store.tags(name)
@@ -153,6 +202,11 @@ class FunctionService:
                 "functions. We recommend you use a supported runtime while creating or updating functions."
             )
         runtime = self.runtimes.get(name)
+        if runtime is None and name not in CREATABLE:
+            raise InvalidParameterValue(
+                f"Value {name} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
+                f"[{', '.join(CREATABLE)}] or be a valid ARN"
+            )
         if runtime is None:
             available = ", ".join(sorted(self.runtimes)) or "none"
             raise InvalidParameterValue(
@@ -164,7 +218,10 @@ class FunctionService:
             )
         return runtime
 
-    def _store_code(self, zip_file: str | bytes | None, s3: bool) -> CodeRef:
+    def _store_code(
+        self, zip_file: str | bytes | None, s3: bool, function: str, signing_config: str | None = None
+    ) -> CodeRef:
+        """The package stored, once the code gate (the function's code signing, or ``signing_config``) let it in."""
         if s3:
             raise InvalidParameterValue(
                 "Kindling stores code uploaded with ZipFile; S3 code locations are not supported."
@@ -174,11 +231,15 @@ class FunctionService:
         data = zip_bytes(zip_file)
         if len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
-        return self.code.put(data)
+        ref = self.code.put(data)  # checked as a zip here; a refused package is collected at the next start
+        if self.code_gate is not None:
+            self.code_gate.check(function, signing_config, data)
+        return ref
 
     def create(self, params: dict[str, Any]) -> FunctionVersion:
-        name = params["FunctionName"]
-        if ":" in name or len(name) > 64:
+        ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
+        name = ref.name
+        if ref.qualifier or len(name) > 64:
             raise InvalidParameterValue(
                 f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
                 "Member must have length less than or equal to 64"
@@ -199,7 +260,9 @@ class FunctionService:
         settings = limits.check_settings(params)
         apply_on = snapstart.apply_on(params, None, runtime_name, settings["ephemeral_storage"])
         code = params["Code"]
-        ref = self._store_code(code.get("ZipFile"), bool(code.get("S3Bucket") or code.get("S3Key")))
+        signing_config = params.get("CodeSigningConfigArn")
+        s3 = bool(code.get("S3Bucket") or code.get("S3Key"))
+        ref = self._store_code(code.get("ZipFile"), s3, name, signing_config)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -228,6 +291,8 @@ class FunctionService:
         self.layers.opt_dir(record)  # merged now, not on the first cold start
         code_dir = self.tree(ref.sha256_hex)
         self.store.insert_function(record, now, params.get("Tags") or {})
+        if signing_config and self.code_gate is not None:
+            self.code_gate.attach(name, signing_config)
         self._functions[name] = FunctionEntry(record, code_dir)
         if params.get("Publish"):
             self.publish(name)
@@ -250,8 +315,9 @@ class FunctionService:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
-            raise InvalidParameterValue("Kindling runs Zip packages only; ImageUri is not supported.")
-        ref = self._store_code(params.get("ZipFile"), bool(params.get("S3Bucket") or params.get("S3Key")))
+            raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
+        s3 = bool(params.get("S3Bucket") or params.get("S3Key"))
+        ref = self._store_code(params.get("ZipFile"), s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
             code_sha256_hex=ref.sha256_hex,
@@ -305,10 +371,10 @@ class FunctionService:
         return self._replace_latest(entry, record, entry.code_dir)
 
     def reserved_concurrency(self, name_or_arn: str) -> int | None:
-        return self.invoker.limits.reserved.get(self.resolve(name_or_arn).latest.name)
+        return self.invoker.limits.reserved.get(self.unqualified(name_or_arn).latest.name)
 
     def put_reserved_concurrency(self, name_or_arn: str, value: int) -> int:
-        name = self.resolve(name_or_arn).latest.name
+        name = self.unqualified(name_or_arn).latest.name
         limits = self.invoker.limits
         others = sum(v for k, v in limits.reserved.items() if k != name)
         minimum = self.config.unreserved_minimum
@@ -322,7 +388,7 @@ class FunctionService:
         return value
 
     def delete_reserved_concurrency(self, name_or_arn: str) -> None:
-        name = self.resolve(name_or_arn).latest.name
+        name = self.unqualified(name_or_arn).latest.name
         self.store.set_reserved_concurrency(name, None)
         self.invoker.limits.set_reserved(name, None)
 
@@ -387,11 +453,12 @@ class FunctionService:
         self.invoker.retire(entry.latest.name, version)
 
     def delete(self, name_or_arn: str, qualifier: str | None) -> None:
+        named = parse_function(name_or_arn, self.config.region, qualifier).qualifier
+        if named and named != "$LATEST" and not named.isdigit():  # refused before the function is even looked up
+            raise InvalidParameterValue("Deletion of aliases is not currently supported.")
         entry, resolved = self.lookup(name_or_arn, qualifier)
         if qualifier == "$LATEST" or (resolved == "$LATEST" and ":" in name_or_arn.split("function:")[-1]):
             raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
-        if resolved in entry.aliases:
-            raise InvalidParameterValue("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
         if resolved != "$LATEST":
             self._delete_version(entry, resolved)
             return

@@ -35,7 +35,14 @@ DEPRECATED = (
     "ruby2.7",
     "java8",
     "go1.x",
+    "provided",
 )
+# The runtimes AWS lets a function be created with, in the order its error message lists them
+CREATABLE = (
+    "nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+    "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+    "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+)  # fmt: skip
 BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
 NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
 NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")

@@ -7,9 +7,11 @@ from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
 from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
+from ...functions.settings import FunctionSettings
+from ...functions.signing import CodeSigning
 from ...functions.urls import UrlService
 from ..app import Handler
-from . import event_config, functions, invoke, layers, policy, urls, versions
+from . import event_config, functions, invoke, layers, policy, settings, signing, urls, versions
 
 
 def handlers(
@@ -19,6 +21,8 @@ def handlers(
     events: EventQueue,
     url_configs: UrlService,
     policies: PolicyService,
+    function_settings: FunctionSettings,
+    code_signing: CodeSigning,
 ) -> dict[str, Handler]:
     return {
         **functions.handlers(service, invocations),
@@ -28,4 +32,6 @@ def handlers(
         **urls.handlers(url_configs),
         **policy.handlers(policies),
         **layers.handlers(service.layers, service.config.endpoint),
+        **settings.handlers(function_settings),
+        **signing.handlers(code_signing),
     }

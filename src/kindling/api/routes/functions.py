@@ -10,7 +10,7 @@ from ...limits import UNZIPPED_MAX, ZIPPED_MAX
 from ...web import Reply, json_reply
 from ..app import Handler, Request
 from ..pages import listing
-from ..shapes import function_configuration
+from ..shapes import function_configuration, qualified
 
 
 def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Handler]:
@@ -23,6 +23,8 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
     async def get_function(request: Request) -> Reply:
         entry, qualifier = service.lookup(request.params["FunctionName"], request.params.get("Qualifier"))
         record = service.record(entry, qualifier)
+        if request.params.get("Qualifier") == "$LATEST":
+            record = qualified(record)
         body: dict = {
             "Configuration": function_configuration(record, region),
             "Code": {"RepositoryType": "S3", "Location": service.code_location(record)},
@@ -37,11 +39,16 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def get_function_configuration(request: Request) -> Reply:
         entry, qualifier = service.lookup(request.params["FunctionName"], request.params.get("Qualifier"))
-        return json_reply(function_configuration(service.record(entry, qualifier), region))
+        record = service.record(entry, qualifier)
+        if request.params.get("Qualifier") == "$LATEST":
+            record = qualified(record)
+        return json_reply(function_configuration(record, region))
 
     async def list_functions(request: Request) -> Reply:
+        every = request.params.get("FunctionVersion") == "ALL"
+        records = [qualified(record) for record in service.list_functions(every)] if every else service.list_functions()
         shape = functools.partial(function_configuration, region=region)
-        return json_reply(listing("Functions", service.list_latest(), lambda r: r.name, request.params, shape))
+        return json_reply(listing("Functions", records, lambda r: r.arn, request.params, shape))
 
     async def update_function_code(request: Request) -> Reply:
         record = service.update_code(request.params)
@@ -57,7 +64,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def get_account_settings(request: Request) -> Reply:
         config = service.config
-        functions = service.list_latest()
+        functions = service.list_functions()
         return json_reply(
             {
                 "AccountLimit": {

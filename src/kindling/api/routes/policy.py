@@ -70,7 +70,25 @@ def handlers(policies: PolicyService) -> dict[str, Handler]:
         mode = policies.put_recursion(request.params["FunctionName"], request.params["RecursiveLoop"])
         return json_reply({"RecursiveLoop": mode})
 
+    async def put_resource_policy(request: Request) -> Reply:
+        params = request.params
+        document, revision = policies.put_resource_policy(
+            params["ResourceArn"], params["Policy"], params.get("RevisionId")
+        )
+        return json_reply({"Policy": document, "RevisionId": revision})
+
+    async def get_resource_policy(request: Request) -> Reply:
+        document, revision = policies.get_resource_policy(request.params["ResourceArn"])
+        return json_reply({"Policy": document, "RevisionId": revision})
+
+    async def delete_resource_policy(request: Request) -> Reply:
+        policies.delete_resource_policy(request.params["ResourceArn"], request.params.get("RevisionId"))
+        return Reply(204)
+
     return {
+        "PutResourcePolicy": put_resource_policy,
+        "GetResourcePolicy": get_resource_policy,
+        "DeleteResourcePolicy": delete_resource_policy,
         "AddPermission": add_permission,
         "RemovePermission": remove_permission,
         "GetPolicy": get_policy,

@@ -10,7 +10,7 @@ from ...functions.service import FunctionService
 from ...web import Reply, json_reply
 from ..app import Handler, Request
 from ..pages import listing
-from ..shapes import alias_configuration, function_configuration
+from ..shapes import alias_configuration, function_configuration, qualified
 
 
 def handlers(service: FunctionService, provisioned: ProvisionedConcurrency) -> dict[str, Handler]:
@@ -25,7 +25,7 @@ def handlers(service: FunctionService, provisioned: ProvisionedConcurrency) -> d
         return json_reply(function_configuration(record, region), 201)
 
     async def list_versions_by_function(request: Request) -> Reply:
-        records = service.list_versions(request.params["FunctionName"])
+        records = [qualified(record) for record in service.list_versions(request.params["FunctionName"])]
         shape = functools.partial(function_configuration, region=region)
         return json_reply(listing("Versions", records, lambda r: r.version, request.params, shape))
 
