@@ -36,6 +36,7 @@ from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
+from .functions.event_sources import EventSources
 from .functions.invocations import Invocations
 from .functions.layers import LayerService
 from .functions.policy import PolicyService
@@ -49,6 +50,7 @@ from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .store.db import Store
+from .store.event_sources import MappingStore
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
 from .store.sqlite import Database
@@ -145,11 +147,14 @@ class Kindling:
         self.policies = PolicyService(self.functions, self.resources)
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
+        self.mappings = EventSources(config, MappingStore(self.database), self.functions)
         gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         api = LambdaApi(
             model,
-            handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
+            handlers(
+                self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies, self.mappings
+            ),
             [recursion_guard(self.policies)],
         )
         streaming = ResponseStreamInvoke(model, self.invocations, self.policies)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ...events.queue import EventQueue
+from ...functions.event_sources import EventSources
 from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
 from ...functions.provisioned import ProvisionedConcurrency
 from ...functions.service import FunctionService
 from ...functions.urls import UrlService
 from ..app import Handler
-from . import event_config, functions, invoke, layers, policy, urls, versions
+from . import event_config, event_sources, functions, invoke, layers, policy, urls, versions
 
 
 def handlers(
@@ -19,13 +20,16 @@ def handlers(
     events: EventQueue,
     url_configs: UrlService,
     policies: PolicyService,
+    mappings: EventSources,
 ) -> dict[str, Handler]:
+    tagging = policy.handlers(policies)
     return {
         **functions.handlers(service, invocations),
         **invoke.handlers(service, invocations, events),
         **versions.handlers(service, provisioned),
         **event_config.handlers(service, events),
         **urls.handlers(url_configs),
-        **policy.handlers(policies),
+        **tagging,
+        **event_sources.handlers(mappings, tagging),
         **layers.handlers(service.layers, service.config.endpoint),
     }
