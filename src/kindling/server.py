@@ -56,6 +56,7 @@ from .store.resources import ResourceStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
+from .triggers.pollers import Pollers
 from .triggers.schedules import Scheduler
 from .web import RawRequest, Reply
 
@@ -148,6 +149,7 @@ class Kindling:
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
+        self.pollers = Pollers(config, self.mappings, self.invocations)
         gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         api = LambdaApi(
@@ -205,6 +207,7 @@ class Kindling:
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
+        self.pollers.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -233,6 +236,7 @@ class Kindling:
         finally:
             log.info("stopping: reclaiming execution environments")
             flusher.cancel()
+            await self.pollers.close()
             await self.events.close()
             await self.invoker.close()
             self.logs.flush()
