@@ -92,8 +92,8 @@ class StreamPoller:
             return client.get_shard_iterator(StreamName=self._stream_name(), ShardId=shard, **where)["ShardIterator"]
         return client.get_shard_iterator(StreamArn=self.arn, ShardId=shard, **where)["ShardIterator"]
 
-    def _read(self, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
-        reply = self.source.client.get_records(ShardIterator=iterator, Limit=self.batch_size)
+    def _read(self, iterator: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        reply = self.source.client.get_records(ShardIterator=iterator, Limit=limit)
         return reply.get("Records", []), reply.get("NextShardIterator")
 
     # ------------------------------------------------------------ lifecycle
@@ -130,33 +130,41 @@ class StreamPoller:
                         self._spawn(shard, await blocking(self._iterator, shard, checkpoint))
 
     async def _shard(self, shard: str, iterator: str | None) -> None:
-        blocking = self.source.blocking
         idle = IDLE_MIN_S
         while iterator is not None and not self.stopped:
             try:
-                records, following = await blocking(self._read, iterator)
-                closes = time.monotonic() + self.window
-                while following and len(records) < self.batch_size and time.monotonic() < closes:
-                    await asyncio.sleep(min(IDLE_MIN_S, closes - time.monotonic()))
-                    more, following = await blocking(self._read, following)
-                    records.extend(more)
+                iterator, handled = await self._step(shard, iterator)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # throttled, or the stream is gone for now
+            except Exception as error:  # throttled, the stream or the function gone for now: from the checkpoint
                 log.warning("stream mapping %s, shard %s: %s", self.source.uuid, shard, error)
                 await asyncio.sleep(RETRY_MAX_S)
-                iterator = await blocking(self._iterator, shard, self.mappings.checkpoints(self.source.uuid).get(shard))
+                with contextlib.suppress(Exception):
+                    checkpoint = self.mappings.checkpoints(self.source.uuid).get(shard)
+                    iterator = await self.source.blocking(self._iterator, shard, checkpoint)
                 continue
-            iterator = following
-            if not records:
+            if handled:
+                idle = IDLE_MIN_S
+            else:
                 await asyncio.sleep(idle)
                 idle = min(idle * 2, IDLE_MAX_S)
-                continue
-            idle = IDLE_MIN_S
-            role = self.source.role
-            records = [self.record(r, shard, role) for r in records]
-            await asyncio.gather(*(self._process(shard, part) for part in self._split(records)))
-            self.mappings.checkpoint(self.source.uuid, shard, self._sequence(records[-1]))
+
+    async def _step(self, shard: str, iterator: str) -> tuple[str | None, bool]:
+        """Read one batch (waiting up to the batching window for a full one), hand it over, checkpoint it."""
+        blocking = self.source.blocking
+        records, following = await blocking(self._read, iterator, self.batch_size)
+        closes = time.monotonic() + self.window
+        while following and len(records) < self.batch_size and time.monotonic() < closes:
+            await asyncio.sleep(min(IDLE_MIN_S, closes - time.monotonic()))
+            more, following = await blocking(self._read, following, self.batch_size - len(records))
+            records.extend(more)
+        if not records:
+            return following, False
+        role = self.source.role
+        shaped = [self.record(r, shard, role) for r in records]
+        await asyncio.gather(*(self._process(shard, part) for part in self._split(shaped)))
+        self.mappings.checkpoint(self.source.uuid, shard, self._sequence(shaped[-1]))
+        return following, True
 
     # -------------------------------------------------------------- records
     def record(self, raw: dict[str, Any], shard: str, role: str) -> dict[str, Any]:
