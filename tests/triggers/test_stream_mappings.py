@@ -150,6 +150,34 @@ def test_item_failures_retry_from_the_first_failed_record_then_go_to_the_on_fail
     assert batches == [["ok-0", "ok-1", "fail-2", "ok-3"], ["fail-2", "ok-3"]]  # the retry starts at the failure
 
 
+def test_a_tumbling_window_carries_its_state_to_a_final_invoke(lam, sqs, kinesis) -> None:  # type: ignore[no-untyped-def]
+    name, record_queue = _function(lam, sqs)
+    arn = _stream(kinesis, f"{name}-stream")
+    created = lam.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=arn, StartingPosition="LATEST", BatchSize=1, TumblingWindowInSeconds=1
+    )
+    _enabled(lam, created["UUID"])
+    for i in range(3):
+        kinesis.put_record(StreamName=f"{name}-stream", Data=f"r{i}".encode(), PartitionKey="p")
+    seen: list = []
+
+    def finals() -> int:
+        seen.extend(events(sqs, record_queue))
+        return sum(event["state"].get("count", 0) for event in seen if event["isFinalInvokeForWindow"])
+
+    wait_for(lambda: finals() == 3, what="final invokes counting 3 records")
+    for event in seen:
+        assert set(event) == {"Records", "window", "state", "shardId", "eventSourceARN", "isFinalInvokeForWindow",
+                              "isWindowTerminatedEarly"}  # fmt: skip
+        assert event["eventSourceARN"] == arn and event["shardId"] == "shardId-000000000000"
+    for window in {event["window"]["start"] for event in seen}:
+        in_window = [event for event in seen if event["window"]["start"] == window]
+        final = in_window[-1]
+        assert final["isFinalInvokeForWindow"] and final["Records"] == []
+        assert final["state"].get("count", 0) == sum(len(event["Records"]) for event in in_window)
+    assert sorted(_data(r) for event in seen for r in event["Records"]) == ["r0", "r1", "r2"]
+
+
 def test_positions_survive_a_restart(tmp_path, moto, sqs, kinesis) -> None:  # type: ignore[no-untyped-def]
     data_dir = tmp_path / "data"
     first = Server(data_dir, *service_flags(moto)).start()

@@ -120,10 +120,11 @@ class Source:
         service = ENDPOINT_SERVICE[self.mapping.kind]
         self.client = await self.blocking(self.pollers.client, service, region_of(self.mapping.source_arn))
 
-    async def invoke(self, records: list[dict[str, Any]]) -> InvokeResult:
+    async def invoke(self, records: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> InvokeResult:
+        """One synchronous invocation with ``{"Records": records}`` (and a tumbling window's fields)."""
         invocations = self.pollers.invocations
         record, code_dir, invoked = invocations.target(self.mapping.function_arn, None)
-        payload = json.dumps({"Records": records}, default=str).encode()
+        payload = json.dumps({"Records": records, **(extra or {})}, default=str).encode()
         return await invocations.invoke(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
 
     @property

@@ -7,7 +7,9 @@ failed batch is retried (``MaximumRetryAttempts``, -1 for as long as its records
 record. Records older than ``MaximumRecordAgeInSeconds`` and batches out of retries go to
 ``DestinationConfig.OnFailure`` (an SQS queue or SNS topic) as a batch description, then are skipped.
 ``ParallelizationFactor`` splits a batch by partition key (by item key for DynamoDB), so each key keeps
-its order.
+its order. ``TumblingWindowInSeconds`` groups records by arrival into windows aligned on the epoch: each
+invocation gets the window, the ``state`` the previous one returned, and the window ends with a final
+invocation (``isFinalInvokeForWindow``, no records) once the shard has moved past it or time has.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import asyncio
 import base64
 import contextlib
 import datetime
+import itertools
 import json
 import logging
+import math
 import time
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -64,6 +68,8 @@ class StreamPoller:
         self.max_age = int(settings.get("MaximumRecordAgeInSeconds", -1))
         self.on_failure = settings.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         self.report_failures = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
+        self.tumbling = int(settings.get("TumblingWindowInSeconds") or 0)
+        self._windows: dict[str, tuple[float, Any]] = {}  # shard -> (its open window's start, the state)
         self.stopped = False
         self._shards: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -146,6 +152,9 @@ class StreamPoller:
             if handled:
                 idle = IDLE_MIN_S
             else:
+                window = self._windows.get(shard)
+                if window is not None and time.time() >= window[0] + self.tumbling:
+                    await self._close_window(shard)
                 await asyncio.sleep(idle)
                 idle = min(idle * 2, IDLE_MAX_S)
 
@@ -162,7 +171,12 @@ class StreamPoller:
             return following, False
         role = self.source.role
         shaped = [self.record(r, shard, role) for r in records]
-        await asyncio.gather(*(self._process(shard, part) for part in self._split(shaped)))
+        if self.tumbling:
+            for start, group in itertools.groupby(shaped, self._window_of):
+                await self._enter_window(shard, start)
+                await self._process(shard, list(group))
+        else:
+            await asyncio.gather(*(self._process(shard, part) for part in self._split(shaped)))
         self.mappings.checkpoint(self.source.uuid, shard, self._sequence(shaped[-1]))
         return following, True
 
@@ -231,7 +245,7 @@ class StreamPoller:
                 batch = fresh
                 if not batch:
                     continue
-            failed_from = await self._attempt(batch)
+            failed_from = await self._attempt(shard, batch)
             if failed_from is None:
                 self.mappings.processed(self.source.uuid, "OK")
                 continue
@@ -250,10 +264,10 @@ class StreamPoller:
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
 
-    async def _attempt(self, batch: list[dict[str, Any]]) -> int | None:
+    async def _attempt(self, shard: str, batch: list[dict[str, Any]]) -> int | None:
         """None when the whole batch is done, else the index of the first record to try again."""
         try:
-            result = await self.source.invoke(batch)
+            result = await self.source.invoke(batch, self._window_fields(shard))
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -261,6 +275,7 @@ class StreamPoller:
             return 0
         if result.function_error:
             return 0
+        self._keep_state(shard, result.payload)
         if not self.report_failures:
             return None
         sequences = [self._sequence(r) for r in batch]
@@ -268,6 +283,49 @@ class StreamPoller:
         if failed is None:
             return 0
         return sequences.index(failed[0]) if failed else None
+
+    # -------------------------------------------------------- tumbling windows
+    def _window_of(self, record: dict[str, Any]) -> float:
+        return math.floor(self._arrival(record) / self.tumbling) * self.tumbling
+
+    def _window_fields(self, shard: str, final: bool = False) -> dict[str, Any] | None:
+        window = self._windows.get(shard)
+        if window is None:
+            return None
+        start, state = window
+        return {
+            "window": {"start": _iso(start), "end": _iso(start + self.tumbling)},
+            "state": state,
+            "shardId": shard,
+            "eventSourceARN": self.arn,
+            "isFinalInvokeForWindow": final,
+            "isWindowTerminatedEarly": False,
+        }
+
+    def _keep_state(self, shard: str, payload: bytes) -> None:
+        window = self._windows.get(shard)
+        if window is None:
+            return
+        try:
+            response = json.loads(payload) if payload else None
+        except ValueError:
+            response = None
+        state = response.get("state") if isinstance(response, dict) else None
+        self._windows[shard] = (window[0], state if isinstance(state, dict) else {})
+
+    async def _enter_window(self, shard: str, start: float) -> None:
+        window = self._windows.get(shard)
+        if window is not None and window[0] != start:
+            await self._close_window(shard)
+        self._windows.setdefault(shard, (start, {}))
+
+    async def _close_window(self, shard: str) -> None:
+        """The window's final invocation: no records, the state so far, ``isFinalInvokeForWindow``."""
+        try:
+            await self.source.invoke([], self._window_fields(shard, final=True))
+        except Exception as error:  # the window's state is lost, as when AWS gives up on it
+            log.warning("stream mapping %s: the final invoke of a window failed: %s", self.source.uuid, error)
+        self._windows.pop(shard, None)
 
     async def _give_up(self, shard: str, batch: list[dict[str, Any]], condition: str, attempts: int) -> None:
         """Tell the OnFailure destination which records were skipped (the records themselves are not sent)."""
