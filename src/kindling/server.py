@@ -37,6 +37,7 @@ from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
+from .functions.event_sources import EventSources
 from .functions.invocations import Invocations
 from .functions.layers import LayerService
 from .functions.policy import PolicyService
@@ -54,6 +55,7 @@ from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
 from .store.db import Store
+from .store.event_sources import MappingStore
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
 from .store.settings import SettingsStore
@@ -61,6 +63,7 @@ from .store.signing import SigningStore
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
+from .triggers.pollers import Pollers
 from .triggers.schedules import Scheduler
 from .web import RawRequest, Reply
 
@@ -153,6 +156,8 @@ class Kindling:
         self.functions.code_gate = self.signing
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
+        self.mappings = EventSources(config, MappingStore(self.database), self.functions)
+        self.pollers = Pollers(config, self.mappings, self.invocations)
         gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         api = LambdaApi(
@@ -166,6 +171,7 @@ class Kindling:
                 self.policies,
                 FunctionSettings(self.functions, SettingsStore(self.database)),
                 self.signing,
+                self.mappings,
             ),
             [recursion_guard(self.policies)],
         )
@@ -218,6 +224,7 @@ class Kindling:
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
+        self.pollers.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -246,6 +253,7 @@ class Kindling:
         finally:
             log.info("stopping: reclaiming execution environments")
             flusher.cancel()
+            await self.pollers.close()
             await self.events.close()
             await self.invoker.close()
             self.logs.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 # a word of the operation's name -> the feature, as the README's "Not implemented yet" names it
 FEATURES = {
-    "EventSourceMapping": "event source mappings (SQS, Kinesis, DynamoDB Streams, Kafka and MQ pollers)",
     "DurableExecution": "durable executions (checkpointed, resumable function runs)",
     "CapacityProvider": "capacity providers (Lambda Managed Instances)",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...events.queue import EventQueue
+from ...functions.event_sources import EventSources
 from ...functions.invocations import Invocations
 from ...functions.policy import PolicyService
 from ...functions.provisioned import ProvisionedConcurrency
@@ -11,7 +12,7 @@ from ...functions.settings import FunctionSettings
 from ...functions.signing import CodeSigning
 from ...functions.urls import UrlService
 from ..app import Handler
-from . import event_config, functions, invoke, layers, policy, settings, signing, urls, versions
+from . import event_config, event_sources, functions, invoke, layers, policy, settings, signing, urls, versions
 
 
 def handlers(
@@ -23,14 +24,17 @@ def handlers(
     policies: PolicyService,
     function_settings: FunctionSettings,
     code_signing: CodeSigning,
+    mappings: EventSources,
 ) -> dict[str, Handler]:
+    tagging = policy.handlers(policies)
     return {
         **functions.handlers(service, invocations),
         **invoke.handlers(service, invocations, events),
         **versions.handlers(service, provisioned),
         **event_config.handlers(service, events),
         **urls.handlers(url_configs),
-        **policy.handlers(policies),
+        **tagging,
+        **event_sources.handlers(mappings, tagging),
         **layers.handlers(service.layers, service.config.endpoint),
         **settings.handlers(function_settings),
         **signing.handlers(code_signing),
