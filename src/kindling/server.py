@@ -48,6 +48,7 @@ from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
+from .services.adapter import AwsServices
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
@@ -163,7 +164,8 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
+        self.services = AwsServices(config, data)  # S3, SQS, DynamoDB... (moto) on the same port
+        self.app = Dispatcher([front, LogsService(self.logs_api), platform, self.services], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
@@ -198,6 +200,7 @@ class Kindling:
         self.invoker.start()
         self.provisioned.start()
         await self.events.start()
+        await self.services.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         for runtime in self.runtimes.values():
@@ -229,6 +232,7 @@ class Kindling:
             log.info("stopping: reclaiming execution environments")
             flusher.cancel()
             await self.events.close()
+            await self.services.close()
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()

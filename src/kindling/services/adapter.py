@@ -1,0 +1,214 @@
+"""The AWS services as one service of the port (``api/dispatch.py``): S3, SQS, SNS, DynamoDB (and its
+streams), Kinesis, EventBridge, Secrets Manager, SSM, STS, IAM, EC2 and KMS, emulated by moto in process.
+
+The event loop only receives and answers: a request body is streamed into memory when small, into a file
+of the data dir when large (S3 uploads), and moto runs in one thread of its own (``engine.py``), one
+request at a time. A request that changed state is journaled before its answer leaves (``journal.py``);
+at start the last snapshot is loaded and the journal run again, and both are folded into a new snapshot
+then and at a clean stop (``persistence.py``). An SQS receive that would wait is answered from the event
+loop: the thread is never blocked for a long poll. A service given to ``--service-endpoint`` is not
+served here: requests for it are left to the Lambda API, which does not know them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+from ..config import Config
+from .journal import INLINE_MAX, Record
+from .persistence import Persistence
+from .routing import SERVICES, changes_state, operation, service_of
+
+log = logging.getLogger("kindling.services")
+POLL_RECHECK_S = 0.5  # a waiting receive looks again this often (visibility timeouts end without a send)
+SCOPE_KEY = "kindling.service"
+
+
+class AwsServices:
+    def __init__(self, config: Config, data_dir: Path) -> None:
+        self.config = config
+        self.served = frozenset(s for s in SERVICES if config.endpoint_for(s) == config.endpoint)
+        self.persistence = Persistence(data_dir / "services")
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="aws-services")
+        self.engine: Any = None  # made in the thread: importing moto takes a while
+        self.delivery_hooks: list[Callable[[Any], None]] = []  # called with the engine once it exists
+        self._arrival = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.replaying = False
+
+    def claims(self, scope: dict) -> bool:
+        service = service_of(scope)
+        if service is None or service not in self.served:
+            return False
+        scope[SCOPE_KEY] = service
+        return True
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Bring back the state a restart or a crash left (in the thread, before any request runs)."""
+        self._loop = asyncio.get_running_loop()
+        await self._loop.run_in_executor(self.thread, self._restore)
+
+    def _ensure_engine(self) -> Any:
+        if self.engine is None:
+            from . import moto_patches
+            from .engine import Engine
+
+            self.engine = Engine(self.config.account_id, f"{self.config.host}:{self.config.port}")
+            moto_patches.on_message = self._message_arrived
+            for hook in self.delivery_hooks:
+                hook(self.engine)
+        return self.engine
+
+    def _restore(self) -> None:
+        state, records = self.persistence.load()
+        if state is None and not records:
+            return
+        started = time.monotonic()
+        engine = self._ensure_engine()
+        if state is not None:
+            engine.restore(state)
+        self.replaying = True
+        try:
+            for record in records:
+                self._replay(engine, record)
+        finally:
+            self.replaying = False
+        if records:
+            self.persistence.compact(engine.state())
+        log.info(
+            "AWS services restored (%s, %d journaled requests) in %.2f s",
+            ", ".join(sorted(engine.used)) or "no state",
+            len(records),
+            time.monotonic() - started,
+        )
+
+    def _replay(self, engine: Any, record: Record) -> None:
+        from .engine import Call
+
+        call = Call(record.service, record.method, record.path, record.query, record.headers)
+        if record.body is not None:
+            body: IO[bytes] = io.BytesIO(record.body)
+            size = len(record.body)
+        else:
+            path = self.persistence.journal.body_path(record.seq)
+            if not path.exists():
+                log.error("services journal: the body of request %d is missing; skipped", record.seq)
+                return
+            body, size = open(path, "rb"), path.stat().st_size  # noqa: SIM115 - closed below
+        try:
+            answer = engine.run(call, body, size, record.seed)
+        finally:
+            body.close()
+        if answer.status >= 400:
+            log.warning("services journal: request %d answered %d when run again", record.seq, answer.status)
+
+    async def close(self) -> None:
+        """Fold the journal into a snapshot: the next start loads it instead of running every request again."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self.engine is not None and self.engine.used:
+                await loop.run_in_executor(self.thread, lambda: self.persistence.compact(self.engine.state()))
+        finally:
+            self.persistence.close()
+            self.thread.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ requests
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        from .engine import Call
+
+        service = scope.get(SCOPE_KEY) or service_of(scope)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        call = Call(
+            service, scope["method"], raw_path.decode("latin-1"), scope["query_string"].decode("latin-1"), headers
+        )
+        body, spool, size = await self._receive_body(scope, receive)
+        try:
+            loop = asyncio.get_running_loop()
+            answer, wait = await loop.run_in_executor(self.thread, self._run, call, body, spool, size)
+            if wait:
+                answer = await self._long_poll(call, body, size, wait, answer)
+        finally:
+            if spool is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(spool)  # unless the journal took it
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _receive_body(self, scope: dict, receive: Callable) -> tuple[Any, Path | None, int]:
+        """The body in memory when small, else streamed to a file (which the journal may keep)."""
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if declared.isdigit() and int(declared) <= INLINE_MAX:
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    data = b"".join(chunks)
+                    return data, None, len(data)
+        fd, name = tempfile.mkstemp(dir=self.persistence.incoming)
+        size = 0
+        with os.fdopen(fd, "wb") as file:
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                file.write(chunk)
+                size += len(chunk)
+                if not message.get("more_body"):
+                    break
+        return None, Path(name), size
+
+    def _run(self, call: Any, data: bytes | None, spool: Path | None, size: int) -> tuple[Any, int]:
+        from . import moto_patches
+
+        engine = self._ensure_engine()
+        seed = secrets.randbits(63)
+        body: IO[bytes] = io.BytesIO(data or b"") if spool is None else open(spool, "rb")  # noqa: SIM115
+        try:
+            answer = engine.run(call, body, size, seed)
+        finally:
+            body.close()
+        state = moto_patches.CALL
+        target = next((v for k, v in call.headers if k.lower() == "x-amz-target"), "")
+        name = operation(call.method, target, call.query, data if spool is None else None)
+        if answer.status < 400 and (changes_state(call.service, call.method, name) or state.received):
+            journal = self.persistence.journal
+            record = Record(
+                journal.next_seq(), seed, call.service, call.method, call.path, call.query, call.headers, data
+            )
+            journal.append(record, spool)
+        return answer, state.long_poll
+
+    async def _long_poll(self, call: Any, data: bytes | None, size: int, wait: int, answer: Any) -> Any:
+        """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            arrival = self._arrival
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
+            answer, still_empty = await loop.run_in_executor(self.thread, self._run, call, data, None, size)
+            if not still_empty:
+                break
+        return answer
+
+    def _message_arrived(self) -> None:
+        """From the thread: a message was added to a queue; wake the receives that wait."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        arrival, self._arrival = self._arrival, asyncio.Event()
+        arrival.set()

@@ -1,0 +1,132 @@
+"""The synchronous side: moto's WSGI apps, one per service, called from the adapter's one thread.
+
+Requests run one at a time, in the order the journal records them, and each starts from a seed of moto's
+random source that the journal keeps: running the journal again after a restart recreates the same
+queue URLs, instance ids, receipt handles and upload ids. Nothing here touches the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import unquote_to_bytes
+
+from moto.backends import get_backend
+from moto.core.base_backend import BackendDict
+from moto.moto_api._internal import mock_random
+from moto.moto_server.werkzeug_app import create_backend_app
+
+from . import moto_patches
+from .routing import JSON_SERVICES
+
+log = logging.getLogger("kindling.services")
+
+
+@dataclass
+class Call:
+    service: str
+    method: str
+    path: str  # raw, percent-encoded as received (latin-1)
+    query: str
+    headers: list[tuple[str, str]]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class Engine:
+    def __init__(self, account_id: str, host: str) -> None:
+        moto_patches.apply()
+        self.account_id = account_id
+        self.host = host
+        self.apps: dict[str, Any] = {}
+        self.used: set[str] = set()  # the services whose state is kept in snapshots
+
+    def run(self, call: Call, body: IO[bytes], size: int, seed: int) -> Answer:
+        app = self.apps.get(call.service)
+        if app is None:
+            app = self.apps[call.service] = create_backend_app(call.service)  # type: ignore[arg-type]
+        self.used.add(call.service)
+        mock_random.seed(seed)
+        moto_patches.CALL.reset()
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = [status, headers]
+
+        try:
+            chunks = app(self._environ(call, body, size), start_response)
+            try:
+                payload = b"".join(chunks)
+            finally:
+                getattr(chunks, "close", lambda: None)()
+        except Exception as error:  # moto's own bugs become an AWS-shaped 500, never a stack trace
+            log.exception("%s %s %s failed in the emulator", call.service, call.method, call.path)
+            return _internal_error(call.service, error)
+        status, headers = started
+        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return Answer(int(status.split(" ", 1)[0]), encoded, payload)
+
+    def _environ(self, call: Call, body: IO[bytes], size: int) -> dict[str, Any]:
+        host, _, port = self.host.partition(":")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": call.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(call.path).decode("latin-1"),
+            "RAW_URI": call.path + (f"?{call.query}" if call.query else ""),
+            "QUERY_STRING": call.query,
+            "SERVER_NAME": host,
+            "SERVER_PORT": port or "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": body,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "CONTENT_LENGTH": str(size),
+        }
+        for name, value in call.headers:
+            key = name.upper().replace("-", "_")
+            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                if key == "CONTENT_TYPE":
+                    environ[key] = value
+                continue
+            key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        environ.setdefault("HTTP_HOST", self.host)
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id  # every service answers for Kindling's account
+        return environ
+
+    def state(self) -> dict[str, Any]:
+        """service -> account -> region -> backend, of the services used so far."""
+        return {
+            service: {account: dict(regions) for account, regions in get_backend(service).items()}  # type: ignore[arg-type]
+            for service in sorted(self.used)
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for service, accounts in state.items():
+            backends = get_backend(service)  # type: ignore[arg-type]
+            assert isinstance(backends, BackendDict)
+            for account, regions in accounts.items():
+                for region, backend in regions.items():
+                    dict.__setitem__(backends[account], region, backend)
+            self.used.add(service)
+
+
+def _internal_error(service: str, error: Exception) -> Answer:
+    message = f"The service had an internal error ({type(error).__name__})."
+    if service in JSON_SERVICES:
+        body = json.dumps({"__type": "InternalFailure", "message": message}).encode()
+        return Answer(500, [(b"content-type", b"application/x-amz-json-1.1")], body)
+    xml = f"<ErrorResponse><Error><Code>InternalError</Code><Message>{message}</Message></Error></ErrorResponse>"
+    return Answer(500, [(b"content-type", b"text/xml")], xml.encode())
