@@ -23,8 +23,8 @@ from typing import Any
 
 from moto.moto_api._internal import mock_random
 from moto.s3 import models as s3_models
-from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3 import utils as s3_utils
+from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
 
@@ -91,7 +91,7 @@ def _complete(self: Any, body: Iterator[tuple[int, str]]) -> tuple[Any, str, tup
     kind = self.metadata.get("x-amz-checksum-type")
     algorithm = algorithm or "CRC64NVME"
     kind = kind or ("FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE")
-    spool = tempfile.SpooledTemporaryFile(s3_models.get_s3_default_key_buffer_size())
+    spool = tempfile.SpooledTemporaryFile(s3_models.get_s3_default_key_buffer_size())  # noqa: SIM115 - the new key owns it
     md5s = bytearray()
     part_checksums = bytearray()
     sizes: list[int] = []

@@ -57,7 +57,8 @@ def _fake_key(state: dict, body: str) -> FakeKey:
     key = FakeKey.__new__(FakeKey)
     key.__dict__.update(state)
     key.lock = threading.Lock()
-    key._value_buffer = tempfile.SpooledTemporaryFile(key._max_buffer_size or get_s3_default_key_buffer_size())
+    size = key._max_buffer_size or get_s3_default_key_buffer_size()
+    key._value_buffer = tempfile.SpooledTemporaryFile(size)  # noqa: SIM115 - the key owns it
     with open(_loading[-1] / BODIES / body, "rb") as source:
         while chunk := source.read(COPY_CHUNK):
             key._value_buffer.write(chunk)
