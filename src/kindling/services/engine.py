@@ -7,6 +7,7 @@ queue URLs, instance ids, receipt handles and upload ids. Nothing here touches t
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -23,6 +24,8 @@ from . import moto_patches
 from .routing import JSON_SERVICES
 
 log = logging.getLogger("kindling.services")
+_FORM = "application/x-www-form-urlencoded"
+LARGE_BODY = 1024 * 1024
 
 
 @dataclass
@@ -70,6 +73,9 @@ class Engine:
         except Exception as error:  # moto's own bugs become an AWS-shaped 500, never a stack trace
             log.exception("%s %s %s failed in the emulator", call.service, call.method, call.path)
             return _internal_error(call.service, error)
+        finally:
+            if size > LARGE_BODY:
+                gc.collect()  # the request's body sits in reference cycles of werkzeug's: free it now, not later
         status, headers = started
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         return Answer(int(status.split(" ", 1)[0]), encoded, payload)
@@ -102,6 +108,9 @@ class Engine:
                 continue
             key = "HTTP_" + key
             environ[key] = f"{environ[key]},{value}" if key in environ else value
+        if call.service == "s3" and call.method == "PUT" and environ.get("CONTENT_TYPE", "").startswith(_FORM):
+            # curl -d and urllib label any body a form: werkzeug would parse it away and store an empty object
+            environ["CONTENT_TYPE"] = "binary/octet-stream"
         environ.setdefault("HTTP_HOST", self.host)
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account_id  # every service answers for Kindling's account
         return environ
