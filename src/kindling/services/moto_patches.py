@@ -1,8 +1,10 @@
 """The few places where moto (pinned in pyproject) is bent to run inside a server that must not block, must
 replay its requests identically, and must not hold large objects in memory.
 
-- Identifiers: moto draws them from its seedable ``mock_random``; S3's upload ids come from ``os.urandom``,
-  redirected here to the same seeded source, so a replayed journal recreates the same ids.
+- Identifiers: moto draws them from its seedable ``mock_random``; S3's upload ids, KMS's symmetric key
+  material and STS's session tokens come from ``os.urandom``, redirected here to the same seeded source, so
+  a replayed journal recreates the same ids and keys. (Asymmetric KMS keys are made by OpenSSL: a key made
+  less than a snapshot ago is not the same after a crash.)
 - SQS long polling: moto would sleep in its one thread; a receive is made non-blocking here and
   ``long_poll`` tells the adapter to wait on the event loop instead (woken by ``on_message``).
 - S3 multipart completion: moto concatenates the parts in memory (twice); here they are copied part by
@@ -21,12 +23,14 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.kms import utils as kms_utils
 from moto.moto_api._internal import mock_random
 from moto.s3 import models as s3_models
 from moto.s3 import utils as s3_utils
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
+from moto.sts import utils as sts_utils
 
 COPY_CHUNK = 1 << 20
 _HAS_CRC32C = importlib.util.find_spec("crc32c") is not None
@@ -161,7 +165,9 @@ def apply() -> None:
     if getattr(s3_models, "_kindling_patched", False):
         return
     s3_models._kindling_patched = True  # type: ignore[attr-defined]
-    s3_models.os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})  # type: ignore[assignment]
+    seeded_os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})
+    for module in (s3_models, kms_utils, sts_utils):  # upload ids, KMS key material, session tokens
+        module.os = seeded_os  # type: ignore[attr-defined]
     value = s3_models.FakeKey.value
     s3_models.FakeKey.value = value.setter(_value_setter(value.fset))  # type: ignore[method-assign,attr-defined]
     s3_models.FakeMultipart.complete = _complete  # type: ignore[method-assign,assignment]

@@ -37,12 +37,15 @@ def _condition() -> threading.Condition:
     return threading.Condition()
 
 
-def _nested_dicts(items: dict) -> defaultdict:
-    restored: defaultdict = defaultdict(lambda: defaultdict(dict))
-    for key, value in items.items():
-        inner: defaultdict = defaultdict(dict)
-        inner.update(value)
-        restored[key] = inner
+def _nested() -> defaultdict:
+    return defaultdict(dict)
+
+
+def _defaultdict(cls: type, factory: Any) -> defaultdict:
+    """A default dict, or a subclass whose ``__init__`` wants more than a factory (SSM's ParameterDict);
+    its attributes and items are set by pickle afterwards."""
+    restored = cls.__new__(cls)
+    defaultdict.__init__(restored, factory)
     return restored
 
 
@@ -76,8 +79,11 @@ class _Pickler(pickle.Pickler):
             return _lock, ()
         if isinstance(obj, _CONDITION):
             return _condition, ()
-        if isinstance(obj, defaultdict) and getattr(obj.default_factory, "__name__", "") == "<lambda>":
-            return _nested_dicts, (dict(obj),)
+        if isinstance(obj, defaultdict):
+            factory = obj.default_factory
+            if getattr(factory, "__name__", "") == "<lambda>":  # SSM's defaultdict(lambda: defaultdict(dict))
+                factory = _nested
+            return _defaultdict, (type(obj), factory), getattr(obj, "__dict__", None) or None, None, iter(obj.items())
         if hasattr(obj, "private_bytes") and type(obj).__module__.startswith("cryptography"):
             der = obj.private_bytes(
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
