@@ -49,6 +49,7 @@ from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .services.adapter import AwsServices
+from .services.deliveries import LambdaDeliveries
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
@@ -164,7 +165,8 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.services = AwsServices(config, data)  # S3, SQS, DynamoDB... (moto) on the same port
+        # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
+        self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         self.app = Dispatcher([front, LogsService(self.logs_api), platform, self.services], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 

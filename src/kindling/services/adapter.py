@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..config import Config
+from .deliveries import LambdaDeliveries
 from .journal import INLINE_MAX, Record
 from .persistence import Persistence
 from .routing import SERVICES, changes_state, operation, service_of
@@ -36,16 +37,16 @@ SCOPE_KEY = "kindling.service"
 
 
 class AwsServices:
-    def __init__(self, config: Config, data_dir: Path) -> None:
+    def __init__(self, config: Config, data_dir: Path, deliveries: LambdaDeliveries | None = None) -> None:
         self.config = config
+        self.deliveries = deliveries
         self.served = frozenset(s for s in SERVICES if config.endpoint_for(s) == config.endpoint)
         self.persistence = Persistence(data_dir / "services")
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="aws-services")
         self.engine: Any = None  # made in the thread: importing moto takes a while
-        self.delivery_hooks: list[Callable[[Any], None]] = []  # called with the engine once it exists
         self._arrival = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.replaying = False
+        self.targets: Any = None  # lambda_targets.Targets, once moto is imported
 
     def claims(self, scope: dict) -> bool:
         service = service_of(scope)
@@ -62,13 +63,13 @@ class AwsServices:
 
     def _ensure_engine(self) -> Any:
         if self.engine is None:
-            from . import moto_patches
+            from . import lambda_targets, moto_patches
             from .engine import Engine
 
             self.engine = Engine(self.config.account_id, f"{self.config.host}:{self.config.port}")
             moto_patches.on_message = self._message_arrived
-            for hook in self.delivery_hooks:
-                hook(self.engine)
+            self.targets = lambda_targets.Targets(self.deliveries or _NoFunctions(), self.config.account_id)
+            lambda_targets.apply(self.targets)
         return self.engine
 
     def _restore(self) -> None:
@@ -84,7 +85,7 @@ class AwsServices:
             for record in records:
                 self._replay(engine, record)
         finally:
-            self.replaying = False
+            self.targets: Any = None  # lambda_targets.Targets, once moto is imported
         if records:
             self.persistence.compact(engine.state())
         log.info(
@@ -137,7 +138,10 @@ class AwsServices:
         body, spool, size = await self._receive_body(scope, receive)
         try:
             loop = asyncio.get_running_loop()
-            answer, wait = await loop.run_in_executor(self.thread, self._run, call, body, spool, size)
+            answer, wait, deliveries = await loop.run_in_executor(self.thread, self._run, call, body, spool, size)
+            for function_arn, payload in deliveries:  # queued (durably) before the request is answered
+                assert self.deliveries is not None
+                await self.deliveries.invoke(function_arn, payload)
             if wait:
                 answer = await self._long_poll(call, body, size, wait, answer)
         finally:
@@ -170,7 +174,7 @@ class AwsServices:
                     break
         return None, Path(name), size
 
-    def _run(self, call: Any, data: bytes | None, spool: Path | None, size: int) -> tuple[Any, int]:
+    def _run(self, call: Any, data: bytes | None, spool: Path | None, size: int) -> tuple[Any, int, list]:
         from . import moto_patches
 
         engine = self._ensure_engine()
@@ -189,7 +193,7 @@ class AwsServices:
                 journal.next_seq(), seed, call.service, call.method, call.path, call.query, call.headers, data
             )
             journal.append(record, spool)
-        return answer, state.long_poll
+        return answer, state.long_poll, state.deliveries
 
     async def _long_poll(self, call: Any, data: bytes | None, size: int, wait: int, answer: Any) -> Any:
         """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
@@ -199,7 +203,7 @@ class AwsServices:
             arrival = self._arrival
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
-            answer, still_empty = await loop.run_in_executor(self.thread, self._run, call, data, None, size)
+            answer, still_empty, _ = await loop.run_in_executor(self.thread, self._run, call, data, None, size)
             if not still_empty:
                 break
         return answer
@@ -212,3 +216,10 @@ class AwsServices:
     def _wake(self) -> None:
         arrival, self._arrival = self._arrival, asyncio.Event()
         arrival.set()
+
+
+class _NoFunctions:
+    """Without Kindling's functions (a services-only setup), no function may be a destination."""
+
+    def may_invoke(self, function_arn: str, principal: str, source_arn: str, source_account: str) -> bool:
+        return False

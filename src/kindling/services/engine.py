@@ -35,6 +35,7 @@ class Call:
     path: str  # raw, percent-encoded as received (latin-1)
     query: str
     headers: list[tuple[str, str]]
+    client: str = ""  # the caller's address
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Engine:
             app = self.apps[call.service] = create_backend_app(call.service)  # type: ignore[arg-type]
         self.used.add(call.service)
         mock_random.seed(seed)
-        moto_patches.CALL.reset()
+        moto_patches.CALL.reset(_access_key(call.headers), call.client)
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -130,6 +131,13 @@ class Engine:
                 for region, backend in regions.items():
                     dict.__setitem__(backends[account], region, backend)
             self.used.add(service)
+
+
+def _access_key(headers: list[tuple[str, str]]) -> str:
+    for name, value in headers:
+        if name.lower() == "authorization" and "Credential=" in value:
+            return value.split("Credential=", 1)[1].split("/", 1)[0]
+    return ""
 
 
 def _internal_error(service: str, error: Exception) -> Answer:

@@ -40,12 +40,14 @@ class CallState:
     """What the request being executed did that the adapter must know (one moto thread: one at a time)."""
 
     def __init__(self) -> None:
-        self.long_poll = 0  # seconds a receive that found nothing was asked to wait
-        self.received = False
+        self.reset("", "")
 
-    def reset(self) -> None:
-        self.long_poll = 0
-        self.received = False
+    def reset(self, access_key: str, source_ip: str) -> None:
+        self.long_poll = 0  # seconds a receive that found nothing was asked to wait
+        self.received = False  # a receive took messages (and so changed the queue)
+        self.deliveries: list[tuple[str, bytes]] = []  # (function ARN, event) for Lambda (lambda_targets.py)
+        self.access_key = access_key  # who sent the request, for the events it causes
+        self.source_ip = source_ip
 
 
 CALL = CallState()
