@@ -134,8 +134,8 @@ class Kindling:
         self.provisioned = ProvisionedConcurrency(self.functions)
         self.functions.deletion_listeners.append(self.provisioned.forget)
         settings = QueueSettings.from_env()
-        if config.sqs_endpoint:
-            settings = dataclasses.replace(settings, sqs_endpoint=config.sqs_endpoint)
+        if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
+            settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.logs_api = LogsApi(config, self.logs)

@@ -167,3 +167,25 @@ def test_lambda_and_logs_scopes_never_reach_the_services(server: Server) -> None
     prepared = urllib.request.Request(request.url, headers=dict(request.headers))
     with urllib.request.urlopen(prepared, timeout=10) as reply:
         assert "Functions" in json.loads(reply.read())
+
+
+def test_the_getting_started_ec2_example_changes_an_embedded_instance(server: Server) -> None:
+    """The issue's example (``ec2.start_instances``) against an instance made in the embedded EC2."""
+    ec2 = server.client("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[instance])
+
+    def state() -> str:
+        return ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+    assert state() == "stopped"
+    client = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=server.endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    changed = client.start_instances(InstanceIds=[instance])["StartingInstances"][0]
+    assert (changed["PreviousState"]["Name"], changed["CurrentState"]["Name"]) == ("stopped", "pending")
+    assert state() == "running"

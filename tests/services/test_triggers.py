@@ -199,3 +199,23 @@ def test_eventbridge_rules_deliver_matching_events_to_functions(server: Server) 
     assert {"constant": True} in received
     assert {"summary": "warehouse shipped 5"} in received
     assert len(events_of(server, "on-event", 4)) == 4
+
+
+def test_async_failures_reach_a_queue_of_the_embedded_sqs(server: Server) -> None:
+    """Destinations and dead-letter queues need no SQS of their own: the one on the port is the default."""
+    sqs, lam = server.client("sqs"), server.client("lambda")
+    url = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    create_function(lam, "always-fails", {"app.py": "def handler(event, context):\n    raise ValueError('no')\n"})
+    lam.put_function_event_invoke_config(
+        FunctionName="always-fails",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": f"arn:aws:sqs:us-east-1:{ACCOUNT}:failures"}},
+    )
+    lam.invoke(FunctionName="always-fails", InvocationType="Event", Payload=b'{"n": 1}')
+    deadline = time.monotonic() + 20
+    messages: list[dict] = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    record = json.loads(messages[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == {"n": 1}
