@@ -167,7 +167,7 @@ class Kindling:
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform, self.services], fallback=api)
+        self.app = Dispatcher([front, LogsService(self.logs_api), self.services, platform], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
