@@ -34,6 +34,7 @@ from .routing import SERVICES, changes_state, operation, service_of
 log = logging.getLogger("kindling.services")
 POLL_RECHECK_S = 0.5  # a waiting receive looks again this often (visibility timeouts end without a send)
 SCOPE_KEY = "kindling.service"
+COMPACT_AFTER = 50_000  # journaled requests before the state is folded into a new snapshot while serving
 
 
 class AwsServices:
@@ -193,6 +194,8 @@ class AwsServices:
                 journal.next_seq(), seed, call.service, call.method, call.path, call.query, call.headers, data
             )
             journal.append(record, spool)
+            if journal.seq >= COMPACT_AFTER:  # a crash's replay stays short on a server that runs for weeks
+                self.persistence.compact(engine.state())
         return answer, state.long_poll, state.deliveries
 
     async def _long_poll(self, call: Any, data: bytes | None, size: int, wait: int, answer: Any) -> Any:
