@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +190,20 @@ def test_the_getting_started_ec2_example_changes_an_embedded_instance(server: Se
     changed = client.start_instances(InstanceIds=[instance])["StartingInstances"][0]
     assert (changed["PreviousState"]["Name"], changed["CurrentState"]["Name"]) == ("stopped", "pending")
     assert state() == "running"
+
+
+def test_bad_requests_get_aws_shaped_errors_and_change_nothing(server: Server) -> None:
+    auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=ab"
+    tables = server.client("dynamodb").list_tables()["TableNames"]
+    for target, body, code in [
+        ("DynamoDB_20120810.PutItem", b"{}", "ValidationException"),
+        ("DynamoDB_20120810.NoSuchOperation", b"{}", "UnknownOperationException"),
+    ]:
+        headers = {"Authorization": auth, "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"}
+        request = urllib.request.Request(server.endpoint + "/", data=body, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=10)
+        assert error.value.code == 400
+        assert json.loads(error.value.read())["__type"] == code
+    assert server.client("dynamodb").list_tables()["TableNames"] == tables
+    assert server.health()["status"] == "ok"

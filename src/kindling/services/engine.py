@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
+from html import escape
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
@@ -78,8 +79,11 @@ class Engine:
             if size > LARGE_BODY:
                 gc.collect()  # the request's body sits in reference cycles of werkzeug's: free it now, not later
         status, headers = started
+        code = int(status.split(" ", 1)[0])
+        if code == 404 and not payload and call.service != "s3":
+            return _unknown_operation(call.service)  # moto's bare 404 for an operation it has no route for
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        return Answer(int(status.split(" ", 1)[0]), encoded, payload)
+        return Answer(code, encoded, payload)
 
     def _environ(self, call: Call, body: IO[bytes], size: int) -> dict[str, Any]:
         host, _, port = self.host.partition(":")
@@ -140,10 +144,26 @@ def _access_key(headers: list[tuple[str, str]]) -> str:
     return ""
 
 
-def _internal_error(service: str, error: Exception) -> Answer:
-    message = f"The service had an internal error ({type(error).__name__})."
+def _error(service: str, status: int, json_code: str, xml_code: str, message: str) -> Answer:
+    """An error in the service's wire protocol: JSON for the X-Amz-Target APIs, XML for the query ones."""
     if service in JSON_SERVICES:
-        body = json.dumps({"__type": "InternalFailure", "message": message}).encode()
-        return Answer(500, [(b"content-type", b"application/x-amz-json-1.1")], body)
-    xml = f"<ErrorResponse><Error><Code>InternalError</Code><Message>{message}</Message></Error></ErrorResponse>"
-    return Answer(500, [(b"content-type", b"text/xml")], xml.encode())
+        body = json.dumps({"__type": json_code, "message": message}).encode()
+        return Answer(status, [(b"content-type", b"application/x-amz-json-1.1")], body)
+    kind = "Sender" if status < 500 else "Receiver"
+    error = f"<Type>{kind}</Type><Code>{xml_code}</Code><Message>{message}</Message>"
+    xml = f"<ErrorResponse><Error>{error}</Error></ErrorResponse>"
+    return Answer(status, [(b"content-type", b"text/xml")], xml.encode())
+
+
+def _internal_error(service: str, error: Exception) -> Answer:
+    if isinstance(error, (KeyError, TypeError, ValueError)):  # moto reading a member the request lacks or garbles
+        message = f"The request is not valid for this operation ({type(error).__name__}: {error})."
+        return _error(service, 400, "ValidationException", "ValidationError", escape(message))
+    message = f"The service had an internal error ({type(error).__name__})."
+    return _error(service, 500, "InternalFailure", "InternalError", message)
+
+
+def _unknown_operation(service: str) -> Answer:
+    return _error(
+        service, 400, "UnknownOperationException", "InvalidAction", "The action is not valid for this service."
+    )
