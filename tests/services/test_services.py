@@ -3,12 +3,13 @@ multipart uploads work, and the Lambda and Logs APIs stay Kindling's."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -115,39 +116,61 @@ def test_sqs_long_poll_wakes_on_a_send(server: Server) -> None:
     assert got[0]["Messages"][0]["Body"] == "wake up"
 
 
-def test_a_100_mb_multipart_upload_does_not_live_in_the_servers_memory(server: Server, tmp_path: Path) -> None:
+def test_a_100_mb_object_goes_up_and_down_without_living_in_the_servers_memory(server: Server, tmp_path: Path) -> None:
     s3 = server.client("s3")
     s3.create_bucket(Bucket="large")
     source = tmp_path / "large.bin"
     block = os.urandom(MB)
     with open(source, "wb") as file:
-        for _ in range(100):
-            file.write(block)
+        for n in range(100):
+            file.write(block[n:] + block[:n])
     assert server.process is not None
     process = psutil.Process(server.process.pid)
-    baseline = process.memory_info().rss
-    peak = [baseline]
-    done = threading.Event()
 
-    def sample() -> None:
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], process.memory_info().rss)
+    def peak_growth(action: Callable[[], object]) -> float:
+        baseline = process.memory_info().rss
+        peak = [baseline]
+        done = threading.Event()
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        config = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=2)
-        s3.upload_file(str(source), "large", "big.bin", Config=config)
-    finally:
-        done.set()
-        sampler.join()
+        def sample() -> None:
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], process.memory_info().rss)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            action()
+        finally:
+            done.set()
+            sampler.join()
+        return (peak[0] - baseline) / MB
+
+    config = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=2)
+    grown = peak_growth(lambda: s3.upload_file(str(source), "large", "big.bin", Config=config))
+    assert grown < 60, f"the server's RSS grew by {grown:.0f} MB during a 100 MB upload"
     head = s3.head_object(Bucket="large", Key="big.bin")
     assert head["ContentLength"] == 100 * MB
     assert head["ETag"].endswith('-13"')
     tail = s3.get_object(Bucket="large", Key="big.bin", Range=f"bytes={99 * MB}-{100 * MB - 1}")["Body"].read()
-    assert tail == block
-    grown = (peak[0] - baseline) / MB
-    assert grown < 60, f"the server's RSS grew by {grown:.0f} MB during a 100 MB upload"
+    assert tail == block[99:] + block[:99]
+
+    copy = tmp_path / "copy.bin"
+    grown = peak_growth(
+        lambda: s3.download_file("large", "big.bin", str(copy), Config=TransferConfig(use_threads=False))
+    )
+    assert grown < 60, f"the server's RSS grew by {grown:.0f} MB during a 100 MB download"
+    assert hashlib.sha256(copy.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    single = os.urandom(20 * MB)  # one PutObject: its checksum comes back and boto3 checks it
+    s3.put_object(Bucket="large", Key="single.bin", Body=single)
+    assert s3.get_object(Bucket="large", Key="single.bin")["Body"].read() == single
+    piece = s3.get_object(Bucket="large", Key="single.bin", Range="bytes=-10")
+    assert piece["Body"].read() == single[-10:]
+    assert piece["ContentRange"] == f"bytes {20 * MB - 10}-{20 * MB - 1}/{20 * MB}"
+    with urllib.request.urlopen(
+        s3.generate_presigned_url("get_object", Params={"Bucket": "large", "Key": "big.bin"})
+    ) as reply:
+        assert int(reply.headers["Content-Length"]) == 100 * MB
+        assert reply.read(MB) == block
 
 
 def test_a_service_given_to_another_endpoint_is_not_served_here(tmp_path: Path) -> None:
