@@ -89,7 +89,7 @@ class AwsServices:
         finally:
             self.targets: Any = None  # lambda_targets.Targets, once moto is imported
         if records:
-            self.persistence.compact(engine.state())
+            self._compact()
         log.info(
             "AWS services restored (%s, %d journaled requests) in %.2f s",
             ", ".join(sorted(engine.used)) or "no state",
@@ -117,12 +117,19 @@ class AwsServices:
         if answer.status >= 400:
             log.warning("services journal: request %d answered %d when run again", record.seq, answer.status)
 
+    def _compact(self) -> None:
+        """Fold the journal into a snapshot; if that fails, the journal stays in force and nothing is lost."""
+        try:
+            self.persistence.compact(self.engine.state())
+        except Exception:
+            log.exception("services: the snapshot could not be written; the journal is kept")
+
     async def close(self) -> None:
         """Fold the journal into a snapshot: the next start loads it instead of running every request again."""
         loop = asyncio.get_running_loop()
         try:
             if self.engine is not None and self.engine.used:
-                await loop.run_in_executor(self.thread, lambda: self.persistence.compact(self.engine.state()))
+                await loop.run_in_executor(self.thread, self._compact)
         finally:
             self.persistence.close()
             self.thread.shutdown(wait=True)
@@ -242,7 +249,7 @@ class AwsServices:
             )
             journal.append(record, spool)
             if journal.seq >= COMPACT_AFTER:  # a crash's replay stays short on a server that runs for weeks
-                self.persistence.compact(engine.state())
+                self._compact()
         return answer, state.long_poll, state.deliveries
 
     async def _long_poll(self, call: Any, data: bytes | None, size: int, wait: int, answer: Any) -> Any:
