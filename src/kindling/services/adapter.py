@@ -149,12 +149,13 @@ class AwsServices:
         body, spool, size = await self._receive_body(scope, receive)
         try:
             loop = asyncio.get_running_loop()
+            arrival = self._arrival  # taken before the receive runs: a send right after it still wakes the wait
             answer, wait, deliveries = await loop.run_in_executor(self.thread, self._run, call, body, spool, size)
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
             if wait:
-                answer = await self._long_poll(call, body, size, wait, answer)
+                answer = await self._long_poll(call, body, size, wait, answer, arrival)
         finally:
             if spool is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -252,14 +253,16 @@ class AwsServices:
                 self._compact()
         return answer, state.long_poll, state.deliveries
 
-    async def _long_poll(self, call: Any, data: bytes | None, size: int, wait: int, answer: Any) -> Any:
+    async def _long_poll(
+        self, call: Any, data: bytes | None, size: int, wait: int, answer: Any, arrival: asyncio.Event
+    ) -> Any:
         """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + wait
         while (left := deadline - time.monotonic()) > 0:
-            arrival = self._arrival
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
+            arrival = self._arrival
             answer, still_empty, _ = await loop.run_in_executor(self.thread, self._run, call, data, None, size)
             if not still_empty:
                 break
