@@ -54,6 +54,8 @@ from .runtimes.registry import discover
 from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
+from .services.adapter import AwsServices
+from .services.deliveries import LambdaDeliveries
 from .store.db import Store
 from .store.event_sources import MappingStore
 from .store.layers import LayerStore
@@ -141,8 +143,8 @@ class Kindling:
         self.provisioned = ProvisionedConcurrency(self.functions)
         self.functions.deletion_listeners.append(self.provisioned.forget)
         settings = QueueSettings.from_env()
-        if config.sqs_endpoint:
-            settings = dataclasses.replace(settings, sqs_endpoint=config.sqs_endpoint)
+        if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
+            settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.logs_api = LogsApi(config, self.logs)
@@ -187,7 +189,9 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
+        # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
+        self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
+        self.app = Dispatcher([front, LogsService(self.logs_api), self.services, platform], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
@@ -222,6 +226,7 @@ class Kindling:
         self.invoker.start()
         self.provisioned.start()
         await self.events.start()
+        await self.services.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()
@@ -255,6 +260,7 @@ class Kindling:
             flusher.cancel()
             await self.pollers.close()
             await self.events.close()
+            await self.services.close()
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()
