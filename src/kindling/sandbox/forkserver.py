@@ -85,8 +85,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         if spec.get("isolate"):
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
-            if layout["readonly"].get("/var/lang") == sys.base_prefix:
-                rebase_interpreter(sys.base_prefix, "/var/lang")
+            rebase(moves(layout["readonly"]))
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
@@ -182,11 +181,25 @@ def start_extensions(paths: list[str], env: dict[str, str]) -> None:
     os._exit(code)
 
 
-def rebase_interpreter(old: str, new: str) -> None:
-    """The interpreter now lives at ``new`` (its host path is gone): later imports must look there."""
+def moves(readonly: dict[str, str]) -> dict[str, str]:
+    """What the zygote imported from that the sandbox shows elsewhere: the interpreter (at /var/lang) and
+    the directories on ``sys.path`` it binds under another name (the Python runtime's SDK at /var/runtime)."""
+    found = {host: inside for inside, host in readonly.items() if host != inside and host in sys.path}
+    if readonly.get("/var/lang") == sys.base_prefix:
+        found[sys.base_prefix] = "/var/lang"
+    return found
+
+
+def rebase(moved_dirs: dict[str, str]) -> None:
+    """Those directories now live at their new paths (their host paths are gone): later imports must look there."""
+    if not moved_dirs:
+        return
 
     def moved(path: str) -> str:
-        return new + path[len(old) :] if path == old or path.startswith(old + "/") else path
+        for old, new in moved_dirs.items():
+            if path == old or path.startswith(old + "/"):
+                return new + path[len(old) :]
+        return path
 
     sys.path[:] = [moved(path) for path in sys.path]
     for module in list(sys.modules.values()):
