@@ -250,6 +250,9 @@ class SandboxBackend:
                 symlinks[top] = os.readlink(top)
             elif os.path.isdir(top):
                 readonly[top] = top
+        if spec.runtime.runtime_dir and os.path.isdir(os.path.join(spec.runtime.runtime_dir, "node_modules")):
+            # ES modules ignore NODE_PATH: an import from /var/task finds the runtime's SDK up the tree, at /
+            symlinks["/node_modules"] = "/var/runtime/node_modules"
         passwd = (
             f"root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:{sandbox.uid}:{sandbox.uid}::/tmp:/sbin/nologin\n"
         )
