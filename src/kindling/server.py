@@ -48,6 +48,7 @@ from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
+from .sandbox.bridge import EndpointBridge
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
@@ -121,6 +122,10 @@ class Kindling:
             cpu_quota=config.cpu_quota,
             server_id=str(os.getpid()),
         )
+        self.bridge = None
+        if not config.network and self.backend.isolate:  # the endpoint stays reachable without network
+            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
+            self.backend.bridge = (str(self.bridge.path), config.port)
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.invoker.opt_dir = self.layers.opt_dir
@@ -200,6 +205,8 @@ class Kindling:
         await self.events.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
+        if self.bridge is not None:
+            await self.bridge.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -232,6 +239,8 @@ class Kindling:
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()
+            if self.bridge is not None:
+                await self.bridge.close()
             self.database.close()
             log.info("stopped")
 

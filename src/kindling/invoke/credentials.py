@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from ..config import Config
 from ..models import FunctionVersion
-
-WILDCARDS = ("", "0.0.0.0", "::", "localhost")
+from ..sandbox.bridge import reachable_host
 
 
 def sandbox_endpoint(config: Config) -> str:
     """The server's URL from inside a sandbox: loopback when it listens on every address, or when the sandbox
     has no network (the bridge then listens on the sandbox's own loopback, at the same port)."""
-    host = "127.0.0.1" if config.host in WILDCARDS or not config.network else config.host
+    host = reachable_host(config.host) if config.network else "127.0.0.1"
     return f"http://[{host}]:{config.port}" if ":" in host else f"http://{host}:{config.port}"
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..errors import TooManyRequests
 from ..runtimes.registry import Runtime
 from . import cgroups, isolate
+from .bridge import SANDBOX_PATH
 from .spares import Spares
 from .templates import Template, restore
 from .zygote import Zygote, kill
@@ -147,6 +148,8 @@ class SandboxBackend:
                 cgroups.remove_stale(hierarchy)
                 self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
         self.spares = Spares(self.cgroups) if self.cgroups is not None else None
+        # sandboxes without network reach the endpoint through this (host socket, port) (``bridge.py``)
+        self.bridge: tuple[str, int] | None = None
         self._clean_stale()
 
     @property
@@ -263,9 +266,14 @@ class SandboxBackend:
             "symlinks": symlinks,
             "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
         }
+        bridge = None
+        if not spec.network and self.bridge is not None:
+            readonly[SANDBOX_PATH] = self.bridge[0]
+            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1]}
         return {
             "isolate": True,
             "network": spec.network,
+            "bridge": bridge,
             "uid": sandbox.uid,
             "gid": sandbox.uid,
             "cwd": "/var/task",

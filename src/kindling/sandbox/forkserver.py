@@ -26,6 +26,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
+import loopback  # noqa: E402
 import template_server  # noqa: E402
 
 SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
@@ -86,7 +87,11 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
             rebase(moves(layout["readonly"]))
+        bridge = spec.get("bridge")  # no network: Kindling's endpoint only, through the bridge
+        listener = loopback.listen(bridge["port"]) if bridge else None
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
+        if listener is not None:
+            loopback.forward(listener, bridge["socket"], isolate._libc)
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
         os.environ.update(spec["env"])
@@ -94,6 +99,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         signal.set_wakeup_fd(-1)
         sys.modules.pop("isolate", None)
         sys.modules.pop("template_server", None)
+        sys.modules.pop("loopback", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
         if spec.get("extensions"):
