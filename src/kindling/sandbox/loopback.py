@@ -9,6 +9,7 @@ reachable: the namespace has no other interface and no route.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -73,12 +74,8 @@ def _connect(conn: socket.socket, target: str) -> None:
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
     """One direction, until its end: then the other side learns it (half-close), as over a direct connection."""
-    try:
+    with contextlib.suppress(OSError):
         while data := source.recv(CHUNK):
             sink.sendall(data)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sink.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
