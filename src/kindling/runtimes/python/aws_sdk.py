@@ -68,8 +68,10 @@ def preload() -> None:
     sys.path.append(SDK_DIR)
     for name in MODULES:
         __import__(name)
+    import botocore.endpoint_provider
     import botocore.hooks
     import botocore.loaders
+    import botocore.regions
     import botocore.session
 
     _root = SDK_DIR
@@ -80,6 +82,10 @@ def preload() -> None:
     for service in SERVICES:
         for kind in ("service-2", "endpoint-rule-set-1"):
             _loader.load_service_model(service, kind)
+    _shared_rule_sets(botocore.regions, botocore.endpoint_provider.RuleSet)
+    for service in SERVICES:  # their endpoint rules, parsed once
+        rules = _loader.load_service_model(service, "endpoint-rule-set-1")
+        botocore.regions.EndpointProvider(rules, _loader.load_data("partitions"))
     builtin = botocore.hooks.HierarchicalEmitter()
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
@@ -118,6 +124,22 @@ def _faster_sessions(session_module: Any, create_loader: Any, builtin: Any) -> N
 
     session_module.get_session = get_session
     session_module.create_loader = shared_loader
+
+
+def _shared_rule_sets(regions: Any, rule_set: type) -> None:
+    """Each client parses its service's endpoint rules into a RuleSet, which it only ever reads: clients of
+    the same service share one (the shared loader hands them the same rules), parsed in the zygote."""
+    parsed: dict[tuple[int, int], tuple[object, object, Any]] = {}  # ids -> (rules, partitions, RuleSet)
+
+    class SharedRuleSetProvider(regions.EndpointProvider):  # type: ignore[misc, name-defined]
+        def __init__(self, ruleset_data: dict, partition_data: dict, excluded_params: Any = None) -> None:
+            key = (id(ruleset_data), id(partition_data))
+            if key not in parsed:  # the data are kept with it, so that their ids stay theirs
+                parsed[key] = (ruleset_data, partition_data, rule_set(**ruleset_data, partitions=partition_data))
+            self.ruleset = parsed[key][2]
+            self._excluded_params = excluded_params or frozenset()
+
+    regions.EndpointProvider = SharedRuleSetProvider
 
 
 def adopt(function_paths: list[str]) -> None:
