@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import Server, create_function
+from support import Server, create_function, free_port
 
 PYTHONS = ("python3.11", "python3.12", "python3.13")
 
@@ -168,3 +172,52 @@ def test_installed_by_make_install() -> None:
     root = Path(__file__).resolve().parents[2] / "src" / "kindling" / "runtimes"
     assert (root / "python" / "sdk" / "boto3" / "__init__.py").is_file()
     assert (root / "nodejs" / "node_modules" / "@aws-sdk" / "client-lambda" / "package.json").is_file()
+
+
+S3_AND_DYNAMODB = """
+import boto3
+s3 = boto3.client("s3")
+table = boto3.resource("dynamodb").Table("items")
+def handler(event, context):
+    s3.create_bucket(Bucket="sdk-bucket")
+    s3.put_object(Bucket="sdk-bucket", Key="a/b.txt", Body=b"hello")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="sdk-bucket")  # a model loaded on demand
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(TableName="items", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.get_waiter("table_exists").wait(TableName="items")
+    table.put_item(Item={"id": "1", "n": 5})
+    return {"keys": keys, "body": s3.get_object(Bucket="sdk-bucket", Key="a/b.txt")["Body"].read().decode(),
+            "item": {k: str(v) for k, v in table.get_item(Key={"id": "1"})["Item"].items()}}
+"""
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone moto server: services this server does not answer yet."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-p", str(port)], stdout=log, stderr=log
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+def test_the_runtime_sdk_reads_and_writes_s3_and_dynamodb(lam, moto: str) -> None:  # type: ignore[no-untyped-def]
+    env = {"Variables": {"AWS_ENDPOINT_URL": moto}}
+    name = create_function(lam, "s3-ddb", {"app.py": S3_AND_DYNAMODB}, Timeout=30, Environment=env)
+    body, error, log = call(lam, name)
+    assert error is None, (body, log)
+    assert body == {"keys": ["a/b.txt"], "body": "hello", "item": {"id": "1", "n": "5"}}
