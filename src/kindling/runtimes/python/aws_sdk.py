@@ -68,6 +68,7 @@ def preload() -> None:
     sys.path.append(SDK_DIR)
     for name in MODULES:
         __import__(name)
+    import botocore
     import botocore.endpoint_provider
     import botocore.hooks
     import botocore.loaders
@@ -82,6 +83,8 @@ def preload() -> None:
     for service in SERVICES:
         for kind in ("service-2", "endpoint-rule-set-1"):
             _loader.load_service_model(service, kind)
+        for operation in _loader.load_service_model(service, "service-2")["operations"]:
+            botocore.xform_name(operation)  # a client's method names, from botocore's module-level cache
     _shared_rule_sets(botocore.regions, botocore.endpoint_provider.RuleSet)
     for service in SERVICES:  # their endpoint rules, parsed once
         rules = _loader.load_service_model(service, "endpoint-rule-set-1")
