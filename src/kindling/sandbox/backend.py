@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import TooManyRequests
-from ..runtimes.registry import Runtime
+from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
 from .bridge import SANDBOX_PATH
 from .spares import Spares
@@ -173,7 +173,12 @@ class SandboxBackend:
         """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
         key = f"{runtime.forkserver_python}:{runtime.entry}"
         if key not in self._zygotes:
-            zygote = self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry)
+            moves = {}  # moved once in the zygote rather than in each environment: see forkserver.main
+            if self.isolate:
+                moves[str(PYTHON_SDK)] = "/var/runtime"  # the Python runtimes' runtime_dir
+                if runtime.prefix != "/usr" and not runtime.launcher:  # a Python runtime's own interpreter
+                    moves[runtime.prefix] = "/var/lang"
+            zygote = self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry, moves=moves)
             if self.spares is not None:
                 zygote.spare_lost = functools.partial(self.spares.lost, zygote)
         return self._zygotes[key]

@@ -210,10 +210,11 @@ def rebase(moved_dirs: dict[str, str]) -> None:
     sys.path[:] = [moved(path) for path in sys.path]
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)
-        if isinstance(search, list):  # packages already imported find their submodules through this
-            search[:] = [moved(path) for path in search]
-        if isinstance(getattr(module, "__file__", None), str):
-            module.__file__ = moved(module.__file__)
+        if isinstance(search, list) and search != (new_search := [moved(path) for path in search]):
+            search[:] = new_search  # packages already imported find their submodules through this
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and moved(file) != file:  # written only when moved: each write copies a page
+            module.__file__ = moved(file)
     for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "executable", "_base_executable"):
         if isinstance(getattr(sys, name, None), str):
             setattr(sys, name, moved(getattr(sys, name)))
@@ -343,6 +344,10 @@ def main() -> None:
     warm = getattr(entry, "preload", None)
     if warm:
         warm()
+    # what the preload imported from a directory every sandbox binds elsewhere (the interpreter, the Python
+    # runtime's SDK) moves there once, here, instead of in each environment (hundreds of modules, a copied
+    # page each); the zygote imports nothing after this
+    rebase(json.loads(os.environ.pop("KINDLING_MOVES", "{}")))
     reply(sock, {"op": "ready", "pid": os.getpid()})
     serve(sock, entry)
 

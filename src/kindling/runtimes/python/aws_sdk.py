@@ -37,6 +37,8 @@ MODULES = (
     "botocore.retries.standard",
     "botocore.retries.adaptive",
 )
+# parsed ahead; not EC2's and IAM's models, large (14 MB more in the zygote, and so in the cost of each fork)
+# and rarely used by functions
 SERVICES = (
     "s3",
     "sqs",
@@ -49,8 +51,6 @@ SERVICES = (
     "secretsmanager",
     "ssm",
     "sts",
-    "iam",
-    "ec2",
     "logs",
 )
 DATA = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
