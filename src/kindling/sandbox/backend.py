@@ -173,11 +173,8 @@ class SandboxBackend:
         """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
         key = f"{runtime.forkserver_python}:{runtime.entry}"
         if key not in self._zygotes:
-            moves = {}  # moved once in the zygote rather than in each environment: see forkserver.main
-            if self.isolate:
-                moves[str(PYTHON_SDK)] = "/var/runtime"  # the Python runtimes' runtime_dir
-                if runtime.prefix != "/usr" and not runtime.launcher:  # a Python runtime's own interpreter
-                    moves[runtime.prefix] = "/var/lang"
+            # the Python runtimes' SDK (their runtime_dir) moves once in the zygote, not in each environment
+            moves = {str(PYTHON_SDK): "/var/runtime"} if self.isolate else {}
             zygote = self._zygotes[key] = Zygote(runtime.forkserver_python, runtime.entry, moves=moves)
             if self.spares is not None:
                 zygote.spare_lost = functools.partial(self.spares.lost, zygote)

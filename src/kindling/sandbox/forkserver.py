@@ -344,9 +344,9 @@ def main() -> None:
     warm = getattr(entry, "preload", None)
     if warm:
         warm()
-    # what the preload imported from a directory every sandbox binds elsewhere (the interpreter, the Python
-    # runtime's SDK) moves there once, here, instead of in each environment (hundreds of modules, a copied
-    # page each); the zygote imports nothing after this
+    # what the preload imported from a directory every sandbox binds elsewhere and the zygote imports nothing
+    # more from (the Python runtime's SDK) moves there once, here, instead of in each environment (hundreds of
+    # modules, a copied page each); the interpreter moves in each environment: the zygote still imports from it
     rebase(json.loads(os.environ.pop("KINDLING_MOVES", "{}")))
     reply(sock, {"op": "ready", "pid": os.getpid()})
     serve(sock, entry)
