@@ -8,10 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
 DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3
+RUNTIMES := src/kindling/runtimes
+PY_SDK := $(RUNTIMES)/python/sdk
 
 .PHONY: install run test lint bench clean
 
-install: $(STAMP) $(AWSCLI_VENV)/bin/aws
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
@@ -27,6 +29,22 @@ $(AWSCLI_VENV)/bin/aws:
 	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
 	@$(AWSCLI_VENV)/bin/python -m pip install -qq --disable-pip-version-check awscli
 	@echo "aws cli installed in $(AWSCLI_VENV)"
+
+# the AWS SDK the python3.x runtimes provide at /var/runtime (pinned in sdk.txt); pure Python, so one copy
+# serves them all, byte-compiled by each interpreter found (the sandbox mounts it read-only)
+$(VENV)/.sdk-python: $(RUNTIMES)/python/sdk.txt $(STAMP)
+	@rm -rf $(PY_SDK)
+	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps --no-compile --target $(PY_SDK) -r $<
+	@for py in $$($(PY) -c 'from kindling.runtimes.registry import python_executables; print(*python_executables())'); do \
+		$$py -I -m compileall -q -j 0 $(PY_SDK) >/dev/null || true; done
+	@touch $@
+	@echo "AWS SDK for Python installed in $(PY_SDK)"
+
+# the AWS SDK for JavaScript v3 the nodejs runtimes provide at /var/runtime/node_modules (package-lock.json)
+$(VENV)/.sdk-nodejs: $(RUNTIMES)/nodejs/package-lock.json $(STAMP)
+	@npm ci --prefix $(RUNTIMES)/nodejs --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+	@echo "AWS SDK for JavaScript installed in $(RUNTIMES)/nodejs/node_modules"
 
 run: install
 	$(VENV)/bin/kindling server --host $(HOST) --port $(PORT) --data-dir $(DATA)

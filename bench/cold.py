@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import re
 import time
+import zipfile
 from types import ModuleType
 
 from botocore.client import BaseClient
@@ -18,6 +20,20 @@ from kindling_server import HOST, deploy
 from kit import Progress
 
 INIT_DURATION = re.compile(r"Init Duration: ([0-9.]+) ms")
+# the boto3 case beside hello: the SDK the runtime provides, imported and two clients made at init
+BOTO3_HANDLER = """import boto3
+s3 = boto3.client("s3")
+dynamodb = boto3.client("dynamodb")
+def handler(event, context):
+    return {"ok": True}
+"""
+
+
+def boto3_code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("handler.py", BOTO3_HANDLER)
+    return buffer.getvalue()
 
 
 def init_duration(log_result: str | None) -> float | None:

@@ -54,6 +54,7 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
     burst = extras.get("burst", {})
     idle = extras.get("idle_memory", {})
     snapshot = extras.get("numpy_cold", {}).get("snapshot", {})
+    sdk = extras.get("boto3_cold", {})
     return [
         _target(
             "warm_p50_vs_floor",
@@ -119,6 +120,13 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
             snapshot.get("p50_ms"),
             None if "p50_ms" not in snapshot else snapshot["p50_ms"] <= 20,
             None if "p50_ms" not in snapshot else f"p50 {snapshot['p50_ms']} ms, {snapshot['n']} SnapStart versions",
+        ),
+        _target(
+            "boto3_cold_p50_ms",
+            "cold start importing boto3 and making two clients at init: p50 <= 15 ms",
+            sdk.get("p50_ms"),
+            None if "p50_ms" not in sdk else sdk["p50_ms"] <= 15,
+            None if "p50_ms" not in sdk else f"p50 {sdk['p50_ms']:.1f} ms, p99 {sdk['p99_ms']:.1f} ms over {sdk['n']}",
         ),
         *_module_targets(extras),
     ]
@@ -232,6 +240,9 @@ def extras_lines(extras: dict) -> str:
             f"cold start after 0.5 s of idle: p50 {after_idle['p50_ms']:.1f} ms, p99 {after_idle['p99_ms']:.1f} ms"
             f" over {after_idle['n']}"
         )
+    sdk = extras.get("boto3_cold", {})
+    if "p50_ms" in sdk:
+        lines.append(f"boto3 cold start (import, two clients): p50 {sdk['p50_ms']:.1f} ms, p99 {sdk['p99_ms']:.1f} ms")
     numpy = extras.get("numpy_cold", {})
     if "p50_ms" in numpy:
         lines.append(f"numpy cold start (no snapshot): p50 {numpy['p50_ms']:.1f} ms over {numpy['n']}")

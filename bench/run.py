@@ -98,6 +98,9 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
         if target:
             port, client, code = kindling
             cold_start = cold.measure(invoke, client, port, code, args.cold, progress)
+            more["boto3_cold"] = cold.measure(
+                invoke, client, port, cold.boto3_code(), args.cold, progress, prefix="boto3-cold"
+            )["summary"]
             more["cold_after_idle"] = cold.measure(
                 invoke, client, port, code, 5 if args.quick else 10, progress, IDLE_S, "idle-cold"
             )["summary"]

@@ -51,6 +51,7 @@ from .functions.urls import UrlService
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .runtimes.registry import discover
+from .sandbox.bridge import EndpointBridge
 from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
@@ -132,6 +133,10 @@ class Kindling:
         if not self.runtimes:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
         self.backend = choose_backend(config)
+        self.bridge = None
+        if not config.network and isinstance(self.backend, NamespacesBackend):  # the endpoint stays reachable
+            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
+            self.backend.bridge = (str(self.bridge.path), config.port)
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.invoker.opt_dir = self.layers.opt_dir
@@ -230,6 +235,8 @@ class Kindling:
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()
+        if self.bridge is not None:
+            await self.bridge.start()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -264,6 +271,8 @@ class Kindling:
             await self.invoker.close()
             self.logs.flush()
             await self.backend.close()
+            if self.bridge is not None:
+                await self.bridge.close()
             self.database.close()
             log.info("stopped")
 

@@ -24,6 +24,7 @@ from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
+from .credentials import sdk_environment
 from .environment import Environment
 from .snapshots import Snapshots
 
@@ -47,9 +48,15 @@ class Pool:
 
 
 def lambda_environment(
-    version: FunctionVersion, runtime: Runtime, region: str, stream: str, initialization: str = "on-demand"
+    version: FunctionVersion,
+    runtime: Runtime,
+    region: str,
+    stream: str,
+    initialization: str = "on-demand",
+    sdk: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables Lambda sets, then the user's (which win where AWS lets them)."""
+    """The variables Lambda sets, then the user's (which win where AWS lets them); ``sdk``: the endpoint and
+    credentials the AWS SDKs pick up (``credentials.py``)."""
     env = {
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
@@ -61,6 +68,7 @@ def lambda_environment(
         "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
         "_AWS_XRAY_DAEMON_PORT": "2000",
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        **(sdk or {}),
         **version.environment,
         "_HANDLER": version.handler,
         "AWS_REGION": region,
@@ -141,7 +149,9 @@ class Invoker:
             code_dir=code_dir,
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
-            environment=lambda_environment(version, runtime, self.config.region, stream, initialization),
+            environment=lambda_environment(
+                version, runtime, self.config.region, stream, initialization, sdk_environment(self.config, version)
+            ),
             network=self.config.network,
             opt_dir=self.opt_dir(version),
             snapshot=version.snap_start_optimized,

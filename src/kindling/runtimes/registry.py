@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..config import Config
+
 PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13"}
 DEPRECATED = (
     "python2.7",
@@ -44,6 +46,7 @@ CREATABLE = (
     "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
 )  # fmt: skip
 BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
+PYTHON_SDK = BOOTSTRAP.with_name("sdk")  # boto3 & co (make install), bound read-only at /var/runtime
 NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
 NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")
 PROVIDED_RUNTIMES = {"provided.al2023": "al2023", "provided.al2": "al2"}
@@ -110,7 +113,8 @@ def _probe(candidate: str, version: str) -> Runtime | None:
     if found != version:
         return None
     real = os.path.realpath(executable)
-    return Runtime(f"python{version}", real, os.path.realpath(prefix), version, BOOTSTRAP)
+    sdk = str(PYTHON_SDK) if PYTHON_SDK.is_dir() else ""
+    return Runtime(f"python{version}", real, os.path.realpath(prefix), version, BOOTSTRAP, runtime_dir=sdk)
 
 
 def _candidates(version: str) -> list[str]:
@@ -187,7 +191,7 @@ def _java(candidate: str, major: str) -> Runtime | None:
     return replace(runtime, command=command, binds=binds)
 
 
-def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
+def _pythons(overrides: dict[str, str]) -> dict[str, Runtime]:
     runtimes: dict[str, Runtime] = {}
     for name, version in PYTHON_RUNTIMES.items():
         for candidate in [overrides[name]] if name in overrides else _candidates(version):
@@ -195,6 +199,16 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
             if runtime:
                 runtimes[name] = runtime
                 break
+    return runtimes
+
+
+def python_executables() -> list[str]:
+    """The interpreters behind the python3.x runtimes: ``make install`` byte-compiles the SDK with each."""
+    return sorted({runtime.executable for runtime in _pythons(Config.runtime_overrides_from_env()).values()})
+
+
+def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
+    runtimes = _pythons(overrides)
     for name, major in NODE_RUNTIMES.items():
         found = [shutil.which(f"node{major}"), shutil.which("node"), "/usr/bin/node", "/usr/local/bin/node"]
         for candidate in [overrides[name]] if name in overrides else [c for c in found if c]:
@@ -214,5 +228,5 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
     python = runtimes.get("python3.12") or next(iter(runtimes.values()), None)
     if python is not None and python.name.startswith("python"):
         for name, version in PROVIDED_RUNTIMES.items():
-            runtimes[name] = replace(python, name=name, version=version, command=(CUSTOM_BOOTSTRAP,))
+            runtimes[name] = replace(python, name=name, version=version, command=(CUSTOM_BOOTSTRAP,), runtime_dir="")
     return runtimes

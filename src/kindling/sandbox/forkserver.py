@@ -26,6 +26,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
+import loopback  # noqa: E402
 import template_server  # noqa: E402
 
 SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
@@ -85,9 +86,12 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         if spec.get("isolate"):
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
-            if layout["readonly"].get("/var/lang") == sys.base_prefix:
-                rebase_interpreter(sys.base_prefix, "/var/lang")
+            rebase(moves(layout["readonly"]))
+        bridge = spec.get("bridge")  # no network: Kindling's endpoint only, through the bridge
+        listener = loopback.listen(bridge["port"]) if bridge else None
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
+        if listener is not None:
+            loopback.forward(listener, bridge["socket"], isolate._libc)
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
         os.environ.update(spec["env"])
@@ -95,6 +99,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         signal.set_wakeup_fd(-1)
         sys.modules.pop("isolate", None)
         sys.modules.pop("template_server", None)
+        sys.modules.pop("loopback", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
         if spec.get("extensions"):
@@ -182,19 +187,34 @@ def start_extensions(paths: list[str], env: dict[str, str]) -> None:
     os._exit(code)
 
 
-def rebase_interpreter(old: str, new: str) -> None:
-    """The interpreter now lives at ``new`` (its host path is gone): later imports must look there."""
+def moves(readonly: dict[str, str]) -> dict[str, str]:
+    """What the zygote imported from that the sandbox shows elsewhere: the interpreter (at /var/lang) and
+    the directories on ``sys.path`` it binds under another name (the Python runtime's SDK at /var/runtime)."""
+    found = {host: inside for inside, host in readonly.items() if host != inside and host in sys.path}
+    if readonly.get("/var/lang") == sys.base_prefix:
+        found[sys.base_prefix] = "/var/lang"
+    return found
+
+
+def rebase(moved_dirs: dict[str, str]) -> None:
+    """Those directories now live at their new paths (their host paths are gone): later imports must look there."""
+    if not moved_dirs:
+        return
 
     def moved(path: str) -> str:
-        return new + path[len(old) :] if path == old or path.startswith(old + "/") else path
+        for old, new in moved_dirs.items():
+            if path == old or path.startswith(old + "/"):
+                return new + path[len(old) :]
+        return path
 
     sys.path[:] = [moved(path) for path in sys.path]
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)
-        if isinstance(search, list):  # packages already imported find their submodules through this
-            search[:] = [moved(path) for path in search]
-        if isinstance(getattr(module, "__file__", None), str):
-            module.__file__ = moved(module.__file__)
+        if isinstance(search, list) and search != (new_search := [moved(path) for path in search]):
+            search[:] = new_search  # packages already imported find their submodules through this
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and moved(file) != file:  # written only when moved: each write copies a page
+            module.__file__ = moved(file)
     for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix", "executable", "_base_executable"):
         if isinstance(getattr(sys, name, None), str):
             setattr(sys, name, moved(getattr(sys, name)))
@@ -324,6 +344,10 @@ def main() -> None:
     warm = getattr(entry, "preload", None)
     if warm:
         warm()
+    # what the preload imported from a directory every sandbox binds elsewhere and the zygote imports nothing
+    # more from (the Python runtime's SDK) moves there once, here, instead of in each environment (hundreds of
+    # modules, a copied page each); the interpreter moves in each environment: the zygote still imports from it
+    rebase(json.loads(os.environ.pop("KINDLING_MOVES", "{}")))
     reply(sock, {"op": "ready", "pid": os.getpid()})
     serve(sock, entry)
 

@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..runtimes.registry import Runtime
+from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
+from .bridge import SANDBOX_PATH
 from .contract import SandboxFull, SandboxSpec
 from .forking import ForkedSandbox, ForkingBackend, unmount
 from .spares import Spares
@@ -38,13 +39,16 @@ class NamespacesBackend(ForkingBackend):
             cgroups.remove_stale(hierarchy)
             self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
         self.spares = Spares(self.cgroups) if self.cgroups is not None else None
+        # sandboxes without network reach the endpoint through this (host socket, port) (``bridge.py``)
+        self.bridge: tuple[str, int] | None = None
 
     def exhausted(self) -> bool:
         """No uid left for another environment."""
         return not self._free_uids
 
     def _new_zygote(self, runtime: Runtime) -> Zygote:
-        zygote = super()._new_zygote(runtime)
+        # the Python runtimes' SDK (their runtime_dir) moves once in the zygote, not in each environment
+        zygote = Zygote(runtime.forkserver_python, runtime.entry, moves={str(PYTHON_SDK): "/var/runtime"})
         if self.spares is not None:
             zygote.spare_lost = functools.partial(self.spares.lost, zygote)
         return zygote
@@ -96,6 +100,9 @@ class NamespacesBackend(ForkingBackend):
                 symlinks[top] = os.readlink(top)
             elif os.path.isdir(top):
                 readonly[top] = top
+        if spec.runtime.runtime_dir and os.path.isdir(os.path.join(spec.runtime.runtime_dir, "node_modules")):
+            # ES modules ignore NODE_PATH: an import from /var/task finds the runtime's SDK up the tree, at /
+            symlinks["/node_modules"] = "/var/runtime/node_modules"
         passwd = (
             f"root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:{sandbox.uid}:{sandbox.uid}::/tmp:/sbin/nologin\n"
         )
@@ -106,9 +113,14 @@ class NamespacesBackend(ForkingBackend):
             "symlinks": symlinks,
             "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
         }
+        bridge = None
+        if not spec.network and self.bridge is not None:
+            readonly[SANDBOX_PATH] = self.bridge[0]
+            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1]}
         return {
             "isolate": True,
             "network": spec.network,
+            "bridge": bridge,
             "uid": sandbox.uid,
             "gid": sandbox.uid,
             "cwd": "/var/task",

@@ -29,10 +29,17 @@ _ids = itertools.count(1)
 
 
 class Zygote:
-    def __init__(self, interpreter: str, entry: Path, interpreter_args: tuple[str, ...] = ("-I", "-S")) -> None:
+    def __init__(
+        self,
+        interpreter: str,
+        entry: Path,
+        interpreter_args: tuple[str, ...] = ("-I", "-S"),
+        moves: dict[str, str] | None = None,
+    ) -> None:
         self.interpreter = interpreter
         self.entry = entry
         self.interpreter_args = interpreter_args
+        self.moves = moves or {}  # host directory -> where every sandbox binds it (see forkserver.main)
         self._process: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._spawns: dict[str, asyncio.Future[int]] = {}
@@ -65,7 +72,7 @@ class Zygote:
                 stdin=subprocess.DEVNULL,
                 cwd="/",
                 start_new_session=True,  # a Ctrl-C meant for the server must not kill it first
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "KINDLING_MOVES": json.dumps(self.moves)},
             )
             theirs.close()
             ours.setblocking(False)

@@ -21,12 +21,13 @@ import traceback
 from collections.abc import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aws_sdk
 import channel
 import snapshot_restore_py  # noqa: F401  (stays imported: handlers import it by this name, as on Lambda)
 from context import LambdaContext
 
 # the helpers stay reachable through these names; user modules called channel or context must win
-del sys.modules["channel"], sys.modules["context"], sys.path[0]
+del sys.modules["aws_sdk"], sys.modules["channel"], sys.modules["context"], sys.path[0]
 
 JSON_LOGS = False
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
@@ -133,6 +134,7 @@ def _setup_paths() -> None:
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     wanted = [task_root, f"/opt/python/lib/{version}/site-packages", "/opt/python"]
     sys.path[:0] = [p for p in wanted if p not in sys.path]
+    aws_sdk.adopt(wanted)
     extra = os.environ.get("KINDLING_SITE_PACKAGES")
     if extra:
         sys.path.append(extra)
@@ -205,6 +207,8 @@ def _marshal(result: object) -> bytes:
 def preload() -> None:
     """Imports whatever every invocation needs, in the zygote, before any fork."""
     import decimal  # noqa: F401  (json.loads(parse_float=...) users expect it cheap)
+
+    aws_sdk.preload()  # boto3, as Lambda provides it: imported and its common models parsed once, here
 
 
 def _initialise(conn: channel.Channel, started: float) -> tuple[_RequestIdFilter, object] | None:

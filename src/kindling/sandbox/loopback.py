@@ -1,0 +1,81 @@
+"""The one way out of a sandbox without network: Kindling's endpoint, at the same address as everywhere.
+
+Runs inside the fork server (standard library only), in an environment cloned into an empty network
+namespace. As root it brings the namespace's loopback up and listens on ``127.0.0.1:PORT`` (the server's
+port, so ``AWS_ENDPOINT_URL`` is the same with and without network); once privileges are dropped it forks
+a forwarder that pipes each connection to the server's Unix socket, bound into the sandbox. Nothing else is
+reachable: the namespace has no other interface and no route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import struct
+import threading
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+IFREQ = "16sh22x"  # struct ifreq: the name, then ifr_flags in the union (40 bytes in all)
+PR_SET_PDEATHSIG = 1
+CHUNK = 1 << 16
+
+
+def listen(port: int) -> socket.socket:
+    """As root in the new network namespace: ``lo`` up, and the endpoint's port listening on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
+        name, flags = struct.unpack(IFREQ, fcntl.ioctl(control, SIOCGIFFLAGS, struct.pack(IFREQ, b"lo", 0)))
+        fcntl.ioctl(control, SIOCSIFFLAGS, struct.pack(IFREQ, name, flags | IFF_UP))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(128)
+    return listener
+
+
+def forward(listener: socket.socket, target: str, libc: object) -> None:
+    """Fork the forwarder (it dies with the runtime); the runtime keeps no copy of the listener."""
+    if os.fork():
+        listener.close()
+        return
+    code = 0
+    try:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # type: ignore[attr-defined]
+        keep = listener.fileno()
+        os.closerange(0, keep)
+        os.closerange(keep + 1, 4096)
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=_connect, args=(conn, target), daemon=True).start()
+    except BaseException:
+        code = 70
+    os._exit(code)
+
+
+def _connect(conn: socket.socket, target: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(target)
+    except OSError:
+        conn.close()
+        upstream.close()
+        return
+    back = threading.Thread(target=_pump, args=(upstream, conn), daemon=True)
+    back.start()
+    _pump(conn, upstream)
+    back.join()
+    conn.close()
+    upstream.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """One direction, until its end: then the other side learns it (half-close), as over a direct connection."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(CHUNK):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
