@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SANDBOX_BACKENDS = ("auto", "namespaces", "process")
+AUTH_MODES = ("iam", "open")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Config:
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
     service_endpoints: dict[str, str] = field(default_factory=dict)
+    auth: str = "open"  # "iam": every request signed by a known key and authorized by IAM policies
 
     @property
     def endpoint(self) -> str:

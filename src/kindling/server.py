@@ -32,6 +32,12 @@ from .api.routes.policy import recursion_guard
 from .api.routes.route_tables import route_tables_mount
 from .api.routes.schedules import schedules_mount
 from .api.routes.streaming import ResponseStreamInvoke
+from .auth.audit import AuditTrail, Event
+from .auth.gate import Caller, Gate
+from .auth.identities import Identities, root_keys
+from .auth.lambda_access import LambdaAccess
+from .auth.sigv4 import AuthFailure
+from .auth.trail_api import TrailApi, users_mount
 from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
@@ -147,12 +153,24 @@ class Kindling:
         self.route_tables = RouteTables(self.functions, self.resources)
         gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
+        root_key, root_secret, self.credentials_path = root_keys(data)
+        self.identities = Identities(self.database, config.account_id, root_key, root_secret)
+        self.trail = AuditTrail(data)  # a database of its own: the functions' data and the trail part ways
+        access = LambdaAccess(
+            config.region,
+            config.account_id,
+            self.identities,
+            lambda name, qualifier: self.policies.statements(name, qualifier or "$LATEST"),
+            self.trail,
+            enforce=config.auth == "iam",
+        )
         api = LambdaApi(
             model,
             handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),
             [recursion_guard(self.policies)],
+            access,
         )
-        streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
+        streaming = ResponseStreamInvoke(model, self.invocations, self.policies, access)
         front = HttpFront(self.urls, self.route_tables, gateway, streaming)
         platform = PlatformApi(
             [
@@ -160,11 +178,29 @@ class Kindling:
                 route_tables_mount(self.route_tables),
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
+                users_mount(self.identities, access.require),
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
-        self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
+        services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api), platform]
+        dispatcher = Dispatcher(services, fallback=api)
+
+        def public(scope: dict) -> bool:
+            """Doors whose own rules decide (function URLs by AuthType, route tables), and the health check."""
+            path: str = scope["path"]
+            if path == "/health" or path.startswith("/kindling/code/"):
+                return True
+            return front.claims(scope) and not path.startswith("/2021-11-15/")
+
+        # the front of the port: every request is authenticated before the dispatcher sees it
+        self.app = Gate(dispatcher, self.identities, config.auth == "iam", public, self._refused)
+        self.http_protocol = protocol_class([self.app.lane(invoke_lane(api, front.owns))])
+
+    def _refused(self, caller: Caller, method: str, path: str, failure: AuthFailure, request_id: str) -> None:
+        params = {"method": method, "path": path}
+        event = Event("kindling", "RequestRefused", caller, self.config.region, request_id, params)
+        event.error_code, event.error_message = failure.code, failure.message
+        self.trail.record(event)
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":
@@ -218,11 +254,14 @@ class Kindling:
             on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
         )
         log.info(
-            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s)",
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",
             self.config.endpoint,
             self.backend.name,
             ", ".join(sorted(self.runtimes)) or "none",
+            self.config.auth,
         )
+        if self.credentials_path:
+            log.info("root credentials: %s (profile %s)", self.credentials_path, "kindling")
         try:
             await server.serve()
         finally:
@@ -233,6 +272,7 @@ class Kindling:
             self.logs.flush()
             await self.backend.close()
             self.database.close()
+            self.trail.close()
             log.info("stopped")
 
 

@@ -36,6 +36,7 @@ class Wire(NamedTuple):
     url: bytes  # path and query, still percent-encoded
     headers: list[tuple[bytes, bytes]]  # names lower-case, as sent
     length: int  # the declared Content-Length (0 without one)
+    client: str = ""  # the peer's address
 
 
 Responder = Callable[[bytes], Awaitable[Answer]]  # the body in, the answer out
@@ -107,7 +108,7 @@ def protocol_class(lanes: Sequence[Lane]) -> type[HttpToolsProtocol]:
             length = _declared_length(self.headers)
             if length is None:
                 return None
-            wire = Wire(self.parser.get_method(), self.url, self.headers, length)
+            wire = Wire(self.parser.get_method(), self.url, self.headers, length, (self.client or ("",))[0])
             for lane in lanes:
                 responder = lane(wire)
                 if responder is not None:
