@@ -26,6 +26,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
+import seccomp  # noqa: E402
 import template_server  # noqa: E402
 
 SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
@@ -88,6 +89,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             if layout["readonly"].get("/var/lang") == sys.base_prefix:
                 rebase_interpreter(sys.base_prefix, "/var/lang")
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
+        seccomp.confine(*template_server.openings(spec))  # before any code of the function's runs
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
         os.environ.update(spec["env"])
@@ -95,6 +97,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         signal.set_wakeup_fd(-1)
         sys.modules.pop("isolate", None)
         sys.modules.pop("template_server", None)
+        sys.modules.pop("seccomp", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
         if spec.get("extensions"):
