@@ -58,10 +58,12 @@ pid = os.fork()
 if pid == 0:
     os._exit(7)
 out['fork'] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-out['clone_newuser'] = attempt(%d, %d | 17, 0, 0, 0, 0)
-out['clone3'] = attempt(%d, 0, 0)
+out['clone_newuser'] = attempt(CLONE, NEWUSER | 17, 0, 0, 0, 0)
+out['clone3'] = attempt(CLONE3, 0, 0)
 print(json.dumps(out))
-""" % (seccomp.CLONE[COLUMN], CLONE_NEWUSER, seccomp.CLONE3[COLUMN])
+"""
+    code = code.replace("CLONE3", str(seccomp.CLONE3[COLUMN])).replace("CLONE", str(seccomp.CLONE[COLUMN]))
+    code = code.replace("NEWUSER", str(CLONE_NEWUSER))
     assert run_confined(code) == {
         "thread": "ran", "subprocess": "hi", "fork": 7, "clone_newuser": "EPERM", "clone3": "ENOSYS"
     }  # fmt: skip
