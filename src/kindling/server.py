@@ -151,7 +151,6 @@ class Kindling:
         self.policies = PolicyService(self.functions, self.resources)
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
-        gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
         root_key, root_secret, self.credentials_path = root_keys(data)
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
@@ -164,6 +163,7 @@ class Kindling:
             self.trail,
             enforce=config.auth == "iam",
         )
+        gateway = HttpGateway(self.invocations, self.policies, access.url_allowed)
         api = LambdaApi(
             model,
             handlers(self.functions, self.invocations, self.provisioned, self.events, self.urls, self.policies),

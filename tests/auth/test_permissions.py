@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from auth_support import put_user
+from auth_support import put_user, send, send_signed, signed
 from botocore.exceptions import ClientError
 
 from support import KINDLING, ROLE, Server, create_function, make_zip
@@ -176,3 +176,17 @@ def test_kindling_audit_command(server: Server, root: tuple[str, str], bob) -> N
     wrong = {**env, "AWS_SECRET_ACCESS_KEY": "wrong"}
     refused = subprocess.run([KINDLING, "audit"], env=wrong, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "InvalidSignatureException" in refused.stderr
+
+
+def test_function_url_with_aws_iam_auth(server: Server, root: tuple[str, str], bob) -> None:  # type: ignore[no-untyped-def]
+    url = server.client().create_function_url_config(FunctionName="shared", AuthType="AWS_IAM")["FunctionUrl"]
+    path = "/lambda-url/" + url.split("//")[1].split(".")[0] + "/hello"
+    assert send(server.endpoint + path, "GET")[0] == 403  # unsigned
+    assert send_signed(signed(server.endpoint, "GET", path, keys=root))[:3:2] == (200, {"ok": True})
+    assert send_signed(signed(server.endpoint, "GET", path, keys=(root[0], "wrong")))[0] == 403
+    bob_keys = (bob._request_signer._credentials.access_key, bob._request_signer._credentials.secret_key)
+    assert send_signed(signed(server.endpoint, "GET", path, keys=bob_keys))[0] == 403  # no policy allows it
+    document = policy({"Effect": "Allow", "Action": "lambda:InvokeFunctionUrl", "Resource": f"{FN}shared",
+                       "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}})  # fmt: skip
+    gina = put_user(server.endpoint, root, "gina", {"urls": document})
+    assert send_signed(signed(server.endpoint, "GET", path, keys=gina))[0] == 200

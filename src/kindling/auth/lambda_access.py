@@ -134,6 +134,26 @@ class LambdaAccess:
         if self.enforce and caller is not None and caller.verified:
             self.check(caller, action, resource, self.context(caller, {}), [])
 
+    def url_allowed(self, function: str, qualifier: str) -> bool:
+        """Whether the caller of an ``AuthType: AWS_IAM`` function URL may invoke it: ``lambda:InvokeFunctionUrl``
+        on the function (the alias's ARN for an alias URL), from its identity or the function's resource policy."""
+        caller = current()
+        if not self.enforce:
+            return True
+        if caller is None or not caller.verified:
+            return False
+        named = None if qualifier == "$LATEST" else qualifier
+        resource = self.function_arn(function, named)[0]
+        context = {**self.context(caller, {}), "lambda:FunctionUrlAuthType": "AWS_IAM"}
+        statements = self.resource_policy(function, named)
+        try:
+            self.check(
+                caller, "lambda:InvokeFunctionUrl", resource, context, [{"Statement": statements}] if statements else []
+            )
+        except AccessDenied:
+            return False
+        return True
+
     def authorize(self, operation: str, params: dict[str, Any]) -> None:
         caller = current()
         if not self.enforce or caller is None or not caller.verified or caller.identity.is_root:
