@@ -232,6 +232,13 @@ def extras_lines(extras: dict) -> str:
             f"cold start after 0.5 s of idle: p50 {after_idle['p50_ms']:.1f} ms, p99 {after_idle['p99_ms']:.1f} ms"
             f" over {after_idle['n']}"
         )
+    auth = extras.get("auth", {})
+    if "overhead_p50_us" in auth:
+        lines.append(
+            f"warm invoke --auth iam vs open: p50 +{auth['overhead_p50_us']:.1f} us "
+            f"({auth['p50_iam_us']:.0f} vs {auth['p50_open_us']:.0f} us; one SigV4 check in process "
+            f"{auth['verify_in_process_us']:.1f} us; target {auth['target_us']:.0f} us)"
+        )
     numpy = extras.get("numpy_cold", {})
     if "p50_ms" in numpy:
         lines.append(f"numpy cold start (no snapshot): p50 {numpy['p50_ms']:.1f} ms over {numpy['n']}")

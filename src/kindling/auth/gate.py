@@ -119,11 +119,11 @@ class Gate:
         body, replay = await _buffered(receive)
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
         target = raw_path + ("?" + query.decode("latin-1") if query else "")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
         try:
-            caller = self._verify(scope["method"], target, headers, body, ip, agent, secure)
+            caller = self._verify(scope["method"], target, raw, body, ip, agent, secure)
         except AuthFailure as failure:
             request_id = new_request_id()
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
             self._refuse(failure, headers, scope["method"], raw_path, ip, agent, request_id)
             status, reply_headers, reply = refusal(failure, dict(headers), request_id)
             reply_headers.append((b"content-length", str(len(reply)).encode()))
@@ -134,7 +134,14 @@ class Gate:
         return await self.app(scope, replay, send)
 
     def _verify(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str, agent: str, secure: bool
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        ip: str,
+        agent: str,
+        secure: bool,
     ) -> Caller:
         signed = self.verifier.verify(method, target, headers, body)
         identity = self.identities.identity_for(signed.access_key)
@@ -169,16 +176,16 @@ class Gate:
             respond = lane(wire)
             if respond is None:
                 return None
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in wire.headers]
             method = wire.method.decode("latin-1")
             target = wire.url.decode("latin-1")
-            agent = next((v for k, v in headers if k == "user-agent"), "")
+            agent = next((v.decode("latin-1") for k, v in wire.headers if k == b"user-agent"), "")
 
             async def checked(body: bytes) -> Any:
                 try:
-                    caller = self._verify(method, target, headers, body, wire.client, agent, False)
+                    caller = self._verify(method, target, wire.headers, body, wire.client, agent, False)
                 except AuthFailure as failure:
                     request_id = new_request_id()
+                    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in wire.headers]
                     self._refuse(failure, headers, method, target.split("?", 1)[0], wire.client, agent, request_id)
                     return refusal(failure, dict(headers), request_id)
                 CALLER.set(caller)

@@ -11,10 +11,11 @@ body's chunk signatures are not checked: the seed signature covers the headers).
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from botocore.auth import SigV4Auth
@@ -90,7 +91,7 @@ class _Headers(dict[str, list[str]]):
         return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
-        return dict.get(self, name.lower()) or []
+        return dict.get(self, name) or dict.get(self, name.lower()) or []
 
 
 @dataclass
@@ -113,7 +114,8 @@ class _Canonical(SigV4Auth):
         self.signed = parts.signed_headers
 
     def headers_to_sign(self, request: _Request) -> _Headers:  # type: ignore[override]
-        return _Headers((name, request.headers.get_all(name)) for name in self.signed)
+        given = request.headers
+        return _Headers({name: dict.get(given, name) or [] for name in self.signed})
 
 
 def _header_parts(authorization: str, headers: _Headers) -> _Parts:
@@ -155,15 +157,23 @@ def _query_parts(query: list[tuple[str, str]]) -> _Parts:
         raise mismatch() from None
 
 
+@functools.lru_cache(maxsize=1024)
+def _epoch(stamp: str) -> int | None:
+    """``20261206T182000Z`` as seconds since the epoch (None when malformed); a client's requests share few."""
+    if len(stamp) != 16 or stamp[8] != "T" or stamp[15] != "Z":
+        return None
+    try:
+        fields = (stamp[0:4], stamp[4:6], stamp[6:8], stamp[9:11], stamp[11:13], stamp[13:15])
+        return calendar.timegm((*(int(part) for part in fields), 0, 0, 0))
+    except ValueError:
+        return None
+
+
 def _check_time(parts: _Parts, now: float) -> None:
     stamp = parts.timestamp
-    try:
-        if len(stamp) != 16 or stamp[8] != "T" or stamp[15] != "Z":
-            raise ValueError(stamp)
-        fields = (stamp[0:4], stamp[4:6], stamp[6:8], stamp[9:11], stamp[11:13], stamp[13:15])
-        signed_at = calendar.timegm((*(int(part) for part in fields), 0, 0, 0))
-    except ValueError:
-        raise mismatch() from None
+    signed_at = _epoch(stamp)
+    if signed_at is None:
+        raise mismatch()
 
     def fmt(t: float) -> str:
         return time.strftime(_TS, time.gmtime(t))
@@ -195,6 +205,7 @@ class Verifier:
         self.secret_for = secret_for
         self.clock = clock
         self._keys: dict[tuple[str, str, str, str, str], bytes] = {}
+        self._signers: dict[tuple[str, str, str, tuple[str, ...]], _Canonical] = {}
 
     def signing_key(self, secret: str, parts: _Parts) -> bytes:
         cache_key = (parts.access_key, secret, parts.date, parts.region, parts.service)
@@ -208,11 +219,26 @@ class Verifier:
             self._keys[cache_key] = key
         return key
 
-    def verify(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Signed:
-        """``target``: the path and query as sent (still percent-encoded); header names lower-case."""
+    def signer(self, parts: _Parts) -> _Canonical:
+        cache_key = (parts.access_key, parts.region, parts.service, parts.signed_headers)
+        signer = self._signers.get(cache_key)
+        if signer is None:
+            if len(self._signers) > 4096:
+                self._signers.clear()
+            signer = self._signers[cache_key] = _Canonical(parts)
+        return signer
+
+    def verify(self, method: str, target: str, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Signed:
+        """``target``: the path and query as sent (still percent-encoded); headers as on the wire, names
+        lower-case."""
         folded = _Headers()
-        for name, value in headers:
-            folded.setdefault(name, []).append(value)
+        for raw_name, raw_value in headers:
+            name = raw_name.decode("latin-1")
+            values = dict.get(folded, name)
+            if values is None:
+                dict.__setitem__(folded, name, [raw_value.decode("latin-1")])
+            else:
+                values.append(raw_value.decode("latin-1"))
         authorization = folded.first("authorization") or ""
         query = target.partition("?")[2]
         if authorization.startswith(ALGORITHM + " "):
@@ -236,7 +262,7 @@ class Verifier:
         if hashed and not hmac.compare_digest(content_hash or "", hashlib.sha256(body).hexdigest()):
             raise mismatch()
         request = _Request(method, "http://h" + target, folded, body, {"timestamp": parts.timestamp})
-        signer = _Canonical(parts)
+        signer = self.signer(parts)
         key = self.signing_key(secret, parts)
         if self._matches(signer, request, key, parts):
             return Signed(parts.access_key, parts.service, parts.region)
