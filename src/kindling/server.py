@@ -57,6 +57,7 @@ from .sandbox.backend import SandboxBackend
 from .store.db import Store
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
+from .store.sealed import Sealer, master_key
 from .store.sqlite import Database
 from .triggers.http.front import HttpFront
 from .triggers.http.serve import HttpGateway
@@ -131,7 +132,7 @@ class Kindling:
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.invoker.opt_dir = self.layers.opt_dir
         self.functions = FunctionService(
-            config, Store(self.database), self.code, self.invoker, self.runtimes, self.layers
+            config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
         )
         self.invoker.snapshots.on_state = self.functions.snapshot_settled
         self.invocations = Invocations(self.functions, self.invoker)
