@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -64,7 +65,8 @@ class Server:
     def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tls_ca: str | None = extra[extra.index("--tls-cert") + 1] if "--tls-cert" in extra else None
+        self.endpoint = f"{'https' if self.tls_ca else 'http'}://127.0.0.1:{self.port}"
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -82,7 +84,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as reply:
+                context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else None
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1, context=context) as reply:
                     if reply.status == 200:
                         return self
             except OSError:
@@ -121,6 +124,7 @@ class Server:
             region_name="us-east-1",
             aws_access_key_id=key,
             aws_secret_access_key=secret,
+            verify=self.tls_ca,
             config=Config(
                 retries={"max_attempts": 1},
                 read_timeout=120,

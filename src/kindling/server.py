@@ -251,6 +251,8 @@ class Kindling:
                 proxy_headers=False,
                 server_header=False,
                 timeout_graceful_shutdown=30,
+                ssl_certfile=self.config.tls_cert or None,
+                ssl_keyfile=self.config.tls_key or None,
             ),
             on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
         )

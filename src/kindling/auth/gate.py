@@ -182,7 +182,7 @@ class Gate:
 
             async def checked(body: bytes) -> Any:
                 try:
-                    caller = self._verify(method, target, wire.headers, body, wire.client, agent, False)
+                    caller = self._verify(method, target, wire.headers, body, wire.client, agent, wire.secure)
                 except AuthFailure as failure:
                     request_id = new_request_id()
                     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in wire.headers]

@@ -120,6 +120,8 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     help="iam: every request must be SigV4-signed by a known key and allowed by IAM policies; open: no checks. "
     "Default: open when bound to loopback only, iam otherwise",
 )
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: the certificate (PEM)")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: its private key (PEM)")
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
@@ -137,6 +139,8 @@ def server(
     no_cpu_quota: bool,
     runtimes: list[tuple[str, str]],
     auth: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
     log_level: str,
 ) -> None:
     """Serve the Lambda and CloudWatch Logs APIs."""
@@ -145,6 +149,8 @@ def server(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     from ..server import run
 
     config = Config(
@@ -161,6 +167,8 @@ def server(
         cpu_quota=not no_cpu_quota,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
         auth=auth_mode(auth, host),
+        tls_cert=str(Path(tls_cert).resolve()) if tls_cert else "",
+        tls_key=str(Path(tls_key).resolve()) if tls_key else "",
     )
     with contextlib.suppress(KeyboardInterrupt):
         run(config)
