@@ -276,5 +276,5 @@ class Verifier:
     def _matches(signer: _Canonical, request: _Request, key: bytes, parts: _Parts) -> bool:
         canonical = signer.canonical_request(request)
         string_to_sign = signer.string_to_sign(request, canonical)
-        expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
         return hmac.compare_digest(expected, parts.signature)
