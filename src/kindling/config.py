@@ -31,6 +31,7 @@ class Config:
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
     service_endpoints: dict[str, str] = field(default_factory=dict)
     auth: str = "open"  # "iam": every request signed by a known key and authorized by IAM policies
+    audit_retention_days: float = 90.0  # the audit trail keeps events this long
     tls_cert: str = ""  # with tls_key: HTTPS on the port
     tls_key: str = ""
 

@@ -155,7 +155,9 @@ class Kindling:
         model = ServiceModel()
         root_key, root_secret, self.credentials_path = root_keys(data)
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
-        self.trail = AuditTrail(data)  # a database of its own: the functions' data and the trail part ways
+        self.trail = AuditTrail(
+            data, config.audit_retention_days
+        )  # a database of its own: the functions' data and the trail part ways
         access = LambdaAccess(
             config.region,
             config.account_id,

@@ -40,9 +40,13 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_time ON events (event_time);
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+CREATE TABLE IF NOT EXISTS retention (days REAL NOT NULL);
+DROP TRIGGER IF EXISTS events_no_delete;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+WHEN OLD.event_time >= (SELECT COALESCE(MAX(unixepoch('now') - days * 86400), 0) FROM retention)
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 """
+PRUNE_EVERY = 1000  # events recorded between two prunings
 
 
 def redact(params: Any, key: str = "") -> Any:
@@ -76,11 +80,22 @@ class Event:
 
 
 class AuditTrail:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, retention_days: float = 90.0) -> None:
+        """Events older than ``retention_days`` are pruned (at start, then every ``PRUNE_EVERY`` events); the
+        database itself refuses to delete younger ones, or to change any."""
         folder = data_dir / "audit"
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
         self.database = Database(folder / "audit.db", SCHEMA)
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM retention")
+            db.execute("INSERT INTO retention VALUES (?)", (retention_days,))
+        self.retention_s = retention_days * 86400
+        self._since_prune = 0
+        self.prune()
+
+    def prune(self) -> None:
+        self.database.write("DELETE FROM events WHERE event_time < ?", (time.time() - self.retention_s + 1,))
 
     def record(self, event: Event) -> str:
         identity = event.caller.identity
@@ -117,6 +132,10 @@ class AuditTrail:
             record["errorCode"] = event.error_code
             record["errorMessage"] = event.error_message
         resources = [{"ResourceType": kind, "ResourceName": name} for kind, name in event.resources]
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            self.prune()
         self.database.write(
             "INSERT INTO events (event_id, event_time, event_source, event_name, username, access_key, read_only, "
             "resources, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -120,6 +120,8 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     help="iam: every request must be SigV4-signed by a known key and allowed by IAM policies; open: no checks. "
     "Default: open when bound to loopback only, iam otherwise",
 )
+@click.option("--audit-retention", type=float, default=90.0, show_default=True, metavar="DAYS",
+              help="keep audit events this long")  # fmt: skip
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: the certificate (PEM)")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: its private key (PEM)")
 @click.option(
@@ -139,6 +141,7 @@ def server(
     no_cpu_quota: bool,
     runtimes: list[tuple[str, str]],
     auth: str | None,
+    audit_retention: float,
     tls_cert: str | None,
     tls_key: str | None,
     log_level: str,
@@ -167,6 +170,7 @@ def server(
         cpu_quota=not no_cpu_quota,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
         auth=auth_mode(auth, host),
+        audit_retention_days=audit_retention,
         tls_cert=str(Path(tls_cert).resolve()) if tls_cert else "",
         tls_key=str(Path(tls_key).resolve()) if tls_key else "",
     )
