@@ -190,3 +190,16 @@ def test_function_url_with_aws_iam_auth(server: Server, root: tuple[str, str], b
                        "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}})  # fmt: skip
     gina = put_user(server.endpoint, root, "gina", {"urls": document})
     assert send_signed(signed(server.endpoint, "GET", path, keys=gina))[0] == 200
+
+
+def test_refused_signatures_are_audited(server: Server, root: tuple[str, str]) -> None:
+    forger = server.client(keys=(root[0], "not-the-secret"))
+    with pytest.raises(ClientError):
+        forger.list_functions()
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "RequestRefused"}]
+    )["Events"]
+    record = json.loads(events[0]["CloudTrailEvent"])
+    assert record["errorCode"] == "InvalidSignatureException"
+    assert record["userIdentity"]["accessKeyId"] == root[0]
+    assert record["requestParameters"]["path"].startswith("/2015-03-31/functions")
