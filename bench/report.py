@@ -243,6 +243,15 @@ def extras_lines(extras: dict) -> str:
     sdk = extras.get("boto3_cold", {})
     if "p50_ms" in sdk:
         lines.append(f"boto3 cold start (import, two clients): p50 {sdk['p50_ms']:.1f} ms, p99 {sdk['p99_ms']:.1f} ms")
+    auth = extras.get("auth", {})
+    if "overhead_p50_us" in auth:
+        lines.append(
+            f"warm invoke --auth iam vs open: p50 +{auth['overhead_p50_us']:.1f} us "
+            f"({auth['p50_iam_us']:.0f} vs {auth['p50_open_us']:.0f} us; one SigV4 check in process "
+            f"{auth['verify_in_process_us']:.1f} us; target {auth['target_us']:.0f} us)"
+        )
+        lines.append(f"auth attacks: {auth['attacks_tried']} tried, {len(auth['attacks_through'])} got through "
+                     f"{auth['attacks_through'] or ''}")  # fmt: skip
     numpy = extras.get("numpy_cold", {})
     if "p50_ms" in numpy:
         lines.append(f"numpy cold start (no snapshot): p50 {numpy['p50_ms']:.1f} ms over {numpy['n']}")

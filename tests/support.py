@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import configparser
 import io
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -63,7 +65,8 @@ class Server:
     def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tls_ca: str | None = extra[extra.index("--tls-cert") + 1] if "--tls-cert" in extra else None
+        self.endpoint = f"{'https' if self.tls_ca else 'http'}://127.0.0.1:{self.port}"
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
@@ -81,7 +84,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as reply:
+                context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else None
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1, context=context) as reply:
                     if reply.status == 200:
                         return self
             except OSError:
@@ -101,14 +105,26 @@ class Server:
         with urllib.request.urlopen(self.endpoint + "/health", timeout=5) as reply:
             return json.loads(reply.read())
 
-    def client(self, service: str = "lambda", *, validate: bool = True):  # type: ignore[no-untyped-def]
-        """A boto3 client; ``validate=False`` lets bad input reach the server, to test its checks."""
+    @property
+    def root_keys(self) -> tuple[str, str]:
+        """The root identity's keys the server wrote to ``<data-dir>/credentials`` on its first start."""
+        parser = configparser.ConfigParser()
+        parser.read(self.data_dir / "credentials")
+        if not parser.has_section("kindling"):
+            return "test", "test"
+        return parser["kindling"]["aws_access_key_id"], parser["kindling"]["aws_secret_access_key"]
+
+    def client(self, service: str = "lambda", *, validate: bool = True, keys: tuple[str, str] | None = None):  # type: ignore[no-untyped-def]
+        """A boto3 client signing with ``keys`` (the root's by default); ``validate=False`` lets bad input
+        reach the server, to test its checks."""
+        key, secret = keys or self.root_keys
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            verify=self.tls_ca,
             config=Config(
                 retries={"max_attempts": 1},
                 read_timeout=120,
@@ -127,13 +143,15 @@ def running(data_dir: Path, *extra: str) -> Iterator[Server]:
         server.stop()
 
 
-def aws_cli(endpoint: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def aws_cli(
+    endpoint: str, *args: str, check: bool = True, keys: tuple[str, str] = ("test", "test")
+) -> subprocess.CompletedProcess[str]:
     """The AWS CLI v1, installed by ``make install`` in a virtualenv of its own."""
     aws = ROOT / ".venv-awscli" / "bin" / "aws"
     env = {
         **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": keys[0],
+        "AWS_SECRET_ACCESS_KEY": keys[1],
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_PAGER": "",
     }

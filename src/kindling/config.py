@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SANDBOX_BACKENDS = ("auto", "namespaces", "process")
+AUTH_MODES = ("iam", "open")
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,14 @@ class Config:
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
     service_endpoints: dict[str, str] = field(default_factory=dict)
+    auth: str = "open"  # "iam": every request signed by a known key and authorized by IAM policies
+    audit_retention_days: float = 90.0  # the audit trail keeps events this long
+    tls_cert: str = ""  # with tls_key: HTTPS on the port
+    tls_key: str = ""
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls_cert else 'http'}://{self.host}:{self.port}"
 
     def endpoint_for(self, service: str) -> str:
         """Where the platform itself reaches an AWS service (``sqs``, ``s3``, ``dynamodb``...): the endpoint

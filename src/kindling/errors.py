@@ -127,3 +127,11 @@ class SnapStartNotReady(UserError):
 def function_error(error_type: str, message: str, **more: object) -> bytes:
     """The payload of a failed invocation, in Lambda's shape (``errorMessage`` first, as the runtimes write it)."""
     return json.dumps({"errorMessage": message, "errorType": error_type, **more}).encode()
+
+
+class AccessDenied(UserError):
+    """An authenticated caller that no policy allows (IAM's evaluation said no)."""
+
+    code = "AccessDeniedException"
+    status = 403
+    message_key = "Message"

@@ -33,6 +33,12 @@ from .api.routes.route_tables import route_tables_mount
 from .api.routes.schedules import schedules_mount
 from .api.routes.signing import signing_profiles_mount
 from .api.routes.streaming import ResponseStreamInvoke
+from .auth.audit import AuditTrail, Event
+from .auth.gate import Caller, Gate
+from .auth.identities import Identities, root_keys
+from .auth.lambda_access import LambdaAccess
+from .auth.sigv4 import AuthFailure
+from .auth.trail_api import TrailApi, users_mount
 from .code import CodeStore
 from .config import Config
 from .events.queue import EventQueue
@@ -61,6 +67,7 @@ from .store.db import Store
 from .store.event_sources import MappingStore
 from .store.layers import LayerStore
 from .store.resources import ResourceStore
+from .store.sealed import Sealer, master_key
 from .store.settings import SettingsStore
 from .store.signing import SigningStore
 from .store.sqlite import Database
@@ -141,7 +148,7 @@ class Kindling:
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
         self.invoker.opt_dir = self.layers.opt_dir
         self.functions = FunctionService(
-            config, Store(self.database), self.code, self.invoker, self.runtimes, self.layers
+            config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
         )
         self.invoker.snapshots.on_state = self.functions.snapshot_settled
         self.invocations = Invocations(self.functions, self.invoker)
@@ -165,8 +172,21 @@ class Kindling:
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
         self.pollers = Pollers(config, self.mappings, self.invocations)
-        gateway = HttpGateway(self.invocations, self.policies)
         model = ServiceModel()
+        root_key, root_secret, self.credentials_path = root_keys(data)
+        self.identities = Identities(self.database, config.account_id, root_key, root_secret)
+        self.trail = AuditTrail(
+            data, config.audit_retention_days
+        )  # a database of its own: the functions' data and the trail part ways
+        access = LambdaAccess(
+            config.region,
+            config.account_id,
+            self.identities,
+            lambda name, qualifier: self.policies.statements(name, qualifier or "$LATEST"),
+            self.trail,
+            enforce=config.auth == "iam",
+        )
+        gateway = HttpGateway(self.invocations, self.policies, access.url_allowed)
         api = LambdaApi(
             model,
             handlers(
@@ -181,8 +201,9 @@ class Kindling:
                 self.mappings,
             ),
             [recursion_guard(self.policies)],
+            access,
         )
-        streaming = ResponseStreamInvoke(model, self.invocations, self.policies)
+        streaming = ResponseStreamInvoke(model, self.invocations, self.policies, access)
         front = HttpFront(self.urls, self.route_tables, gateway, streaming)
         platform = PlatformApi(
             [
@@ -191,13 +212,31 @@ class Kindling:
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
                 signing_profiles_mount(self.signing),
+                users_mount(self.identities, access.require),
             ]
         )
-        # every API on the port, in the order they are asked; the Lambda API takes the rest
         # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
-        self.app = Dispatcher([front, LogsService(self.logs_api), self.services, platform], fallback=api)
-        self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
+        # every API on the port, in the order they are asked; the Lambda API takes the rest
+        services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api), self.services, platform]
+        dispatcher = Dispatcher(services, fallback=api)
+
+        def public(scope: dict) -> bool:
+            """Doors whose own rules decide (function URLs by AuthType, route tables), and the health check."""
+            path: str = scope["path"]
+            if path == "/health" or path.startswith("/kindling/code/"):
+                return True
+            return front.claims(scope) and not path.startswith("/2021-11-15/")
+
+        # the front of the port: every request is authenticated before the dispatcher sees it
+        self.app = Gate(dispatcher, self.identities, config.auth == "iam", public, self._refused)
+        self.http_protocol = protocol_class([self.app.lane(invoke_lane(api, front.owns))])
+
+    def _refused(self, caller: Caller, method: str, path: str, failure: AuthFailure, request_id: str) -> None:
+        params = {"method": method, "path": path}
+        event = Event("kindling", "RequestRefused", caller, self.config.region, request_id, params)
+        event.error_code, event.error_message = failure.code, failure.message
+        self.trail.record(event)
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
         if request.method == "GET" and request.path == "/health":
@@ -251,15 +290,20 @@ class Kindling:
                 proxy_headers=False,
                 server_header=False,
                 timeout_graceful_shutdown=30,
+                ssl_certfile=self.config.tls_cert or None,
+                ssl_keyfile=self.config.tls_key or None,
             ),
             on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
         )
         log.info(
-            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s)",
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",
             self.config.endpoint,
             self.backend.name,
             ", ".join(sorted(self.runtimes)) or "none",
+            self.config.auth,
         )
+        if self.credentials_path:
+            log.info("root credentials: %s (profile %s)", self.credentials_path, "kindling")
         try:
             await server.serve()
         finally:
@@ -274,6 +318,7 @@ class Kindling:
             if self.bridge is not None:
                 await self.bridge.close()
             self.database.close()
+            self.trail.close()
             log.info("stopped")
 
 

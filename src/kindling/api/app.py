@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from ..errors import (
@@ -39,16 +39,25 @@ class Request:
 Handler = Callable[[Request], Awaitable[Reply]]
 
 
-def authenticate(headers: dict[str, str]) -> None:
-    """The one place where request authentication plugs in. For now every caller is accepted,
-    signed with any credentials or not signed at all."""
+class Guard(Protocol):
+    """Authorization and audit around each operation (``auth/lambda_access.py``); the caller was
+    authenticated at the front of the port."""
+
+    def authorize(self, operation: str, params: dict[str, Any]) -> None: ...
+
+    def record(
+        self, operation: str, uri_pattern: str, params: dict[str, Any], request_id: str, error: AwsError | None
+    ) -> None: ...
 
 
 class LambdaApi:
-    def __init__(self, model: ServiceModel, handlers: dict[str, Handler], mounts: list[Mount]) -> None:
+    def __init__(
+        self, model: ServiceModel, handlers: dict[str, Handler], mounts: list[Mount], guard: Guard | None = None
+    ) -> None:
         self.model = model
         self.handlers = handlers
         self.mounts = mounts
+        self.guard = guard
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -84,13 +93,22 @@ class LambdaApi:
         if found is None:
             raise UnknownOperation(f"No Lambda operation matches {method} {path}")
         operation, labels = found
-        authenticate(headers)
         handler = self.handlers.get(operation.name)
         if handler is None:
             raise NotImplementedOperation(not_implemented(operation.name))
         params = self.model.parse(operation, labels, query, headers, body)
         self.model.validate(operation, params)
-        return await handler(Request(operation, params, headers, request_id))
+        guard = self.guard
+        if guard is None:
+            return await handler(Request(operation, params, headers, request_id))
+        try:
+            guard.authorize(operation.name, params)
+            reply = await handler(Request(operation, params, headers, request_id))
+        except AwsError as error:
+            guard.record(operation.name, operation.pattern.pattern, params, request_id, error)
+            raise
+        guard.record(operation.name, operation.pattern.pattern, params, request_id, None)
+        return reply
 
 
 async def answer(

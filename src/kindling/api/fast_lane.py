@@ -36,6 +36,8 @@ class Wire(NamedTuple):
     url: bytes  # path and query, still percent-encoded
     headers: list[tuple[bytes, bytes]]  # names lower-case, as sent
     length: int  # the declared Content-Length (0 without one)
+    client: str = ""  # the peer's address
+    secure: bool = False  # it came over TLS
 
 
 Responder = Callable[[bytes], Awaitable[Answer]]  # the body in, the answer out
@@ -107,7 +109,8 @@ def protocol_class(lanes: Sequence[Lane]) -> type[HttpToolsProtocol]:
             length = _declared_length(self.headers)
             if length is None:
                 return None
-            wire = Wire(self.parser.get_method(), self.url, self.headers, length)
+            peer = (self.client or ("",))[0]
+            wire = Wire(self.parser.get_method(), self.url, self.headers, length, peer, self.scheme == "https")
             for lane in lanes:
                 responder = lane(wire)
                 if responder is not None:

@@ -58,6 +58,24 @@ class Clients:
     def logs(self) -> Any:
         return self._client("logs")
 
+    @property
+    def trail(self) -> Any:
+        return self._client("cloudtrail")
+
+    @property
+    def region(self) -> str:
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    @functools.cached_property
+    def credentials(self) -> Any:
+        """The standard AWS credential chain (environment, ``AWS_PROFILE``, shared files…); a server in
+        ``--auth open`` mode takes any key, so without one a placeholder is used."""
+        import boto3
+        from botocore.credentials import Credentials
+
+        found = boto3.session.Session().get_credentials()
+        return found.get_frozen_credentials() if found else Credentials("kindling", "kindling")
+
     def _client(self, service: str) -> Any:
         if service not in self._made:
             import boto3
@@ -66,12 +84,22 @@ class Clients:
             self._made[service] = boto3.client(
                 service,
                 endpoint_url=self.endpoint,
-                region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "kindling"),
-                aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "kindling"),
+                region_name=self.region,
+                aws_access_key_id=self.credentials.access_key,
+                aws_secret_access_key=self.credentials.secret_key,
+                aws_session_token=self.credentials.token,
                 config=Config(retries={"max_attempts": 1}, read_timeout=960, connect_timeout=3),
             )
         return self._made[service]
+
+    def signed_headers(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+        """SigV4 headers for a call to Kindling's own endpoints, signed as the Lambda API's are."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method=method, url=url, data=data or b"", headers=headers)
+        SigV4Auth(self.credentials, "lambda", self.region).add_auth(request)
+        return dict(request.headers.items())
 
 
 class _CountingBody(io.BytesIO):
@@ -113,12 +141,10 @@ def upload_progress(client: Any, operation: str, label: str) -> Iterator[None]:
 def kindling_request(clients: Clients, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One call to Kindling's own JSON API (``/kindling/...``); its errors become a CliError with the
     server's message."""
-    call = urllib.request.Request(
-        f"{clients.endpoint}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
+    url = f"{clients.endpoint}{path}"
+    data = None if body is None else json.dumps(body).encode()
+    headers = clients.signed_headers(method, url, data, {"Content-Type": "application/json"})
+    call = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(call, timeout=30) as reply:
             raw = reply.read()

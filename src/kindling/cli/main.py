@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .audit import audit, user
 from .deploy import deploy
 from .dev import dev
 from .functions import ls, rm
@@ -19,7 +20,7 @@ def cli() -> None:
     """Kindling, a self-hosted AWS Lambda: run the server, and deploy, invoke and follow functions on it."""
 
 
-for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign):
+for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign, audit, user):
     cli.add_command(command)
 
 

@@ -9,7 +9,35 @@ from pathlib import Path
 
 import click
 
-from ..config import SANDBOX_BACKENDS, Config
+from ..config import AUTH_MODES, SANDBOX_BACKENDS, Config
+
+log = logging.getLogger("kindling")
+
+
+def loopback_only(host: str) -> bool:
+    """Whether a bind address reaches this machine alone (``0.0.0.0``, ``::`` and names that are not
+    ``localhost`` reach the network)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_mode(requested: str | None, host: str) -> str:
+    """``open`` by default on loopback only, ``iam`` otherwise; an explicit ``open`` on the network is allowed,
+    loudly."""
+    if requested is None:
+        return "open" if loopback_only(host) else "iam"
+    if requested == "open" and not loopback_only(host):
+        log.warning(
+            "*** --auth open on %s: anyone who can reach this port can deploy and run code, unauthenticated ***",
+            host,
+        )
+    return requested
 
 
 def _service_endpoints(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -86,6 +114,17 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     help="interpreter for a runtime, e.g. python3.12=/usr/bin/python3.12 (repeatable)",
 )
 @click.option(
+    "--auth",
+    type=click.Choice(AUTH_MODES),
+    default=None,
+    help="iam: every request must be SigV4-signed by a known key and allowed by IAM policies; open: no checks. "
+    "Default: open when bound to loopback only, iam otherwise",
+)
+@click.option("--audit-retention", type=float, default=90.0, show_default=True, metavar="DAYS",
+              help="keep audit events this long")  # fmt: skip
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: the certificate (PEM)")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: its private key (PEM)")
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
 def server(
@@ -101,6 +140,10 @@ def server(
     service_endpoints: dict[str, str],
     no_cpu_quota: bool,
     runtimes: list[tuple[str, str]],
+    auth: str | None,
+    audit_retention: float,
+    tls_cert: str | None,
+    tls_key: str | None,
     log_level: str,
 ) -> None:
     """Serve the Lambda and CloudWatch Logs APIs."""
@@ -109,6 +152,8 @@ def server(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
     from ..server import run
 
     config = Config(
@@ -124,6 +169,10 @@ def server(
         service_endpoints=service_endpoints,
         cpu_quota=not no_cpu_quota,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
+        auth=auth_mode(auth, host),
+        audit_retention_days=audit_retention,
+        tls_cert=str(Path(tls_cert).resolve()) if tls_cert else "",
+        tls_key=str(Path(tls_key).resolve()) if tls_key else "",
     )
     with contextlib.suppress(KeyboardInterrupt):
         run(config)

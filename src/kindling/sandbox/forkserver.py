@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import isolate  # noqa: E402  (the sibling module, imported by path on purpose)
 import loopback  # noqa: E402
+import seccomp  # noqa: E402
 import template_server  # noqa: E402
 
 SYS_CLONE = 220 if os.uname().machine in ("aarch64", "arm64") else 56
@@ -92,6 +93,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
         if listener is not None:
             loopback.forward(listener, bridge["socket"], isolate._libc)
+        seccomp.confine(*template_server.openings(spec))  # before any code of the function's runs
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
         os.environ.update(spec["env"])
@@ -100,6 +102,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         sys.modules.pop("isolate", None)
         sys.modules.pop("template_server", None)
         sys.modules.pop("loopback", None)
+        sys.modules.pop("seccomp", None)
         if HERE in sys.path:
             sys.path.remove(HERE)
         if spec.get("extensions"):

@@ -27,12 +27,23 @@ import sys
 from dataclasses import dataclass
 
 import isolate
+import seccomp
 
 REQUESTS_FD = 4
 GO = b"g"
 MAX_MESSAGE = 1 << 16
 USER_NAMESPACES = isolate.CLONE_NEWUSER | isolate.CLONE_NEWNS | isolate.CLONE_NEWPID
 OTHER_NAMESPACES = isolate.CLONE_NEWIPC | isolate.CLONE_NEWUTS
+
+
+def openings(spec: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """What the seccomp filter of an isolated template leaves open (its keepers' ``unshare`` and its
+    environments' two mounts, those exact flags only); nothing for any other environment."""
+    if not (spec.get("template") and spec.get("isolate")):
+        return (), ()
+    network = 0 if spec.get("network", True) else isolate.CLONE_NEWNET
+    flags = isolate.MS_NOSUID | isolate.MS_NODEV
+    return (USER_NAMESPACES | OTHER_NAMESPACES | network,), (flags, flags | isolate.MS_NOEXEC)
 
 
 @dataclass
@@ -157,6 +168,7 @@ def _become_environment(request: dict, fds: list[int], state: TemplateState) -> 
             os.setresuid(state.uid, state.uid, state.uid)
             restore_tree("/tmp", state.tmp)
             isolate.drop_capabilities()
+        seccomp.confine()  # the template's openings closed before the handler runs
         for target in (1, 2):
             os.dup2(log, target)
         os.dup2(control, 3)

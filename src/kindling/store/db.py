@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from ..models import Alias, FunctionVersion
-from .sqlite import Tables
+from .sealed import Sealer
+from .sqlite import Database, Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -48,6 +49,21 @@ class Store(Tables):
         ("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
     )
 
+    def __init__(self, database: Database, sealer: Sealer) -> None:
+        super().__init__(database)
+        self.sealer = sealer
+
+    def _row(self, record: FunctionVersion) -> str:
+        """A version as stored: its environment variables sealed (no plaintext value in the database)."""
+        row = record.to_row()
+        row["environment"] = self.sealer.seal(record.environment, f"{record.name}:{record.version}")
+        return json.dumps(row)
+
+    def _record(self, config: str) -> FunctionVersion:
+        row = json.loads(config)
+        row["environment"] = self.sealer.open(row.get("environment") or {}, f"{row['name']}:{row['version']}")
+        return FunctionVersion.from_row(row)
+
     def insert_function(self, latest: FunctionVersion, created: str, tags: dict[str, str]) -> None:
         with self.transaction() as db:
             db.execute(
@@ -56,13 +72,13 @@ class Store(Tables):
             )
             db.execute(
                 "INSERT INTO versions (function, version, config) VALUES (?, ?, ?)",
-                (latest.name, latest.version, json.dumps(latest.to_row())),
+                (latest.name, latest.version, self._row(latest)),
             )
 
     def save_version(self, record: FunctionVersion) -> None:
         self.write(
             "INSERT OR REPLACE INTO versions (function, version, config) VALUES (?, ?, ?)",
-            (record.name, record.version, json.dumps(record.to_row())),
+            (record.name, record.version, self._row(record)),
         )
 
     def publish_version(self, record: FunctionVersion) -> None:
@@ -70,7 +86,7 @@ class Store(Tables):
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO versions (function, version, config) VALUES (?, ?, ?)",
-                (record.name, record.version, json.dumps(record.to_row())),
+                (record.name, record.version, self._row(record)),
             )
             db.execute("UPDATE functions SET last_version = ? WHERE name = ?", (int(record.version), record.name))
 
@@ -120,4 +136,4 @@ class Store(Tables):
 
     def all_versions(self) -> list[FunctionVersion]:
         rows = self.rows("SELECT config FROM versions ORDER BY function, version")
-        return [FunctionVersion.from_row(json.loads(row[0])) for row in rows]
+        return [self._record(row[0]) for row in rows]

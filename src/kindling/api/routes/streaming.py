@@ -22,7 +22,7 @@ from ...ids import request_id as new_request_id
 from ...invoke.streaming import PRELUDE_END
 from ...limits import SYNC_PAYLOAD_MAX
 from ...models import InvokeRequest, InvokeResult
-from ..app import authenticate
+from ..app import Guard
 from ..errors import error_response
 from ..model import ServiceModel
 from .invoke import _client_context, check_payload
@@ -66,12 +66,15 @@ def complete_message(result: InvokeResult | None, too_large: bool) -> bytes:
 
 
 class ResponseStreamInvoke:
-    def __init__(self, model: ServiceModel, invocations: Invocations, policies: PolicyService) -> None:
+    def __init__(
+        self, model: ServiceModel, invocations: Invocations, policies: PolicyService, guard: Guard | None = None
+    ) -> None:
         self.model = model
         self.invocations = invocations
         self.policies = policies
+        self.guard = guard
 
-    async def _params(self, scope: dict, receive: Callable) -> tuple[dict, dict[str, str]]:
+    async def _params(self, scope: dict, receive: Callable, request_id: str) -> tuple[dict, dict[str, str]]:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         chunks, size = [], 0
         while True:
@@ -90,15 +93,20 @@ class ResponseStreamInvoke:
         if found is None or found[0].name != "InvokeWithResponseStream":
             raise UnknownOperation(f"No Lambda operation matches {scope['method']} {path}")
         operation, labels = found
-        authenticate(headers)
         params = self.model.parse(operation, labels, query, headers, b"".join(chunks))
         self.model.validate(operation, params)
+        if self.guard is not None:
+            try:
+                self.guard.authorize(operation.name, params)
+            except AwsError as error:
+                self.guard.record(operation.name, operation.pattern.pattern, params, request_id, error)
+                raise
         return params, headers
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         request_id = new_request_id()
         try:
-            params, headers = await self._params(scope, receive)
+            params, headers = await self._params(scope, receive, request_id)
             self.policies.check_loop(params["FunctionName"], headers.get("x-amzn-trace-id", ""))
             record, code_dir, invoked_arn = self.invocations.target(params["FunctionName"], params.get("Qualifier"))
             payload: bytes = params.get("Payload") or b""

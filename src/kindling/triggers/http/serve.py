@@ -48,16 +48,22 @@ def signed(request: HttpRequest) -> bool:
 
 
 class HttpGateway:
-    def __init__(self, invocations: Invocations, policies: PolicyService) -> None:
+    def __init__(
+        self,
+        invocations: Invocations,
+        policies: PolicyService,
+        url_allowed: Callable[[str, str], bool] = lambda function, qualifier: True,
+    ) -> None:
         self.invocations = invocations
         self.policies = policies
+        self.url_allowed = url_allowed  # an AWS_IAM URL's caller may invoke it (the auth part's IAM check)
 
     # ------------------------------------------------------------ function URLs
     async def url(self, config: UrlConfig, request: HttpRequest, domain: str) -> Answer:
         if cors.is_preflight(config.cors, request):
             return cors.preflight(config.cors, request)
         if config.auth_type == "AWS_IAM":
-            allowed = signed(request)
+            allowed = signed(request) and self.url_allowed(config.function, config.qualifier)
         else:
             allowed = allows_public_url(self.policies.statements(config.function, config.qualifier))
         if not allowed:

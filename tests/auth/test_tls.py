@@ -1,0 +1,82 @@
+"""``--tls-cert``/``--tls-key``: the same port speaks HTTPS, signed requests over it see
+``aws:SecureTransport`` true, and plain HTTP is not answered."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from auth_support import put_user
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from support import Server, create_function
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    import ipaddress
+
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = self_signed(folder)
+    instance = Server(folder / "data", "--auth", "iam", "--tls-cert", str(cert), "--tls-key", str(key)).start()
+    yield instance
+    instance.stop()
+
+
+def test_https_serves_the_api_and_the_fast_lane(server: Server) -> None:
+    assert server.endpoint.startswith("https://")
+    lam = server.client()
+    create_function(lam, "hello", {"app.py": "def handler(event, context):\n    return event\n"})
+    assert json.loads(lam.invoke(FunctionName="hello", Payload=b'{"tls": true}')["Payload"].read()) == {"tls": True}
+
+
+def test_plain_http_is_not_answered(server: Server) -> None:
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5).read()
+
+
+def test_secure_transport_condition(server: Server) -> None:
+    document = {"Statement": [
+        {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]}  # fmt: skip
+    tls_only = server.client(keys=put_user(server.endpoint, server.root_keys, "tlsonly", {"p": document}))
+    assert "Functions" in tls_only.list_functions()
+    create_function(server.client(), "echo2", {"app.py": "def handler(event, context):\n    return 1\n"})
+    assert tls_only.invoke(FunctionName="echo2")["StatusCode"] == 200
+
+
+def test_bad_certificate_is_refused_by_clients(server: Server) -> None:
+    untrusting = Server.__new__(Server)
+    untrusting.__dict__.update(server.__dict__, tls_ca=None)
+    with pytest.raises((ClientError, Exception)) as caught:
+        untrusting.client().list_functions()
+    assert "SSL" in str(caught.value) or "certificate" in str(caught.value)
