@@ -44,8 +44,11 @@ from .functions.routes import RouteTables
 from .functions.schedules import RuleStore, Schedules
 from .functions.service import FunctionService
 from .functions.urls import UrlService
+from .ids import request_id
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
+from .metrics.part import MetricsPart
+from .models import InvokeRequest
 from .runtimes.registry import discover
 from .sandbox.backend import SandboxBackend
 from .store.db import Store
@@ -110,6 +113,8 @@ class Kindling:
         self.database = Database(data / "kindling.db")  # every table group below shares this connection
         self.code = CodeStore(data / "code")
         self.logs = LogStore(data / "logs")
+        self.metrics = MetricsPart(config, self.database)
+        self.logs.on_json = self.metrics.log_line  # Embedded Metric Format lines become custom metrics
         self.runtimes = discover(config.runtime_paths)
         if not self.runtimes:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
@@ -122,7 +127,7 @@ class Kindling:
             server_id=str(os.getpid()),
         )
         self.layers = LayerService(config, self.code, LayerStore(self.database))
-        self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
+        self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
         self.functions = FunctionService(
             config, Store(self.database), self.code, self.invoker, self.runtimes, self.layers
@@ -136,6 +141,8 @@ class Kindling:
             settings = dataclasses.replace(settings, sqs_endpoint=config.sqs_endpoint)
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
         self.functions.deletion_listeners.append(self.events.function_deleted)
+        self.events.metrics = self.metrics.recorder
+        self.metrics.act_with(self._alarm_action)
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
         rules.adopt(data / "schedules.db")
@@ -163,7 +170,7 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
+        self.app = Dispatcher([front, LogsService(self.logs_api), self.metrics.cloudwatch, platform], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
@@ -189,6 +196,10 @@ class Kindling:
         described = {"Environments": self.invoker.environments(), "Templates": self.invoker.snapshots.described()}
         return Reply(200, json.dumps(described).encode())
 
+    async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
+        record, code_dir, invoked = self.functions.invoke_target(function_arn, None)
+        await self.events.enqueue(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
+
     async def _code(self, sha256_hex: str) -> Reply:
         if not self.code.exists(sha256_hex):
             return Reply(404, b'{"Message": "Code not found"}')
@@ -198,6 +209,7 @@ class Kindling:
         self.invoker.start()
         self.provisioned.start()
         await self.events.start()
+        self.metrics.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         for runtime in self.runtimes.values():
@@ -230,6 +242,7 @@ class Kindling:
             flusher.cancel()
             await self.events.close()
             await self.invoker.close()
+            await self.metrics.close()
             self.logs.flush()
             await self.backend.close()
             self.database.close()

@@ -274,7 +274,8 @@ class Environment:
             self._log_end(ended)
         tail = self._encode_tail()
         self._tail = None
-        return InvokeResult(outcome.body, self.version.version, outcome.header.get("function_error"), tail, cold)
+        error = outcome.header.get("function_error")
+        return InvokeResult(outcome.body, self.version.version, error, tail, cold, duration, init_ms)
 
     def _log_start(self, request_id: str) -> None:
         version = self.version.version

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..errors import TooManyRequests
 from ..logs.streams import LogStore, LogStream, stream_name
+from ..metrics.recorder import Recorder
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.backend import Sandbox, SandboxBackend, SandboxSpec
@@ -94,8 +96,16 @@ def available_memory_mb(meminfo: str = "/proc/meminfo") -> float:
 
 
 class Invoker:
-    def __init__(self, config: Config, backend: SandboxBackend, logs: LogStore, runtimes: dict[str, Runtime]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        backend: SandboxBackend,
+        logs: LogStore,
+        runtimes: dict[str, Runtime],
+        metrics: Recorder | None = None,
+    ) -> None:
         self.config = config
+        self.metrics = metrics or Recorder()  # CloudWatch's figures, counted where invocations are placed
         self.backend = backend
         self.logs = logs
         self.runtimes = runtimes
@@ -149,19 +159,30 @@ class Invoker:
         return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
-        self.limits.acquire(version.name)
+        try:
+            self.limits.acquire(version.name)
+        except TooManyRequests:
+            self.metrics.throttled(version.name, request.invoked_arn)
+            raise
+        reserved = version.name in self.limits.reserved
+        self.metrics.started(version.name, reserved)
         pool = self._pool(version, code_dir)
         pool.busy += 1
         env: Environment | None = None
+        result: InvokeResult | None = None
+        provisioned = "spillover" if pool.provisioned_ids else ""
         try:
             if pool.provisioned:
                 env = pool.provisioned.pop()
+                provisioned = "provisioned"
+                self.metrics.on_provisioned(version.name, len(pool.provisioned_ids))
             elif pool.idle:
                 env = pool.idle.pop()
             else:
                 await self._make_room()
                 env = await self._new_environment(pool)
-            return await env.invoke(request)
+            result = await env.invoke(request)
+            return result
         except BaseException:
             if env is not None:
                 pool.provisioned_ids.discard(env.id)
@@ -170,6 +191,7 @@ class Invoker:
             raise
         finally:
             self.limits.release(version.name)
+            self._record(version, request, reserved, result, provisioned)
             pool.busy -= 1
             if env is not None:
                 if pool.retired:
@@ -178,6 +200,16 @@ class Invoker:
                     pool.provisioned.append(env)
                 else:
                     pool.idle.append(env)
+
+    def _record(
+        self, version: FunctionVersion, request: InvokeRequest, reserved: bool, result: InvokeResult | None, pc: str
+    ) -> None:
+        duration = result.duration_ms if result is not None else None
+        init = result.init_ms if result is not None else None
+        error = result is not None and bool(result.function_error)
+        self.metrics.finished(version, request.invoked_arn, reserved, duration, init, error, pc)
+        if init is not None:
+            self.metrics.cold_start(version.runtime, init)
 
     # ------------------------------------------------------------ provisioned concurrency
     async def provision(self, version: FunctionVersion, code_dir: Path, count: int) -> None:
