@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,27 +25,6 @@ def handler(event, context):
         raise ValueError("asked to fail")
     return {"ok": True}
 """
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    os.environ["KINDLING_METRICS_INTERVAL_S"] = "1"
-    try:
-        instance = Server(tmp_path_factory.mktemp("metrics") / "data").start()
-    finally:
-        del os.environ["KINDLING_METRICS_INTERVAL_S"]
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture(scope="module")
-def lam(server: Server):  # type: ignore[no-untyped-def]
-    return server.client()
-
-
-@pytest.fixture(scope="module")
-def cw(server: Server):  # type: ignore[no-untyped-def]
-    return server.client("cloudwatch")
 
 
 def window() -> dict[str, datetime]:
