@@ -6,6 +6,7 @@ Config -> store, code store, logs -> sandbox backend -> invoker -> function serv
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -143,6 +144,7 @@ class Kindling:
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.events.metrics = self.metrics.recorder
         self.metrics.act_with(self._alarm_action)
+        self.metrics.prometheus.internals = self._internals
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
         rules.adopt(data / "schedules.db")
@@ -170,7 +172,10 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), self.metrics.cloudwatch, platform], fallback=api)
+        self.app = Dispatcher(
+            [front, LogsService(self.logs_api), self.metrics.cloudwatch, self.metrics.prometheus, platform],
+            fallback=api,
+        )
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
@@ -195,6 +200,19 @@ class Kindling:
     async def _environments(self) -> Reply:
         described = {"Environments": self.invoker.environments(), "Templates": self.invoker.snapshots.described()}
         return Reply(200, json.dumps(described).encode())
+
+    def _internals(self) -> dict:
+        """The platform's state for ``GET /metrics``: environments by state, zygote spares, the async queue."""
+        states = collections.Counter(
+            "provisioned" if env["provisioned"] else "idle" for env in self.invoker.environments()
+        )
+        states.update(busy=self.invoker.limits.total_busy, template=len(self.invoker.snapshots.described()))
+        queue = {
+            name: {"depth": counters["QueueDepth"], "max_age_ms": counters["EventAgeAtStartMs"]["Max"]}
+            for name, counters in self.events.counters.summary()["Functions"].items()
+        }
+        spares = self.backend.spares.ready() if self.backend.spares is not None else 0
+        return {"environments": dict(states), "spares": spares, "queue": queue}
 
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
         record, code_dir, invoked = self.functions.invoke_target(function_arn, None)

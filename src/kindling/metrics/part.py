@@ -12,6 +12,7 @@ from .alarms import Action, Alarms
 from .cloudwatch import CloudWatchService
 from .emf import take_line
 from .operations import MetricOperations
+from .prometheus import PrometheusService
 from .recorder import Recorder
 from .series import Metrics
 
@@ -23,6 +24,7 @@ class MetricsPart:
         self.metrics = Metrics(self.store, self.recorder)
         self.alarms = Alarms(self.store, self.metrics, config.region, config.account_id)
         self.cloudwatch = CloudWatchService(MetricOperations(self.metrics, self.recorder), self.alarms)
+        self.prometheus = PrometheusService(self.cloudwatch)
         self.log_line = functools.partial(take_line, self.recorder)  # for the log store's JSON lines
 
     def act_with(self, invoke_function: Action) -> None:

@@ -77,6 +77,16 @@ class _Usage:
     duration_ms: float = 0.0
 
 
+@dataclass
+class Totals:
+    """A function's figures since the server started, for Prometheus (added up as each minute closes)."""
+
+    invocations: int = 0
+    errors: int = 0
+    throttles: int = 0
+    duration: Agg = field(default_factory=lambda: Agg(hist=True))
+
+
 UsageKey = tuple[int, str, str, str, int, int]  # hour, function, version, architecture, memory MB, ephemeral MB
 
 
@@ -107,6 +117,7 @@ class Recorder:
         self._unreserved = self._unreserved_peak = 0
         self._points: dict[tuple[int, SeriesKey], Agg] = {}  # closed minutes and custom metrics
         self._usage: dict[UsageKey, _Usage] = {}
+        self.totals: dict[str, Totals] = {}
         self.cold_starts: dict[str, int] = {}  # runtime -> count, for Prometheus
         self.init_ms: dict[str, Histogram] = {}
 
@@ -228,6 +239,10 @@ class Recorder:
         """Expand the open minute's counters into CloudWatch series, and start the next minute."""
         minute = self._minute
         for (name, qualifier, executed), stats in self._invocations.items():
+            totals = self._totals(name)
+            totals.invocations += stats.count
+            totals.errors += stats.errors
+            totals.duration.merge(stats.duration)
             for dims in _dimension_sets(name, qualifier, executed):
                 self._point(minute, "Invocations", dims, "Count").add(1.0, stats.count)
                 errors = self._point(minute, "Errors", dims, "Count")
@@ -243,6 +258,7 @@ class Recorder:
                         1.0, stats.spillover
                     )
         for (name, qualifier), throttles in self._throttles.items():
+            self._totals(name).throttles += throttles
             for dims in _dimension_sets(name, qualifier, ""):
                 self._point(minute, "Throttles", dims, "Count").add(1.0, throttles)
         for name, peak in self._peak.items():
@@ -268,6 +284,16 @@ class Recorder:
             for name, running in self._provisioned_running.items()
             if running > 0 and name in self._provisioned_peak
         }
+
+    def _totals(self, function: str) -> Totals:
+        totals = self.totals.get(function)
+        if totals is None:
+            totals = self.totals[function] = Totals()
+        return totals
+
+    def running(self) -> dict[str, int]:
+        """Invocations running now, per function."""
+        return {name: count for name, count in self._running.items() if count > 0}
 
     def drain(self) -> Batch:
         """Everything gathered so far (the open minute too: the store adds it up with what comes later)."""

@@ -67,10 +67,12 @@ class Metrics:
         self.store = store
         self.recorder = recorder
         self._last_roll_up = 0.0
+        self.write_seconds = 0.0  # how long the last flush took to write (SQLite latency, for Prometheus)
 
     def flush(self, batch: Batch | None = None) -> None:
         """Write a drained batch (from the event loop: drain there, then write here, in a thread)."""
         batch = batch if batch is not None else self.recorder.drain()
+        began = time.perf_counter()
         points = [
             (namespace, name, dims_json(dims), unit, minute, to_row(agg))
             for (minute, (namespace, name, dims, unit)), agg in batch.points.items()
@@ -82,6 +84,7 @@ class Metrics:
             self.store.add_usage(
                 (key, (usage.requests, usage.billed_ms, usage.duration_ms)) for key, usage in batch.usage.items()
             )
+        self.write_seconds = time.perf_counter() - began
         now = time.time()
         if now - self._last_roll_up > 3600:
             self._last_roll_up = now
