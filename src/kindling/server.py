@@ -145,6 +145,9 @@ class Kindling:
         self.events.metrics = self.metrics.recorder
         self.metrics.act_with(self._alarm_action)
         self.metrics.prometheus.internals = self._internals
+        self.metrics.usage.read_provisioned = self.invoker.provisioned_allocations
+        if self.backend.cgroups is not None:
+            self.metrics.usage.read_environments = self.backend.cgroups.usage
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
         rules.adopt(data / "schedules.db")
@@ -169,6 +172,7 @@ class Kindling:
                 route_tables_mount(self.route_tables),
                 schedules_mount(self.schedules),
                 counters_mount(self.events),
+                self.metrics.cost_route,
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest

@@ -58,6 +58,10 @@ class Clients:
     def logs(self) -> Any:
         return self._client("logs")
 
+    @property
+    def cloudwatch(self) -> Any:
+        return self._client("cloudwatch")
+
     def _client(self, service: str) -> Any:
         if service not in self._made:
             import boto3

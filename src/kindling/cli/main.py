@@ -9,6 +9,7 @@ from .dev import dev
 from .functions import ls, rm
 from .invoke import invoke
 from .logs import logs
+from .observe import alarms, cost, metrics, top
 from .schedules import schedule
 from .server import server
 
@@ -18,7 +19,7 @@ def cli() -> None:
     """Kindling, a self-hosted AWS Lambda: run the server, and deploy, invoke and follow functions on it."""
 
 
-for command in (server, deploy, invoke, logs, ls, rm, dev, schedule):
+for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, metrics, top, alarms, cost):
     cli.add_command(command)
 
 

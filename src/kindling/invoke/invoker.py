@@ -142,6 +142,7 @@ class Invoker:
     ) -> tuple[str, Sandbox, LogStream]:
         """A new sandbox for one of ``version``'s environments (or its SnapStart template), with its log stream."""
         env_id = uuid.uuid4().hex
+        self.metrics.environment(env_id, version)
         stream = stream_name(version.version, env_id)
         runtime = self.runtimes[version.runtime]
         spec = SandboxSpec(
@@ -209,7 +210,7 @@ class Invoker:
         error = result is not None and bool(result.function_error)
         self.metrics.finished(version, request.invoked_arn, reserved, duration, init, error, pc)
         if init is not None:
-            self.metrics.cold_start(version.runtime, init)
+            self.metrics.cold_start(version.name, version.runtime, init)
 
     # ------------------------------------------------------------ provisioned concurrency
     async def provision(self, version: FunctionVersion, code_dir: Path, count: int) -> None:
@@ -239,6 +240,14 @@ class Invoker:
                 continue
             pool.provisioned_ids.add(env.id)
             pool.provisioned.append(env)
+
+    def provisioned_allocations(self) -> list[tuple[str, str, int, int]]:
+        """(function, version, memory MB, environments) held for provisioned concurrency, for its cost."""
+        return [
+            (pool.version.name, pool.version.version, pool.version.memory_size, len(pool.provisioned_ids))
+            for pool in self._pools.values()
+            if pool.provisioned_ids
+        ]
 
     def provisioned_status(self, version: FunctionVersion) -> tuple[int, int, str]:
         """(allocated, available, failure reason) of a version's provisioned environments."""

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import AwsError, ServiceFault
@@ -44,6 +44,7 @@ class CloudWatchService:
         self.alarms = alarms
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self.tick_jobs: list[Callable[[], Awaitable[None]]] = []  # more work for each interval (usage samples)
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "GetMetricStatistics": operations.get_metric_statistics,
             "GetMetricData": operations.get_metric_data,
@@ -67,6 +68,8 @@ class CloudWatchService:
                 await self.flush()
                 await asyncio.get_running_loop().run_in_executor(None, self.alarms.evaluate, time.time())
                 await self.alarms.run_actions()
+                for job in self.tick_jobs:
+                    await job()
             except Exception:
                 log.exception("metrics flush or alarm evaluation failed")
 

@@ -64,6 +64,12 @@ class _Collector:
         init = HistogramMetricFamily(
             "kindling_init_duration_milliseconds", "Init Duration of cold starts", labels=["runtime"]
         )
+        per_function = CounterMetricFamily(
+            "kindling_function_cold_starts", "Cold starts of each function", labels=["function"]
+        )
+        for name, totals in sorted(recorder.totals.items()):
+            per_function.add_metric([name], totals.cold_starts)
+        yield per_function
         for runtime, count in sorted(recorder.cold_starts.items()):
             cold.add_metric([runtime], count)
             hist = recorder.init_ms[runtime]

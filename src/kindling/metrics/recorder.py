@@ -84,6 +84,7 @@ class Totals:
     invocations: int = 0
     errors: int = 0
     throttles: int = 0
+    cold_starts: int = 0
     duration: Agg = field(default_factory=lambda: Agg(hist=True))
 
 
@@ -118,6 +119,7 @@ class Recorder:
         self._points: dict[tuple[int, SeriesKey], Agg] = {}  # closed minutes and custom metrics
         self._usage: dict[UsageKey, _Usage] = {}
         self.totals: dict[str, Totals] = {}
+        self.owners: dict[str, tuple[str, str, float]] = {}  # env id -> (function, version, created): usage samples
         self.cold_starts: dict[str, int] = {}  # runtime -> count, for Prometheus
         self.init_ms: dict[str, Histogram] = {}
 
@@ -189,7 +191,12 @@ class Recorder:
         usage.billed_ms += billed_ms(duration_ms, init_ms)
         usage.duration_ms += duration_ms
 
-    def cold_start(self, runtime: str, init_ms: float) -> None:
+    def environment(self, env_id: str, version: FunctionVersion) -> None:
+        """A new environment (or SnapStart template) of ``version``: its cgroup's use is the function's."""
+        self.owners[env_id] = (version.name, version.version, time.monotonic())
+
+    def cold_start(self, function: str, runtime: str, init_ms: float) -> None:
+        self._totals(function).cold_starts += 1
         self.cold_starts[runtime] = self.cold_starts.get(runtime, 0) + 1
         self.init_ms.setdefault(runtime, Histogram()).add(init_ms)
 

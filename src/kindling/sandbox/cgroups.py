@@ -105,6 +105,13 @@ class CgroupTree:
         for root in set(self.roots.values()):
             _remove_tree(root)
 
+    def usage(self) -> dict[str, tuple[float, int]]:
+        """Every environment group's ``usage()``, by environment id (parked spares have none yet)."""
+        root = self.roots["memory"]
+        names = [p.name for p in root.iterdir() if p.is_dir()] if root.exists() else []
+        groups = (EnvironmentCgroup(self.hierarchy.version, {c: r / n for c, r in self.roots.items()}) for n in names)
+        return {name: group.usage() for name, group in zip(names, groups, strict=True)}
+
 
 class EnvironmentCgroup:
     def __init__(self, version: int, paths: dict[str, Path]) -> None:
@@ -163,6 +170,18 @@ class EnvironmentCgroup:
             return int((memory / name).read_text())
         except (OSError, ValueError):
             return 0
+
+    def usage(self) -> tuple[float, int]:
+        """(CPU-seconds used so far, memory bytes in use now), zeros where the kernel does not say."""
+        cpu, memory = self.paths["cpu"], self.paths["memory"]
+        try:
+            if self.version == 1:
+                cpu_s = int((cpu / "cpuacct.usage").read_text()) / 1e9
+                return cpu_s, int((memory / "memory.usage_in_bytes").read_text())
+            stat = dict(line.split() for line in (cpu / "cpu.stat").read_text().splitlines())
+            return int(stat.get("usage_usec", 0)) / 1e6, int((memory / "memory.current").read_text())
+        except (OSError, ValueError):
+            return 0.0, 0
 
     def oom_killed(self) -> bool:
         memory = self.paths["memory"]
