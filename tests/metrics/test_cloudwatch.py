@@ -190,3 +190,15 @@ def test_bad_input_gets_cloudwatch_errors(cw) -> None:  # type: ignore[no-untype
             StartTime=datetime.now(UTC) - timedelta(days=5), EndTime=datetime.now(UTC),
         )  # fmt: skip
     assert cw.list_metrics(Namespace="A")["Metrics"] == []
+
+
+def test_async_events_are_counted(lam, cw) -> None:  # type: ignore[no-untyped-def]
+    create_function(lam, "queued", {"app.py": HANDLER})
+    for _ in range(3):
+        assert lam.invoke(FunctionName="queued", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and total(cw, "Invocations", "queued") < 3:
+        time.sleep(0.2)
+    assert total(cw, "AsyncEventsReceived", "queued") == 3
+    assert total(cw, "AsyncEventAge", "queued", "SampleCount") == 3
+    assert total(cw, "Invocations", "queued") == 3
