@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -38,3 +39,17 @@ def test_metrics_parse_and_count_invocations(lam, server: Server) -> None:  # ty
     assert samples["kindling_environments"][json.dumps({"state": "idle"})] >= 1
     assert "kindling_zygote_spares" in samples
     assert "kindling_metrics_write_seconds" in samples
+
+
+def test_the_grafana_dashboard_reads_metrics_that_exist(server: Server) -> None:
+    from support import ROOT
+
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    with urllib.request.urlopen(server.endpoint + "/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    names = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    names |= set(re.findall(r"^# TYPE (\w+)", text, re.M))  # families with no sample right now (nothing running)
+    for expr in exprs:
+        used = set(re.findall(r"\bkindling_[a-z_]+", expr))
+        assert used and used <= names, (expr, used - names)
