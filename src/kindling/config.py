@@ -29,6 +29,7 @@ class Config:
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
     service_endpoints: dict[str, str] = field(default_factory=dict)
+    otlp_endpoint: str = ""  # an OTLP/HTTP collector for the traces of sampled invocations
 
     @property
     def endpoint(self) -> str:

@@ -130,6 +130,8 @@ class Kindling:
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
+        if config.otlp_endpoint:
+            self.invoker.tracing.export_to(config.otlp_endpoint)
         self.functions = FunctionService(
             config, Store(self.database), self.code, self.invoker, self.runtimes, self.layers
         )
@@ -265,6 +267,7 @@ class Kindling:
             await self.events.close()
             await self.invoker.close()
             await self.metrics.close()
+            self.invoker.tracing.close()
             self.logs.flush()
             await self.backend.close()
             self.database.close()

@@ -86,6 +86,12 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     help="interpreter for a runtime, e.g. python3.12=/usr/bin/python3.12 (repeatable)",
 )
 @click.option(
+    "--otlp-endpoint",
+    envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+    default="",
+    help="export traces of sampled invocations over OTLP/HTTP, e.g. http://127.0.0.1:4318",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
 def server(
@@ -101,6 +107,7 @@ def server(
     service_endpoints: dict[str, str],
     no_cpu_quota: bool,
     runtimes: list[tuple[str, str]],
+    otlp_endpoint: str,
     log_level: str,
 ) -> None:
     """Serve the Lambda and CloudWatch Logs APIs."""
@@ -124,6 +131,7 @@ def server(
         service_endpoints=service_endpoints,
         cpu_quota=not no_cpu_quota,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
+        otlp_endpoint=otlp_endpoint,
     )
     with contextlib.suppress(KeyboardInterrupt):
         run(config)

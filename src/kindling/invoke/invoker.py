@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ from ..config import Config
 from ..errors import TooManyRequests
 from ..logs.streams import LogStore, LogStream, stream_name
 from ..metrics.recorder import Recorder
+from ..metrics.tracing import Tracing
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.backend import Sandbox, SandboxBackend, SandboxSpec
@@ -106,6 +108,7 @@ class Invoker:
     ) -> None:
         self.config = config
         self.metrics = metrics or Recorder()  # CloudWatch's figures, counted where invocations are placed
+        self.tracing = Tracing(config.region, config.account_id)  # the composition root may set an exporter
         self.backend = backend
         self.logs = logs
         self.runtimes = runtimes
@@ -160,6 +163,8 @@ class Invoker:
         return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
+        if version.tracing_mode == "Active" and "Root=" not in request.trace_id:
+            request = dataclasses.replace(request, trace_id=self.tracing.new_header())
         try:
             self.limits.acquire(version.name)
         except TooManyRequests:
@@ -211,6 +216,8 @@ class Invoker:
         self.metrics.finished(version, request.invoked_arn, reserved, duration, init, error, pc)
         if init is not None:
             self.metrics.cold_start(version.name, version.runtime, init)
+        if result is not None:
+            self.tracing.finished(version, request, result)
 
     # ------------------------------------------------------------ provisioned concurrency
     async def provision(self, version: FunctionVersion, code_dir: Path, count: int) -> None:
