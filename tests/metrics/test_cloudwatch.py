@@ -6,6 +6,8 @@ import json
 import math
 import re
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -202,3 +204,24 @@ def test_async_events_are_counted(lam, cw) -> None:  # type: ignore[no-untyped-d
     assert total(cw, "AsyncEventsReceived", "queued") == 3
     assert total(cw, "AsyncEventAge", "queued", "SampleCount") == 3
     assert total(cw, "Invocations", "queued") == 3
+
+
+def test_a_rejected_put_records_nothing(server: Server, cw) -> None:  # type: ignore[no-untyped-def]
+    """Over the JSON protocol (boto3 would not send a string as a number): a bad item rejects the whole put."""
+    body = {
+        "Namespace": "Strict",
+        "MetricData": [{"MetricName": "Good", "Value": 1}, {"MetricName": "Bad", "Value": "abc"}],
+    }
+    request = urllib.request.Request(
+        server.endpoint + "/",
+        data=json.dumps(body).encode(),
+        headers={
+            "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["__type"] == "InvalidParameterValue"
+    assert cw.list_metrics(Namespace="Strict")["Metrics"] == []

@@ -205,19 +205,22 @@ class MetricOperations:
             when = float(item.get("Timestamp") or now)
             if when < now - TWO_WEEKS or when > now + 7200:
                 raise bad("The timestamp must be within the last two weeks and no more than two hours ahead.")
-            values, counts = item.get("Values") or [], item.get("Counts") or []
-            if counts and len(counts) != len(values):
+            values, counts = item.get("Values") or [], item.get("Counts") or [1.0] * len(item.get("Values") or [])
+            if len(counts) != len(values):
                 raise bad("Values and Counts must have the same length.", "InvalidParameterCombination")
-            checked.append((item, name, _dims(item.get("Dimensions")), when, values, counts or [1.0] * len(values)))
-        for item, name, dims, when, values, counts in checked:  # nothing is recorded from a rejected request
-            unit = item.get("Unit") or "None"
             statistics = item.get("StatisticValues")
-            if statistics:
-                stats = (statistics["Sum"], statistics["SampleCount"], statistics["Minimum"], statistics["Maximum"])
-                self.recorder.put(namespace, name, dims, unit, when, stats=stats)
-            elif values:
-                for value, count in zip(values, counts, strict=True):
-                    self.recorder.put(namespace, name, dims, unit, when, float(value), count=float(count))
-            else:
-                self.recorder.put(namespace, name, dims, unit, when, float(item.get("Value") or 0.0))
+            try:
+                if statistics:
+                    keys = ("Sum", "SampleCount", "Minimum", "Maximum")
+                    samples = [(None, tuple(float(statistics[key]) for key in keys), 1.0)]
+                elif values:
+                    samples = [(float(v), None, float(c)) for v, c in zip(values, counts, strict=True)]
+                else:
+                    samples = [(float(item.get("Value") or 0.0), None, 1.0)]
+            except (TypeError, ValueError, KeyError):
+                raise bad(f"The values of metric {name} must be numbers (StatisticValues: all four).") from None
+            checked.append((name, _dims(item.get("Dimensions")), item.get("Unit") or "None", when, samples))
+        for name, dims, unit, when, samples in checked:  # nothing is recorded from a rejected request
+            for value, stats, count in samples:
+                self.recorder.put(namespace, name, dims, unit, when, value, stats=stats, count=count)
         return {}
