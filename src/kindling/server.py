@@ -9,6 +9,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -157,6 +158,7 @@ class Kindling:
         self.scheduler = Scheduler(self.schedules, self.functions, self.events)
         self.resources = ResourceStore(self.database)
         self.policies = PolicyService(self.functions, self.resources)
+        self.policies.recursion_dropped = functools.partial(self.metrics.recorder.count, "RecursiveInvocationsDropped")
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         gateway = HttpGateway(self.invocations, self.policies)

@@ -225,3 +225,15 @@ def test_a_rejected_put_records_nothing(server: Server, cw) -> None:  # type: ig
     assert refused.value.code == 400
     assert json.loads(refused.value.read())["__type"] == "InvalidParameterValue"
     assert cw.list_metrics(Namespace="Strict")["Metrics"] == []
+
+
+def test_a_stopped_recursive_loop_is_counted(lam, server: Server, cw) -> None:  # type: ignore[no-untyped-def]
+    create_function(lam, "looping", {"app.py": HANDLER})
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0;Lineage=0badf00d:16"
+    request = urllib.request.Request(
+        server.endpoint + "/2015-03-31/functions/looping/invocations", data=b"{}", headers={"X-Amzn-Trace-Id": trace}
+    )
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=30)
+    assert total(cw, "RecursiveInvocationsDropped", "looping") == 1
+    assert total(cw, "Invocations", "looping") == 0
