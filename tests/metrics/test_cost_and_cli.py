@@ -14,7 +14,15 @@ import pytest
 
 from support import KINDLING, Server, create_function
 
-HANDLER = "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 1\n"
+HANDLER = """
+import time
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    end = time.monotonic() + event.get("spin", 0)
+    while time.monotonic() < end:
+        pass
+    return 1
+"""
 X86_PER_GB_S, ARM_PER_GB_S, PER_REQUEST, EPHEMERAL_PER_GB_S = 0.0000166667, 0.0000133334, 0.2 / 1e6, 0.0000000309
 
 
@@ -110,3 +118,16 @@ def test_metrics_top_and_alarms_print(server: Server, workload: dict[str, dict])
         ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
     assert "slow-priced" in kindling(server, "alarms")
+
+
+def test_what_it_used_here_comes_from_the_cgroups(lam, server: Server, workload: dict[str, dict]) -> None:  # type: ignore[no-untyped-def]
+    lam.invoke(FunctionName="priced", Payload=json.dumps({"spin": 0.3}))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # sampled every interval (1 s here)
+        report = json.loads(kindling(server, "cost", "--json", "--function", "priced"))
+        here = report["functions"][0]["here"]
+        if here["cpu_seconds"] >= 0.1 and here["memory_gb_seconds"] > 0:
+            break
+        time.sleep(0.5)
+    assert here["cpu_seconds"] >= 0.1, here  # 0.3 s of spinning at 1024 MB: 0.58 of a CPU
+    assert here["memory_gb_seconds"] > 0, here

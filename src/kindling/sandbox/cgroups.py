@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTROLLERS = ("memory", "cpu", "pids")
+ACCOUNTING = "cpuacct"  # v1 only, and optional: the CPU time an environment used (for the cost report)
 CPU_PERIOD_US = 100_000
 MB_PER_VCPU = 1769
 
@@ -37,7 +38,7 @@ def discover(mountinfo: str = "/proc/self/mountinfo") -> Hierarchy | None:
         mount_point = Path(left.split()[4])
         if fstype == "cgroup":
             for option in options.split(","):
-                if option in CONTROLLERS:
+                if option in CONTROLLERS or option == ACCOUNTING:
                     v1[option] = mount_point
         elif fstype == "cgroup2":
             v2 = mount_point
@@ -173,12 +174,13 @@ class EnvironmentCgroup:
 
     def usage(self) -> tuple[float, int]:
         """(CPU-seconds used so far, memory bytes in use now), zeros where the kernel does not say."""
-        cpu, memory = self.paths["cpu"], self.paths["memory"]
+        memory = self.paths["memory"]
         try:
             if self.version == 1:
-                cpu_s = int((cpu / "cpuacct.usage").read_text()) / 1e9
-                return cpu_s, int((memory / "memory.usage_in_bytes").read_text())
-            stat = dict(line.split() for line in (cpu / "cpu.stat").read_text().splitlines())
+                used = int((memory / "memory.usage_in_bytes").read_text())
+                accounting = self.paths.get(ACCOUNTING)
+                return (int((accounting / "cpuacct.usage").read_text()) / 1e9 if accounting else 0.0), used
+            stat = dict(line.split() for line in (self.paths["cpu"] / "cpu.stat").read_text().splitlines())
             return int(stat.get("usage_usec", 0)) / 1e6, int((memory / "memory.current").read_text())
         except (OSError, ValueError):
             return 0.0, 0
