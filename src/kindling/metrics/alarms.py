@@ -1,11 +1,12 @@
 """CloudWatch alarms on a single metric: kept in the store, evaluated every minute, acting on state changes.
 
-An alarm looks at its last ``EvaluationPeriods`` periods (the current one included, so a burst of errors
-shows within the minute) and goes to ALARM when ``DatapointsToAlarm`` of them breach, to OK when enough
-data says otherwise, to INSUFFICIENT_DATA when there is none; ``TreatMissingData`` decides what an empty
-period counts as. Each change is written to the alarm's history and runs the new state's actions: a Lambda
-function ARN is invoked asynchronously (through the event queue, by a callback the composition root
-provides); an SNS topic ARN goes to ``notify_sns`` once an SNS service is wired, and is logged until then.
+An alarm looks at its last ``EvaluationPeriods`` periods (the current one once it has data, so a burst of
+errors shows within the minute; until then the last complete ones) and goes to ALARM when
+``DatapointsToAlarm`` of them breach, to OK when enough data says otherwise, to INSUFFICIENT_DATA when there
+is none; ``TreatMissingData`` decides what an empty period counts as. Each change is written to the alarm's
+history and runs the new state's actions: a Lambda function ARN is invoked asynchronously (through the
+event queue, by a callback the composition root provides); an SNS topic ARN goes to ``notify_sns`` once an
+SNS service is wired, and is logged until then.
 """
 
 from __future__ import annotations
@@ -179,12 +180,13 @@ class Alarms:
         period, count = int(alarm["Period"]), int(alarm["EvaluationPeriods"])
         needed = int(alarm.get("DatapointsToAlarm") or count)
         stat = alarm.get("Statistic") or alarm["ExtendedStatistic"]
-        end = (int(now) // period + 1) * period
-        start = end - count * period
+        end = (int(now) // period + 1) * period  # the current period's end: it counts once it has data
+        start = end - (count + 1) * period
         dims = tuple((d["Name"], d["Value"]) for d in alarm["Dimensions"])
         series = self.metrics.find_series(alarm["Namespace"], alarm["MetricName"], dims, alarm.get("Unit"))
         periods = self.metrics.periods(series, start, end, period) if series else {}
         values = [statistic(periods[ts], stat) if ts in periods else None for ts in range(start, end, period)]
+        values = values[1:] if values[-1] is not None else values[:-1]  # else the last complete periods
         present = [value for value in values if value is not None]
         treat = alarm.get("TreatMissingData", "missing")
         compare = COMPARE[alarm["ComparisonOperator"]]
