@@ -107,3 +107,5 @@ class InvokeResult:
     function_error: str | None = None
     log_tail: str = ""
     cold: bool = False
+    duration_ms: float | None = None  # as REPORT gives it, for the metrics
+    init_ms: float | None = None  # a cold start's Init Duration

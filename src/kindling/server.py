@@ -6,8 +6,10 @@ Config -> store, code store, logs -> sandbox backend -> invoker -> function serv
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -54,8 +56,11 @@ from .functions.service import FunctionService
 from .functions.settings import FunctionSettings
 from .functions.signing import CodeSigning
 from .functions.urls import UrlService
+from .ids import request_id
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
+from .metrics.part import MetricsPart
+from .models import InvokeRequest
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge
 from .sandbox.contract import SandboxBackend
@@ -136,6 +141,8 @@ class Kindling:
         self.database = Database(data / "kindling.db")  # every table group below shares this connection
         self.code = CodeStore(data / "code")
         self.logs = LogStore(data / "logs")
+        self.metrics = MetricsPart(config, self.database)
+        self.logs.on_json = self.metrics.log_line  # Embedded Metric Format lines become custom metrics
         self.runtimes = discover(config.runtime_paths)
         if not self.runtimes:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
@@ -145,8 +152,10 @@ class Kindling:
             self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
             self.backend.bridge = (str(self.bridge.path), config.port)
         self.layers = LayerService(config, self.code, LayerStore(self.database))
-        self.invoker = Invoker(config, self.backend, self.logs, self.runtimes)
+        self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
+        if config.otlp_endpoint:
+            self.invoker.tracing.export_to(config.otlp_endpoint)
         self.functions = FunctionService(
             config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
         )
@@ -159,6 +168,12 @@ class Kindling:
             settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
         self.functions.deletion_listeners.append(self.events.function_deleted)
+        self.events.metrics = self.metrics.recorder
+        self.metrics.act_with(self._alarm_action)
+        self.metrics.prometheus.internals = self._internals
+        self.metrics.usage.read_provisioned = self.invoker.provisioned_allocations
+        if self.backend.cgroups is not None:
+            self.metrics.usage.read_environments = self.backend.cgroups.usage
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
         rules.adopt(data / "schedules.db")
@@ -168,6 +183,7 @@ class Kindling:
         self.policies = PolicyService(self.functions, self.resources)
         self.signing = CodeSigning(self.functions, SigningStore(self.database))
         self.functions.code_gate = self.signing
+        self.policies.recursion_dropped = functools.partial(self.metrics.recorder.count, "RecursiveInvocationsDropped")
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
@@ -213,12 +229,14 @@ class Kindling:
                 counters_mount(self.events),
                 signing_profiles_mount(self.signing),
                 users_mount(self.identities, access.require),
+                self.metrics.cost_route,
             ]
         )
         # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api), self.services, platform]
+        services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
+        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform]
         dispatcher = Dispatcher(services, fallback=api)
 
         def public(scope: dict) -> bool:
@@ -261,6 +279,23 @@ class Kindling:
         described = {"Environments": self.invoker.environments(), "Templates": self.invoker.snapshots.described()}
         return Reply(200, json.dumps(described).encode())
 
+    def _internals(self) -> dict:
+        """The platform's state for ``GET /metrics``: environments by state, zygote spares, the async queue."""
+        states = collections.Counter(
+            "provisioned" if env["provisioned"] else "idle" for env in self.invoker.environments()
+        )
+        states.update(busy=self.invoker.limits.total_busy, template=len(self.invoker.snapshots.described()))
+        queue = {
+            name: {"depth": counters["QueueDepth"], "max_age_ms": counters["EventAgeAtStartMs"]["Max"]}
+            for name, counters in self.events.counters.summary()["Functions"].items()
+        }
+        spares = self.backend.spares.ready() if self.backend.spares is not None else 0
+        return {"environments": dict(states), "spares": spares, "queue": queue}
+
+    async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
+        record, code_dir, invoked = self.functions.invoke_target(function_arn, None)
+        await self.events.enqueue(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
+
     async def _code(self, sha256_hex: str) -> Reply:
         if not self.code.exists(sha256_hex):
             return Reply(404, b'{"Message": "Code not found"}')
@@ -271,6 +306,7 @@ class Kindling:
         self.provisioned.start()
         await self.events.start()
         await self.services.start()
+        self.metrics.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()
@@ -313,6 +349,8 @@ class Kindling:
             await self.events.close()
             await self.services.close()
             await self.invoker.close()
+            await self.metrics.close()
+            self.invoker.tracing.close()
             self.logs.flush()
             await self.backend.close()
             if self.bridge is not None:

@@ -3,9 +3,10 @@ service that claims it, the Lambda API taking what nobody claims.
 
 A service is an ASGI app with a cheap ``claims(scope)``: a look at the method, path and a header or two,
 never the body. Registered today, in order: the HTTP front (function URLs, route tables, response
-streaming), CloudWatch Logs, Kindling's own endpoints (``/health``, ``/kindling/…``); the AWS services
-join the same list. The Invoke fast lane (``fast_lane.py``) runs before this and asks the HTTP front
-alone, since only it can claim an Invoke path.
+streaming), CloudWatch Logs, CloudWatch (``metrics/cloudwatch.py``), Prometheus' ``GET /metrics``,
+Kindling's own endpoints (``/health``, ``/kindling/…``); the AWS services join the same list. The
+Invoke fast lane (``fast_lane.py``) runs before this and asks the HTTP front alone, since only it can
+claim an Invoke path.
 """
 
 from __future__ import annotations

@@ -76,6 +76,10 @@ class Clients:
         found = boto3.session.Session().get_credentials()
         return found.get_frozen_credentials() if found else Credentials("kindling", "kindling")
 
+    @property
+    def cloudwatch(self) -> Any:
+        return self._client("cloudwatch")
+
     def _client(self, service: str) -> Any:
         if service not in self._made:
             import boto3

@@ -10,6 +10,7 @@ from .dev import dev
 from .functions import ls, rm
 from .invoke import invoke
 from .logs import logs
+from .observe import alarms, cost, metrics, top
 from .schedules import schedule
 from .server import server
 from .sign import sign
@@ -20,7 +21,7 @@ def cli() -> None:
     """Kindling, a self-hosted AWS Lambda: run the server, and deploy, invoke and follow functions on it."""
 
 
-for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign, audit, user):
+for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign, audit, user, metrics, top, alarms, cost):
     cli.add_command(command)
 
 

@@ -125,6 +125,12 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: the certificate (PEM)")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS: its private key (PEM)")
 @click.option(
+    "--otlp-endpoint",
+    envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+    default="",
+    help="export traces of sampled invocations over OTLP/HTTP, e.g. http://127.0.0.1:4318",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
 def server(
@@ -144,6 +150,7 @@ def server(
     audit_retention: float,
     tls_cert: str | None,
     tls_key: str | None,
+    otlp_endpoint: str,
     log_level: str,
 ) -> None:
     """Serve the Lambda and CloudWatch Logs APIs."""
@@ -173,6 +180,7 @@ def server(
         audit_retention_days=audit_retention,
         tls_cert=str(Path(tls_cert).resolve()) if tls_cert else "",
         tls_key=str(Path(tls_key).resolve()) if tls_key else "",
+        otlp_endpoint=otlp_endpoint,
     )
     with contextlib.suppress(KeyboardInterrupt):
         run(config)

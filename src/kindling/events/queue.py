@@ -28,6 +28,7 @@ from ..errors import ResourceNotFound, ServiceError, TooManyRequests
 from ..functions.invocations import Invocations
 from ..functions.service import FunctionService
 from ..ids import request_id as new_request_id
+from ..metrics.recorder import Recorder
 from ..models import FunctionVersion, InvokeRequest
 from .config import LATEST, InvokeConfig, InvokeConfigs
 from .counters import Counters
@@ -69,6 +70,7 @@ class EventQueue:
         self.counters = Counters()
         self.destinations = Destinations(SqsSender(self.settings.sqs_endpoint), self.function_exists)
         self.quarantined = 0
+        self.metrics = Recorder()  # the composition root hands the shared one over
         self._limit = max(1, min(self.settings.concurrency, config.account_concurrency))
         self._ready: deque[QueuedEvent] = deque()
         self._timers: list[tuple[float, int, QueuedEvent]] = []
@@ -169,6 +171,7 @@ class EventQueue:
         counters = self.counters[event.function]
         counters.received += 1
         counters.queue_depth += 1
+        self.metrics.count("AsyncEventsReceived", event.function)
         self._schedule(event)
         event.shed_payload()
 
@@ -273,6 +276,7 @@ class EventQueue:
             event.leased = True
             await self.store.update(event)
         counters.started(time.time() - event.received)
+        self.metrics.count("AsyncEventAge", event.function, (time.time() - event.received) * 1000, "Milliseconds")
         request = InvokeRequest(
             payload=event.body(),
             invoked_arn=event.invoked_arn,
@@ -343,6 +347,7 @@ class EventQueue:
         """The failure path: the OnFailure destination and the dead-letter queue, whichever are set."""
         event.backoffs = 0
         self.counters[event.function].dropped[condition] += 1
+        self.metrics.count("AsyncEventsDropped", event.function)
         deliveries = []
         on_failure = target.config.on_failure
         if on_failure:
@@ -374,6 +379,8 @@ class EventQueue:
             failed = []
         for delivery, why in lost:
             counters.delivery_failures[delivery.condition] += 1
+            failure = "DeadLetterErrors" if delivery.condition == "DeadLetter" else "DestinationDeliveryFailures"
+            self.metrics.count(failure, event.function)
             log.error("async event %s: %s record dropped: %s", event.request_id, delivery.condition, why)
         for delivery, why in failed:
             log.warning("async event %s: %s record not sent yet: %s", event.request_id, delivery.condition, why)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,7 @@ class PolicyService:
         self.store = store
         self._policies: dict[tuple[str, str], Policy] = {}
         self._recursion: dict[str, tuple[FunctionEntry, str]] = {}
+        self.recursion_dropped: Callable[[str], None] = lambda function: None  # RecursiveInvocationsDropped
         for name, qualifier, statements, revision in store.all_policies():
             entry = self._entry_or_none(name)
             if entry is not None:
@@ -265,6 +267,7 @@ class PolicyService:
         except (ResourceNotFound, InvalidParameterValue):
             return  # the invoke itself reports it
         if self.recursion_of(entry) == "Terminate":
+            self.recursion_dropped(entry.latest.name)
             raise RecursiveInvocation(
                 "Recursive invocation detected: Lambda stopped this invocation of "
                 f"{entry.latest.name} because the chain reached {MAX_HOPS} invocations."

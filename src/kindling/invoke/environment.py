@@ -195,7 +195,7 @@ class Environment:
         else:
             self._log_end(ended)
         tail = self.logs.take_tail()
-        return InvokeResult(outcome.body, self.version.version, outcome.function_error, tail, cold)
+        return InvokeResult(outcome.body, self.version.version, outcome.function_error, tail, cold, duration, init_ms)
 
     def _log_start(self, request_id: str) -> None:
         self.reporting.start(request_id)

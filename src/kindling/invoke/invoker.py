@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -20,6 +21,8 @@ from typing import Any
 from ..config import Config
 from ..errors import TooManyRequests
 from ..logs.streams import LogStore, LogStream, stream_name
+from ..metrics.recorder import Recorder
+from ..metrics.tracing import Tracing
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
@@ -103,8 +106,17 @@ def available_memory_mb(meminfo: str = "/proc/meminfo") -> float:
 
 
 class Invoker:
-    def __init__(self, config: Config, backend: SandboxBackend, logs: LogStore, runtimes: dict[str, Runtime]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        backend: SandboxBackend,
+        logs: LogStore,
+        runtimes: dict[str, Runtime],
+        metrics: Recorder | None = None,
+    ) -> None:
         self.config = config
+        self.metrics = metrics or Recorder()  # CloudWatch's figures, counted where invocations are placed
+        self.tracing = Tracing(config.region, config.account_id)  # the composition root may set an exporter
         self.backend = backend
         self.logs = logs
         self.runtimes = runtimes
@@ -141,6 +153,7 @@ class Invoker:
     ) -> tuple[str, Sandbox, LogStream]:
         """A new sandbox for one of ``version``'s environments (or its SnapStart template), with its log stream."""
         env_id = uuid.uuid4().hex
+        self.metrics.environment(env_id, version)
         stream = stream_name(version.version, env_id)
         runtime = self.runtimes[version.runtime]
         spec = SandboxSpec(
@@ -163,19 +176,32 @@ class Invoker:
         return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
-        self.limits.acquire(version.name)
+        if version.tracing_mode == "Active" and "Root=" not in request.trace_id:
+            request = dataclasses.replace(request, trace_id=self.tracing.new_header())
+        try:
+            self.limits.acquire(version.name)
+        except TooManyRequests:
+            self.metrics.throttled(version.name, request.invoked_arn)
+            raise
+        reserved = version.name in self.limits.reserved
+        self.metrics.started(version.name, reserved)
         pool = self._pool(version, code_dir)
         pool.busy += 1
         env: Environment | None = None
+        result: InvokeResult | None = None
+        provisioned = "spillover" if pool.provisioned_ids else ""
         try:
             if pool.provisioned:
                 env = pool.provisioned.pop()
+                provisioned = "provisioned"
+                self.metrics.on_provisioned(version.name, len(pool.provisioned_ids))
             elif pool.idle:
                 env = pool.idle.pop()
             else:
                 await self._make_room()
                 env = await self._new_environment(pool)
-            return await env.invoke(request)
+            result = await env.invoke(request)
+            return result
         except BaseException:
             if env is not None:
                 pool.provisioned_ids.discard(env.id)
@@ -184,6 +210,7 @@ class Invoker:
             raise
         finally:
             self.limits.release(version.name)
+            self._record(version, request, reserved, result, provisioned)
             pool.busy -= 1
             if env is not None:
                 if pool.retired:
@@ -192,6 +219,18 @@ class Invoker:
                     pool.provisioned.append(env)
                 else:
                     pool.idle.append(env)
+
+    def _record(
+        self, version: FunctionVersion, request: InvokeRequest, reserved: bool, result: InvokeResult | None, pc: str
+    ) -> None:
+        duration = result.duration_ms if result is not None else None
+        init = result.init_ms if result is not None else None
+        error = result is not None and bool(result.function_error)
+        self.metrics.finished(version, request.invoked_arn, reserved, duration, init, error, pc)
+        if init is not None:
+            self.metrics.cold_start(version.name, version.runtime, init)
+        if result is not None:
+            self.tracing.finished(version, request, result)
 
     # ------------------------------------------------------------ provisioned concurrency
     async def provision(self, version: FunctionVersion, code_dir: Path, count: int) -> None:
@@ -221,6 +260,14 @@ class Invoker:
                 continue
             pool.provisioned_ids.add(env.id)
             pool.provisioned.append(env)
+
+    def provisioned_allocations(self) -> list[tuple[str, str, int, int]]:
+        """(function, version, memory MB, environments) held for provisioned concurrency, for its cost."""
+        return [
+            (pool.version.name, pool.version.version, pool.version.memory_size, len(pool.provisioned_ids))
+            for pool in self._pools.values()
+            if pool.provisioned_ids
+        ]
 
     def provisioned_status(self, version: FunctionVersion) -> tuple[int, int, str]:
         """(allocated, available, failure reason) of a version's provisioned environments."""

@@ -32,8 +32,11 @@ def iso_now() -> str:
 class LogStream:
     """An open stream; lines are buffered and written out by the store's flusher, off the hot path."""
 
-    def __init__(self, path: Path, dirty: set[LogStream], opened: set[LogStream]) -> None:
+    def __init__(
+        self, path: Path, dirty: set[LogStream], opened: set[LogStream], on_json: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path
+        self._on_json = on_json  # JSON lines go there too (Embedded Metric Format documents become metrics)
         self._dirty = dirty
         self._opened = opened
         self._file: TextIO | None = self._open()
@@ -48,6 +51,8 @@ class LogStream:
             self._file = self._open()
         when = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
         line = message.replace("\n", "\r")
+        if self._on_json is not None and message[:1] == "{":
+            self._on_json(message)
         self._file.write(f"{when}\t{line}\n")
         self._dirty.add(self)
 
@@ -76,6 +81,7 @@ class LogStore:
         self._dirty: set[LogStream] = set()
         self._opened: set[LogStream] = set()
         self._periodic: list[tuple[float, Callable[[], None]]] = []
+        self.on_json: Callable[[str], None] | None = None  # every function log line that is a JSON document
 
     def flush(self) -> None:
         while self._dirty:
@@ -124,7 +130,7 @@ class LogStore:
         return self.root / quote(group, safe="")
 
     def open_stream(self, group: str, stream: str) -> LogStream:
-        return LogStream(self.stream_path(group, stream), self._dirty, self._opened)
+        return LogStream(self.stream_path(group, stream), self._dirty, self._opened, self.on_json)
 
     def stream_path(self, group: str, stream: str) -> Path:
         return self.group_dir(group) / quote(stream, safe="")

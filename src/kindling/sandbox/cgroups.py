@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTROLLERS = ("memory", "cpu", "pids")
+ACCOUNTING = "cpuacct"  # v1 only, and optional: the CPU time an environment used (for the cost report)
 CPU_PERIOD_US = 100_000
 MB_PER_VCPU = 1769
 
@@ -37,7 +38,7 @@ def discover(mountinfo: str = "/proc/self/mountinfo") -> Hierarchy | None:
         mount_point = Path(left.split()[4])
         if fstype == "cgroup":
             for option in options.split(","):
-                if option in CONTROLLERS:
+                if option in CONTROLLERS or option == ACCOUNTING:
                     v1[option] = mount_point
         elif fstype == "cgroup2":
             v2 = mount_point
@@ -105,6 +106,13 @@ class CgroupTree:
         for root in set(self.roots.values()):
             _remove_tree(root)
 
+    def usage(self) -> dict[str, tuple[float, int]]:
+        """Every environment group's ``usage()``, by environment id (parked spares have none yet)."""
+        root = self.roots["memory"]
+        names = [p.name for p in root.iterdir() if p.is_dir()] if root.exists() else []
+        groups = (EnvironmentCgroup(self.hierarchy.version, {c: r / n for c, r in self.roots.items()}) for n in names)
+        return {name: group.usage() for name, group in zip(names, groups, strict=True)}
+
 
 class EnvironmentCgroup:
     def __init__(self, version: int, paths: dict[str, Path]) -> None:
@@ -163,6 +171,19 @@ class EnvironmentCgroup:
             return int((memory / name).read_text())
         except (OSError, ValueError):
             return 0
+
+    def usage(self) -> tuple[float, int]:
+        """(CPU-seconds used so far, memory bytes in use now), zeros where the kernel does not say."""
+        memory = self.paths["memory"]
+        try:
+            if self.version == 1:
+                used = int((memory / "memory.usage_in_bytes").read_text())
+                accounting = self.paths.get(ACCOUNTING)
+                return (int((accounting / "cpuacct.usage").read_text()) / 1e9 if accounting else 0.0), used
+            stat = dict(line.split() for line in (self.paths["cpu"] / "cpu.stat").read_text().splitlines())
+            return int(stat.get("usage_usec", 0)) / 1e6, int((memory / "memory.current").read_text())
+        except (OSError, ValueError):
+            return 0.0, 0
 
     def oom_killed(self) -> bool:
         memory = self.paths["memory"]

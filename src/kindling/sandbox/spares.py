@@ -62,6 +62,10 @@ class Spares:
             return None
         return spare
 
+    def ready(self) -> int:
+        """Spares parked and waiting, every zygote's (for the Prometheus view)."""
+        return sum(len(spares) for spares in self._ready.values())
+
     def refill(self, zygote: Zygote) -> None:
         """Park spares in the background until ``zygote`` has its share."""
         missing = SPARES_PER_ZYGOTE - len(self._ready.get(zygote, [])) - self._filling.get(zygote, 0)

@@ -1,0 +1,1 @@
+"""Metrics, alarms, cost and the Prometheus view: what Lambda records about every invocation."""
