@@ -34,6 +34,7 @@ from .api.routes.schedules import schedules_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .code import CodeStore
 from .config import Config
+from .console.assets import ConsoleAssets
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
 from .functions.invocations import Invocations
@@ -163,7 +164,7 @@ class Kindling:
             ]
         )
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        self.app = Dispatcher([front, LogsService(self.logs_api), platform], fallback=api)
+        self.app = Dispatcher([front, LogsService(self.logs_api), platform, ConsoleAssets()], fallback=api)
         self.http_protocol = protocol_class([invoke_lane(api, front.owns)])
 
     def _own_routes(self, request: RawRequest) -> Awaitable[Reply] | None:
@@ -179,6 +180,7 @@ class Kindling:
     async def _health(self) -> Reply:
         body = {
             "status": "ok",
+            "auth": "open",  # no signature is checked yet; the console asks for a key when this says otherwise
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
             "functions": len(self.functions.list()),
