@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 import uuid
 
-from conftest import shot
 from playwright.sync_api import Page, expect
+
+from conftest import shot
 from support import make_zip
 
 
@@ -23,8 +26,6 @@ def _create_from_scratch(page: Page, endpoint: str, name: str) -> None:
 
 
 def test_served_at_console_with_gzip_and_nothing_outside(server) -> None:
-    import urllib.request
-
     request = urllib.request.Request(f"{server.endpoint}/console/", headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(request) as answer:
         assert answer.headers["Content-Encoding"] == "gzip"
