@@ -47,13 +47,16 @@ export async function listPage() {
     page = Math.min(page, pages - 1);
     const visible = shown.slice(page * PAGE, (page + 1) * PAGE);
     body.replaceChildren(...functionRows(visible, stats));
-    count.textContent = `(${shown.length})`;
+    drawCount(shown.length, pages);
+    fillStats(visible);
+  }
+  function drawCount(shown = all.length, pages = Math.max(1, Math.ceil(all.length / PAGE))) {
+    count.textContent = `(${shown})`;
     pager.replaceChildren(
       h("button", { disabled: page === 0, onclick: () => (page--, render()), "aria-label": "Previous page" }, "‹"),
       h("span", {}, `Page ${page + 1} of ${pages}`),
       h("button", { disabled: page >= pages - 1, onclick: () => (page++, render()), "aria-label": "Next page" }, "›"),
     );
-    fillStats(visible);
   }
   async function fillStats(visible) {
     const todo = visible.filter((f) => !(f.FunctionName in stats));
@@ -65,6 +68,15 @@ export async function listPage() {
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }
-  all = await lambda.listAll();
-  render();
+  // the first page shows at once; the rest arrive in the background and only the count and pager change
+  let marker;
+  let first = true;
+  do {
+    const answer = await lambda.list(marker);
+    all = all.concat(answer.Functions);
+    marker = answer.NextMarker;
+    if (first || !marker || query) render();
+    else drawCount();
+    first = false;
+  } while (marker && document.body.contains(body));
 }
