@@ -12,8 +12,8 @@ async function hmac(key, text) {
 const uriEncode = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 
 /** Returns the headers to send: the given ones plus x-amz-date, x-amz-content-sha256 and Authorization. */
-export async function sign({ method, url, headers, body, accessKeyId, secretAccessKey, sessionToken, region, service }) {
-  const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, "");
+export async function sign({ method, url, headers, body, accessKeyId, secretAccessKey, sessionToken, region, service, now = new Date() }) {
+  const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, "");
   const day = amzDate.slice(0, 8);
   const payloadHash = await sha256(body || "");
   const all = { ...headers, host: url.host, "x-amz-date": amzDate, "x-amz-content-sha256": payloadHash };
