@@ -140,3 +140,19 @@ def test_functions_list_search_and_phone_size(server, lam, page: Page) -> None:
     page.get_by_role("link", name=name).click()
     expect(page.get_by_role("button", name="Deploy")).to_be_visible()
     shot(page, "phone")
+
+
+def test_node_blueprint_runs_the_hello_world_template(server, lam, page: Page) -> None:
+    name = _name("blueprint")
+    page.goto(f"{server.endpoint}/console/#/create")
+    page.get_by_label("Use a blueprint").check()
+    page.get_by_label("Function name").fill(name)
+    page.get_by_label("Runtime").select_option("nodejs20.x")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.locator(".cm-content")).to_contain_text("Received event")
+    assert lam.get_function(FunctionName=name)["Configuration"]["Handler"] == "index.handler"
+    page.get_by_role("tab", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
+    result = page.get_by_role("region", name="Execution result")
+    expect(result.locator(".response")).to_have_text('"value1"')
+    expect(result.locator(".logs")).to_contain_text("value1 = value1")
