@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 
 from playwright.sync_api import Page, expect
 
@@ -79,7 +81,10 @@ def test_seed_walkthrough_create_edit_deploy_test(server, lam, page: Page) -> No
 def test_create_from_zip(server, lam, page: Page, tmp_path) -> None:
     name = _name("zipped")
     package = tmp_path / "app.zip"
-    package.write_bytes(make_zip({"app.py": "def handler(event, context):\n    return {'zipped': True}\n"}))
+    binary = bytes(range(256))
+    package.write_bytes(
+        make_zip({"app.py": "def handler(event, context):\n    return {'zipped': True}\n", "data.bin": binary})
+    )
     page.goto(f"{server.endpoint}/console/#/create")
     page.get_by_label("Upload a .zip file").check()
     page.get_by_label("Function name").fill(name)
@@ -89,6 +94,30 @@ def test_create_from_zip(server, lam, page: Page, tmp_path) -> None:
     page.get_by_role("button", name="Create function").click()
     expect(page.locator(".cm-content")).to_contain_text("zipped")
     assert lam.invoke(FunctionName=name)["Payload"].read() == b'{"zipped": true}'
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\ndef other(event, context):\n    raise ValueError('broken on purpose')\n")
+    expect(page.get_by_text("Changes not deployed")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept("helper.py"))
+    page.get_by_role("button", name="New file").click()
+    expect(page.get_by_role("button", name="helper.py")).to_have_attribute("aria-current", "true")
+    page.locator(".cm-content").click()
+    page.keyboard.type("HELPER = 1\n")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_text("Changes not deployed")).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text="Successfully updated")).to_be_visible()
+    location = lam.get_function(FunctionName=name)["Code"]["Location"]
+    with urllib.request.urlopen(location) as answer, zipfile.ZipFile(io.BytesIO(answer.read())) as deployed:
+        assert deployed.read("data.bin") == binary  # a binary file survives the round trip
+        assert deployed.read("helper.py").decode().startswith("HELPER = 1")
+        assert "broken on purpose" in deployed.read("app.py").decode()
+    lam.update_function_configuration(FunctionName=name, Handler="app.other")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    page.get_by_role("tab", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
+    result = page.get_by_role("region", name="Execution result")
+    expect(result).to_contain_text("Status: Failed")
+    expect(result.locator(".response")).to_contain_text("broken on purpose")
 
 
 def test_configuration_memory_env_versions_aliases(server, lam, page: Page) -> None:

@@ -1,5 +1,5 @@
 // The Code tab: the package's files from its zip, an editor, a file tree, Deploy (button and Ctrl/Cmd+S).
-import { strFromU8, unzipSync } from "fflate";
+import { unzipSync } from "fflate";
 import { lambda, request } from "./api.js";
 import { toBase64, zipFiles } from "./create.js";
 import { h, toast } from "./ui.js";
@@ -12,7 +12,15 @@ async function packageFiles(detail) {
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length > INLINE_LIMIT) return null;
   const files = {};
-  for (const [name, data] of Object.entries(unzipSync(bytes))) if (!name.endsWith("/")) files[name] = strFromU8(data);
+  const text = new TextDecoder("utf-8", { fatal: true });
+  for (const [name, data] of Object.entries(unzipSync(bytes))) {
+    if (name.endsWith("/")) continue;
+    try {
+      files[name] = text.decode(data);
+    } catch {
+      files[name] = data; // a binary file goes back into the package unchanged
+    }
+  }
   return files;
 }
 
@@ -43,7 +51,13 @@ export async function codeTab(panel, detail) {
   function openFile(f) {
     current = f;
     view?.destroy();
-    view = f === undefined ? null : openEditor(host, f, files[f], { onChange: (text) => ((files[current] = text), setDirty(true)), onSave: save });
+    host.replaceChildren();
+    if (typeof files[f] !== "string") {
+      if (f !== undefined) host.append(h("p", { class: "hint" }, `${f} is a binary file: it is deployed as it is, but not edited here.`));
+      view = null;
+      return drawTree();
+    }
+    view = openEditor(host, f, files[f], { onChange: (text) => ((files[current] = text), setDirty(true)), onSave: save });
     drawTree();
   }
   const ask = (message, value = "") => {
@@ -52,8 +66,8 @@ export async function codeTab(panel, detail) {
   };
   const fileActions = h("div", { class: "file-actions" },
     h("button", { onclick: () => { const f = ask("New file name"); if (f && !(f in files)) { files[f] = ""; setDirty(true); openFile(f); } } }, "New file"),
-    h("button", { onclick: () => { const f = ask("Rename file", current); if (f && f !== current && !(f in files)) { files[f] = files[current]; delete files[current]; setDirty(true); openFile(f); } } }, "Rename"),
-    h("button", { onclick: () => { if (current && window.confirm(`Delete ${current}?`)) { delete files[current]; setDirty(true); openFile(Object.keys(files)[0]); } } }, "Delete"),
+    h("button", { "aria-label": "Rename file", onclick: () => { const f = ask("Rename file", current); if (f && f !== current && !(f in files)) { files[f] = files[current]; delete files[current]; setDirty(true); openFile(f); } } }, "Rename"),
+    h("button", { "aria-label": "Delete file", onclick: () => { if (current && window.confirm(`Delete ${current}?`)) { delete files[current]; setDirty(true); openFile(Object.keys(files)[0]); } } }, "Delete"),
   );
   panel.replaceChildren(
     h("div", { class: "bar" }, h("h2", {}, "Code source"), state, deploy),
