@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import urllib.error
 import urllib.request
@@ -39,6 +40,17 @@ def test_served_at_console_with_gzip_and_nothing_outside(server) -> None:
         except urllib.error.HTTPError as error:
             assert error.code == 404
     assert server.health()["auth"] == "open"
+    # no route table can take the console's path
+    document = {"Name": "shadow", "BasePath": "/console", "Routes": [{"RouteKey": "$default", "Function": "any"}]}
+    shadow = urllib.request.Request(
+        f"{server.endpoint}/kindling/apis", data=json.dumps(document).encode(), method="POST"
+    )
+    try:
+        urllib.request.urlopen(shadow)
+        raise AssertionError("a route table took /console")
+    except urllib.error.HTTPError as error:
+        assert error.code == 400
+        assert "/console" in error.read().decode()
 
 
 def test_seed_walkthrough_create_edit_deploy_test(server, lam, page: Page) -> None:
