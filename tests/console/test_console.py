@@ -145,6 +145,7 @@ def test_configuration_memory_env_versions_aliases(server, lam, page: Page) -> N
     page.get_by_label("Value").fill("hi")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Successfully updated")).to_be_visible()
+    expect(page.get_by_label("Key")).to_have_value("GREETING")  # the page stays on its section after a save
     config = lam.get_function_configuration(FunctionName=name)
     assert config["MemorySize"] == 256
     assert config["Environment"]["Variables"] == {"GREETING": "hi"}

@@ -52,8 +52,8 @@ const builders = {
       h("h3", {}, "Function URL"),
       url ? h("p", {}, h("a", { href: url.FunctionUrl }, url.FunctionUrl), ` (auth: ${url.AuthType})`)
         : h("button", { onclick: async () => { await lambda.createUrl(name).catch((e) => toast(e.message, "error")); reload(); } }, "Create function URL"),
-      h("h3", {}, "Schedules"), show(mine(schedules.Schedules || schedules.Rules || schedules.Items)),
-      h("h3", {}, "Route tables"), show(mine(apis.Items || apis.Apis)));
+      h("h3", {}, "Schedules"), show(mine(schedules.Schedules)),
+      h("h3", {}, "Route tables"), show(mine(apis.Items)));
   },
   Permissions: async (config) => {
     const policy = await quiet(lambda.policy(config.FunctionName), null);
@@ -97,7 +97,12 @@ const builders = {
   Layers: async (config) => h("div", {}, (config.Layers || []).length ? show(config.Layers) : h("p", {}, "This function has no layers.")),
 };
 
-export async function configurationTab(panel, detail, reload, section = SECTIONS[0]) {
+const lastSection = {}; // per function, so a save that redraws the page stays on its section
+
+export async function configurationTab(panel, detail, reload, section) {
+  const name = detail.Configuration.FunctionName;
+  section = section || lastSection[name] || SECTIONS[0];
+  lastSection[name] = section;
   const body = h("div", { class: "section", role: "tabpanel", "aria-label": section });
   panel.replaceChildren(tabs(SECTIONS, section, (s) => configurationTab(panel, detail, reload, s)), body);
   body.append(await builders[section](detail.Configuration, reload));
