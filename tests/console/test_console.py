@@ -87,6 +87,10 @@ def test_seed_walkthrough_create_edit_deploy_test(server, lam, page: Page) -> No
     page.get_by_role("tab", name="Monitor").click()
     expect(page.locator("[data-metric=invocations]")).to_have_text("1")
     expect(page.get_by_label("Log events", exact=True)).to_contain_text("edited in the console")
+    page.get_by_label("Live tail").check()
+    lam.invoke(FunctionName=name, Payload=b'{"from": "boto3"}')
+    two_starts = re.compile(r"START RequestId[\s\S]*START RequestId")
+    expect(page.get_by_label("Log events", exact=True)).to_have_text(two_starts, timeout=10_000)
     shot(page, "monitor")
 
 

@@ -39,6 +39,14 @@ export async function monitorTab(panel, detail) {
     const events = await logs.filter(name, start, filter.value.trim(), 500).catch((e) => [{ timestamp: Date.now(), message: e.message }]);
     lines.textContent = events.map((e) => `${new Date(e.timestamp).toISOString()}  ${e.message.trimEnd()}`).join("\n") || "No log events in the last hour.";
   }
+  // live tail: the filter runs again every 2 seconds while the box is ticked and the tab is open
+  const live = h("input", { type: "checkbox", onchange: () => live.checked && tail() });
+  async function tail() {
+    while (live.checked && document.body.contains(lines)) {
+      await showLogs();
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
   panel.replaceChildren(
     h("h2", {}, "Metrics (last hour)"),
     h("div", { class: "charts" }, bars("Invocations", invocations, "#0972d3"), bars("Errors", errors, "#d91515")),
@@ -47,7 +55,8 @@ export async function monitorTab(panel, detail) {
       h("dt", {}, "Duration p50"), h("dd", {}, `${percentile(durations, 50).toFixed(2)} ms`),
       h("dt", {}, "Duration p99"), h("dd", {}, `${percentile(durations, 99).toFixed(2)} ms`)),
     h("h2", {}, "Logs"),
-    h("form", { class: "bar", onsubmit: (e) => (e.preventDefault(), showLogs()) }, field("Filter log events", filter), h("button", { type: "submit" }, "Search")),
+    h("form", { class: "bar", onsubmit: (e) => (e.preventDefault(), showLogs()) }, field("Filter log events", filter), h("button", { type: "submit" }, "Search"),
+      h("label", { class: "inline" }, live, "Live tail")),
     lines,
   );
   await showLogs();
