@@ -34,3 +34,14 @@ def page(browser: Browser) -> Iterator[Page]:
 def shot(page: Page, name: str) -> None:
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leave_no_function(lam) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The server is shared with the rest of the suite: the functions the console made are deleted afterwards."""
+    before = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
+    yield
+    for page in lam.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            if function["FunctionName"] not in before:
+                lam.delete_function(FunctionName=function["FunctionName"])

@@ -163,6 +163,18 @@ def test_configuration_memory_env_versions_aliases(server, lam, page: Page) -> N
     expect(page.get_by_role("cell", name="live")).to_be_visible()
     assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]] == ["$LATEST", "1"]
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+    page.get_by_role("tab", name="Configuration").click()
+    page.get_by_role("tab", name="Concurrency").click()
+    page.get_by_label("Reserved concurrency").fill("5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Concurrency saved")).to_be_visible()
+    page.get_by_label("Qualifier").fill("live")
+    page.get_by_label("Provisioned concurrency", exact=True).fill("1")
+    page.get_by_role("button", name="Add provisioned concurrency").click()
+    expect(page.get_by_role("cell", name="live")).to_be_visible()
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    provisioned = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+    assert provisioned["RequestedProvisionedConcurrentExecutions"] == 1
 
 
 def test_functions_list_search_and_phone_size(server, lam, page: Page) -> None:

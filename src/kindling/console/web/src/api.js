@@ -73,6 +73,11 @@ export const lambda = {
   putConcurrency: (name, n) =>
     request("PUT", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`, { body: { ReservedConcurrentExecutions: n } }),
   deleteConcurrency: (name) => request("DELETE", `/2017-10-31/functions/${encodeURIComponent(name)}/concurrency`),
+  provisioned: (name) => request("GET", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?List=ALL`),
+  putProvisioned: (name, qualifier, n) =>
+    request("PUT", `/2019-09-30/functions/${encodeURIComponent(name)}/provisioned-concurrency?Qualifier=${encodeURIComponent(qualifier)}`, {
+      body: { ProvisionedConcurrentExecutions: n },
+    }),
   eventConfig: (name) => request("GET", `/2019-09-25/functions/${encodeURIComponent(name)}/event-invoke-config`),
   putEventConfig: (name, params) =>
     request("PUT", `/2019-09-25/functions/${encodeURIComponent(name)}/event-invoke-config`, { body: params }),

@@ -16,6 +16,24 @@ async function saveConfig(name, params, reload) {
   }
 }
 
+async function provisionedSection(config, reload) {
+  const { ProvisionedConcurrencyConfigs = [] } = await quiet(lambda.provisioned(config.FunctionName), {});
+  const qualifier = h("input", { placeholder: "alias or version" });
+  const count = h("input", { type: "number", min: 1, value: 1 });
+  const rows = ProvisionedConcurrencyConfigs.map((c) =>
+    h("tr", {}, h("td", {}, c.FunctionArn.split(":").pop()), h("td", {}, String(c.RequestedProvisionedConcurrentExecutions)), h("td", {}, c.Status)));
+  return h("div", {}, h("h3", {}, "Provisioned concurrency configurations"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Qualifier"), h("th", {}, "Provisioned concurrency"), h("th", {}, "Status"))), h("tbody", {}, ...rows)),
+    field("Qualifier", qualifier), field("Provisioned concurrency", count),
+    h("button", { type: "button", onclick: async () => {
+      try {
+        await lambda.putProvisioned(config.FunctionName, qualifier.value.trim(), Number(count.value));
+        toast("Provisioned concurrency saved.");
+        reload();
+      } catch (error) { toast(error.message, "error"); }
+    } }, "Add provisioned concurrency"));
+}
+
 const builders = {
   "General configuration": async (config, reload) => {
     const memory = h("input", { type: "number", min: 128, max: 10240, value: config.MemorySize });
@@ -63,14 +81,15 @@ const builders = {
   Concurrency: async (config, reload) => {
     const current = await quiet(lambda.concurrency(config.FunctionName), {});
     const reserved = h("input", { type: "number", min: 0, value: current.ReservedConcurrentExecutions ?? "" });
-    return h("form", { onsubmit: async (e) => {
+    return h("div", {}, h("form", { onsubmit: async (e) => {
       e.preventDefault();
       try {
         if (reserved.value === "") await lambda.deleteConcurrency(config.FunctionName);
         else await lambda.putConcurrency(config.FunctionName, Number(reserved.value));
         toast("Concurrency saved."); reload();
       } catch (error) { toast(error.message, "error"); }
-    } }, field("Reserved concurrency", reserved, "Empty: use unreserved account concurrency."), h("button", { type: "submit", class: "primary" }, "Save"));
+    } }, field("Reserved concurrency", reserved, "Empty: use unreserved account concurrency."), h("button", { type: "submit", class: "primary" }, "Save")),
+    await provisionedSection(config, reload));
   },
   "Asynchronous invocation": async (config, reload) => {
     const current = await quiet(lambda.eventConfig(config.FunctionName), {});
