@@ -88,12 +88,22 @@ def main() -> int:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            # the moment the first rows enter the document, taken in the page (no polling delay)
+            page.add_init_script(
+                """new MutationObserver((_, observer) => {
+                  if (!document.querySelector('table.functions tbody tr')) return;
+                  window.firstRows = performance.now();
+                  observer.disconnect();
+                }).observe(document, { childList: true, subtree: true });"""
+            )
             loads = []
+            parsed = []
             for _ in range(3):
                 page.goto("about:blank")
                 page.goto(f"{endpoint}/console/#/functions")
                 page.wait_for_selector("table.functions tbody tr")
-                loads.append(page.evaluate("performance.now()"))  # since the navigation started
+                loads.append(page.evaluate("window.firstRows"))  # since the navigation started
+                parsed.append(page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"))
             renders = []
             for query in ["bench-0", "bench-09", "", "bench-1", ""] * 4:
                 renders.append(
@@ -108,8 +118,12 @@ def main() -> int:
             browser.close()
         print(f"functions: {args.functions}, rows on a page: {rows}")
         print(f"open /console/ to first rows: median {statistics.median(loads):.0f} ms")
+        print(
+            f"  of which the page and its scripts loaded (DOMContentLoaded): median {statistics.median(parsed):.0f} ms"
+        )
         print(f"filter and redraw the list: median {statistics.median(renders):.1f} ms, max {max(renders):.1f} ms")
-        print(f"target: the list renders in <= 200 ms: {'met' if max(renders) <= 200 else 'missed'}")
+        met = max(renders) <= 200 and statistics.median(loads) <= 200
+        print(f"target: the list renders in <= 200 ms: {'met' if met else 'missed'}")
         return 0
     finally:
         server.terminate()
