@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs
 RUNTIMES := src/kindling/runtimes
 PY_SDK := $(RUNTIMES)/python/sdk
+CONSOLE := src/kindling/console
 
 .PHONY: install run test lint bench clean
 
-install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(CONSOLE)/build/index.html
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
@@ -23,6 +24,12 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
 	@touch $@
 	@echo "kindling installed in $(VENV)"
+
+# the web console: esbuild bundles it from the pinned package-lock.json (no CDN at run time)
+$(CONSOLE)/build/index.html: $(STAMP) $(CONSOLE)/web/package-lock.json $(wildcard $(CONSOLE)/web/src/*) $(CONSOLE)/web/index.html
+	@command -v npm >/dev/null || scripts/apt-ensure.sh npm  # nodesource's nodejs ships npm, Debian's does not
+	@cd $(CONSOLE)/web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@echo "console built in $(CONSOLE)/build"
 
 # awscli v1 pins an exact botocore: it lives in a virtualenv of its own
 $(AWSCLI_VENV)/bin/aws:

@@ -43,6 +43,7 @@ from .auth.sigv4 import AuthFailure
 from .auth.trail_api import TrailApi, users_mount
 from .code import CodeStore
 from .config import Config
+from .console.assets import ConsoleAssets
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
 from .functions.event_sources import EventSources
@@ -236,13 +237,13 @@ class Kindling:
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
-        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform]
+        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform, ConsoleAssets()]
         dispatcher = Dispatcher(services, fallback=api)
 
         def public(scope: dict) -> bool:
             """Doors whose own rules decide (function URLs by AuthType, route tables), and the health check."""
             path: str = scope["path"]
-            if path == "/health" or path.startswith("/kindling/code/"):
+            if path == "/health" or path.startswith(("/kindling/code/", "/console")):
                 return True
             return front.claims(scope) and not path.startswith("/2021-11-15/")
 
@@ -269,6 +270,7 @@ class Kindling:
     async def _health(self) -> Reply:
         body = {
             "status": "ok",
+            "auth": self.config.auth,  # the console asks for a key pair unless this says "open"
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
             "functions": len(self.functions.list_functions()),

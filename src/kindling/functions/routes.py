@@ -22,7 +22,7 @@ from .service import FunctionService
 
 Lookup = Callable[[str, str | None], object]
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
-_RESERVED = ("/kindling", "/lambda-url", "/health", "/20")
+_RESERVED = ("/kindling", "/lambda-url", "/health", "/20", "/console")
 _BASE = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 _SEGMENT = re.compile(r"^(\{[A-Za-z0-9_]+\+?\}|[A-Za-z0-9._~:@!$&'()*,;=-]+)$")
 

@@ -1,0 +1,85 @@
+// Create function: AWS's three paths — Author from scratch, Use a blueprint, Upload a .zip file.
+import { strToU8, zipSync } from "fflate";
+import { lambda } from "./api.js";
+import { starter } from "./templates.js";
+import { field, h, mount, toast } from "./ui.js";
+
+export const toBase64 = (bytes) => {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+
+export function zipFiles(files) {
+  const entries = {};
+  for (const [name, text] of Object.entries(files)) {
+    const mode = name === "bootstrap" || name.endsWith(".sh") ? 0o100755 : 0o100644;
+    entries[name] = [typeof text === "string" ? strToU8(text) : text, { os: 3, attrs: mode << 16 }];
+  }
+  return zipSync(entries, { level: 6 });
+}
+
+export async function createPage(health) {
+  const runtimes = health.runtimes || [];
+  const name = h("input", { required: true, pattern: "[A-Za-z0-9_-]{1,64}", autocomplete: "off" });
+  const runtime = h("select", {}, ...runtimes.map((r) => h("option", { value: r, selected: r === "python3.12" }, r)));
+  const arch = h("fieldset", {}, h("legend", {}, "Architecture"),
+    ...["x86_64", "arm64"].map((a, i) => h("label", { class: "inline" }, h("input", { type: "radio", name: "arch", value: a, checked: i === 0 }), a)));
+  const role = h("input", { value: "", placeholder: "arn:aws:iam::000000000000:role/lambda-basic-execution", "aria-describedby": "role-hint" });
+  const zip = h("input", { type: "file", accept: ".zip,application/zip" });
+  const handler = h("input", { value: "lambda_function.lambda_handler" });
+  const how = h("fieldset", { class: "choices" }, h("legend", {}, "Choose one of the following options to create your function."),
+    ...[["scratch", "Author from scratch"], ["blueprint", "Use a blueprint"], ["zip", "Upload a .zip file"]].map(([v, t], i) =>
+      h("label", { class: "choice" }, h("input", { type: "radio", name: "how", value: v, checked: i === 0, onchange: update }), t)));
+  const zipFields = h("div", { hidden: true }, field("Upload .zip file", zip), field("Handler", handler));
+  const blueprintNote = h("p", { hidden: true, class: "hint" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Create function");
+  const form = h("form", { onsubmit: (e) => (e.preventDefault(), create()) },
+    h("h1", {}, "Create function"), how,
+    h("section", { class: "panel" }, h("h2", {}, "Basic information"),
+      field("Function name", name, "Letters, numbers, hyphens and underscores, up to 64."),
+      field("Runtime", runtime), blueprintNote, arch,
+      field("Execution role", role, "Leave empty to create a new role with basic Lambda permissions."), zipFields),
+    h("div", { class: "actions" }, h("a", { href: "#/functions", class: "button" }, "Cancel"), submit));
+  const chosen = () => form.querySelector("input[name=how]:checked").value;
+  function update() {
+    zipFields.hidden = chosen() !== "zip";
+    blueprintNote.hidden = chosen() !== "blueprint";
+    blueprintNote.textContent = `Blueprint: Hello world function (${runtime.value}) — logs the event and returns key1.`;
+  }
+  runtime.onchange = update;
+  mount(form);
+  name.focus();
+
+  async function create() {
+    const fnName = name.value.trim();
+    let code;
+    let handlerName;
+    if (chosen() === "zip") {
+      if (!zip.files[0]) return toast("Choose a .zip file to upload.", "error");
+      code = new Uint8Array(await zip.files[0].arrayBuffer());
+      handlerName = handler.value.trim();
+    } else {
+      const start = starter(runtime.value, chosen() === "blueprint");
+      if (!start) return toast(`The ${runtime.value} runtime needs a package: choose "Upload a .zip file".`, "error");
+      code = zipFiles({ [start.file]: start.code });
+      handlerName = start.handler;
+    }
+    submit.disabled = true;
+    try {
+      await lambda.create({
+        FunctionName: fnName,
+        Runtime: runtime.value,
+        Role: role.value.trim() || `arn:aws:iam::000000000000:role/service-role/${fnName}-role`,
+        Handler: handlerName,
+        Architectures: [form.querySelector("input[name=arch]:checked").value],
+        Code: { ZipFile: toBase64(code) },
+      });
+      toast(`Successfully created the function ${fnName}.`);
+      location.hash = `#/functions/${encodeURIComponent(fnName)}`;
+    } catch (error) {
+      toast(error.message, "error");
+      submit.disabled = false;
+    }
+  }
+}
