@@ -173,7 +173,7 @@ class Kindling:
         self.metrics.act_with(self._alarm_action)
         self.metrics.prometheus.internals = self._internals
         self.metrics.usage.read_provisioned = self.invoker.provisioned_allocations
-        if self.backend.cgroups is not None:
+        if isinstance(self.backend, NamespacesBackend) and self.backend.cgroups is not None:
             self.metrics.usage.read_environments = self.backend.cgroups.usage
         self.logs_api = LogsApi(config, self.logs)
         rules = RuleStore(self.database)
@@ -291,7 +291,8 @@ class Kindling:
             name: {"depth": counters["QueueDepth"], "max_age_ms": counters["EventAgeAtStartMs"]["Max"]}
             for name, counters in self.events.counters.summary()["Functions"].items()
         }
-        spares = self.backend.spares.ready() if self.backend.spares is not None else 0
+        pool = self.backend.spares if isinstance(self.backend, NamespacesBackend) else None
+        spares = pool.ready() if pool is not None else 0
         return {"environments": dict(states), "spares": spares, "queue": queue}
 
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:

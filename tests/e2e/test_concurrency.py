@@ -85,6 +85,7 @@ def test_account_limit_throttles(tmp_path):
         assert lam.invoke(FunctionName="busy", Payload=b'{"sleep": 0}')["StatusCode"] == 200
 
 
+@pytest.mark.serial
 def test_burst_of_200_sleeping_invocations(lam, deploy, server):
     name = deploy(SLEEPER)
     started = time.monotonic()
@@ -96,6 +97,7 @@ def test_burst_of_200_sleeping_invocations(lam, deploy, server):
     assert elapsed < 20  # every one ran at the same time as the others (1 s each); the bench times it
 
 
+@pytest.mark.serial
 def test_a_thousand_concurrent_executions(tmp_path):
     with running(tmp_path / "data") as server:
         lam = server.client()

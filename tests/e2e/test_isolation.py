@@ -48,6 +48,7 @@ def test_tmp_is_private_to_each_environment(lam, deploy):
     assert all(len(listing) == 1 for listing in listings)
 
 
+@pytest.mark.serial
 def test_fork_bomb_is_contained(lam, deploy, server):
     bomb = deploy(
         {
@@ -78,6 +79,7 @@ def test_fork_bomb_is_contained(lam, deploy, server):
     assert server.health()["status"] == "ok"
 
 
+@pytest.mark.serial
 def test_cpu_share_follows_memory_but_init_runs_at_full_speed(lam, deploy):
     """At 128 MB a function gets about 7 % of a CPU, as on Lambda, but its init is not throttled."""
     name = deploy(

@@ -100,7 +100,7 @@ def test_s3_notifications_need_the_functions_permission_and_deliver_the_s3_event
     assert (record["eventVersion"], record["eventSource"], record["awsRegion"]) == ("2.1", "aws:s3", "us-east-1")
     assert record["eventName"] == "ObjectCreated:Put"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["eventTime"])
-    assert record["userIdentity"] == {"principalId": "AWS:test"}
+    assert record["userIdentity"] == {"principalId": f"AWS:{server.root_keys[0]}"}  # the key that signed the put
     assert record["requestParameters"] == {"sourceIPAddress": "127.0.0.1"}
     assert set(record["responseElements"]) == {"x-amz-request-id", "x-amz-id-2"}
     s3_part = record["s3"]

@@ -58,6 +58,7 @@ def test_restored_environments_share_init_but_not_random_state(lam, deploy):
     assert len({r["random"] for r in results}) == 3  # re-seeded in each environment
 
 
+@pytest.mark.serial
 def test_heavy_init_is_paid_once(lam, deploy):
     name = deploy({"app.py": HOOKS}, SnapStart=SNAPSTART, Environment=SLOW_INIT)
     version = publish_ready(lam, name)["Version"]
