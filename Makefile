@@ -60,7 +60,6 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/lint-imports --no-cache  # the layering in pyproject.toml and docs/architecture.md
-
 	$(VENV)/bin/mypy  # src/ type-checks (pyproject.toml says what is not followed, and why)
 
 # the suite in parallel (one server per worker, whole files per worker), then the tests that time themselves or
