@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from .api.app import LambdaApi
-from .api.dispatch import Dispatcher
+from .api.dispatch import Dispatcher, Service
 from .api.fast_lane import invoke_lane, protocol_class
 from .api.live_tail import LogsService
 from .api.logs import LogsApi
@@ -236,7 +236,7 @@ class Kindling:
         # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
-        services = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
+        services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
         services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform, ConsoleAssets()]
         dispatcher = Dispatcher(services, fallback=api)
 

@@ -260,6 +260,7 @@ class ServiceModel:
     def _scalar(shape: dict[str, Any], value: Any) -> str | None:
         """The first constraint a scalar breaks, in AWS's words, or None."""
         kind = shape["type"]
+        measure: float
         if kind in ("string", "blob"):
             if not isinstance(value, str | bytes):
                 return f"Member must be a {kind}"

@@ -162,7 +162,8 @@ class AuditTrail:
         before: int | None = None,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """Events newest first, as ``LookupEvents`` returns them; the second value is the next page's cursor."""
-        where, args = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        args: list[object] = []
         columns = {"EventName": "event_name", "Username": "username", "AccessKeyId": "access_key",
                    "EventSource": "event_source", "EventId": "event_id"}  # fmt: skip
         for key, value in attributes:

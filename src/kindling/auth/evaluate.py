@@ -265,8 +265,8 @@ def _action_matches(patterns: Iterable[str], action: str) -> bool:
 
 
 def _resource_matches(patterns: Iterable[str], resource: str, context: Mapping[str, Value]) -> bool:
-    for pattern in patterns:
-        pattern = substitute(pattern, context)
+    for raw in patterns:
+        pattern = substitute(raw, context)
         if pattern is not None and arn_like(pattern, resource):
             return True
     return False

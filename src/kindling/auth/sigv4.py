@@ -113,7 +113,7 @@ class _Canonical(SigV4Auth):
         super().__init__(Credentials(parts.access_key, ""), parts.service, parts.region)
         self.signed = parts.signed_headers
 
-    def headers_to_sign(self, request: _Request) -> _Headers:  # type: ignore[override]
+    def headers_to_sign(self, request: _Request) -> _Headers:
         given = request.headers
         return _Headers({name: dict.get(given, name) or [] for name in self.signed})
 

@@ -8,6 +8,7 @@ SQS queues, Kinesis streams and DynamoDB streams are supported; Kafka, Amazon MQ
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 import uuid as uuids
@@ -331,7 +332,7 @@ class EventSources:
         mapping.tags = merged
         self.store.save(mapping.uuid, mapping.to_row())
 
-    def untag(self, arn: str, keys: list[str]) -> None:
+    def untag(self, arn: str, keys: builtins.list[str]) -> None:
         mapping = self._tagged(arn)
         mapping.tags = {k: v for k, v in mapping.tags.items() if k not in keys}
         self.store.save(mapping.uuid, mapping.to_row())

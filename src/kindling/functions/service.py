@@ -262,7 +262,7 @@ class FunctionService:
         code = params["Code"]
         signing_config = params.get("CodeSigningConfigArn")
         s3 = bool(code.get("S3Bucket") or code.get("S3Key"))
-        ref = self._store_code(code.get("ZipFile"), s3, name, signing_config)
+        stored = self._store_code(code.get("ZipFile"), s3, name, signing_config)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -272,10 +272,10 @@ class FunctionService:
             runtime=runtime_name,
             role=params["Role"],
             handler=params["Handler"],
-            code_sha256_hex=ref.sha256_hex,
-            code_sha256=ref.sha256_b64,
-            code_size=ref.size,
-            unzipped_size=ref.unzipped_size,
+            code_sha256_hex=stored.sha256_hex,
+            code_sha256=stored.sha256_b64,
+            code_size=stored.size,
+            unzipped_size=stored.unzipped_size,
             last_modified=now,
             revision_id=str(uuid.uuid4()),
             description=params.get("Description", ""),
@@ -287,9 +287,9 @@ class FunctionService:
             snap_start_apply_on=apply_on,
             **settings,
         )
-        record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], ref.unzipped_size))
+        record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], stored.unzipped_size))
         self.layers.opt_dir(record)  # merged now, not on the first cold start
-        code_dir = self.tree(ref.sha256_hex)
+        code_dir = self.tree(stored.sha256_hex)
         self.store.insert_function(record, now, params.get("Tags") or {})
         if signing_config and self.code_gate is not None:
             self.code_gate.attach(name, signing_config)

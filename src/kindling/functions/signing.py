@@ -11,6 +11,7 @@ code changed after signing) is refused under either policy, as on AWS.
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import hashlib
 import logging
@@ -82,7 +83,9 @@ class CodeSigning:
 
     def update(self, params: dict[str, Any]) -> dict[str, Any]:
         config = self.get(params["CodeSigningConfigArn"])
-        changes = {k: params[k] for k in ("Description", "AllowedPublishers", "CodeSigningPolicies") if k in params}
+        changes: dict[str, Any] = {
+            k: params[k] for k in ("Description", "AllowedPublishers", "CodeSigningPolicies") if k in params
+        }
         if changes:
             config = {**config, **changes, "LastModified": timestamp()}
             self.store.save_config(config["CodeSigningConfigId"], config)
@@ -100,7 +103,7 @@ class CodeSigning:
     def list(self) -> list[dict[str, Any]]:
         return self.store.configs()
 
-    def functions_using(self, arn: str) -> list[str]:
+    def functions_using(self, arn: str) -> builtins.list[str]:
         config = self.get(arn)
         return [self.functions.arn(name) for name in self.store.functions_using(config["CodeSigningConfigId"])]
 
@@ -152,7 +155,7 @@ class CodeSigning:
             "ProfileVersionArn": f"{arn}/{version}",
         }
 
-    def profiles(self) -> list[dict[str, str]]:
+    def profiles(self) -> builtins.list[dict[str, str]]:
         return [self._profile(name, version) for name, version, _ in self.store.profiles()]
 
     # ------------------------------------------------------------ verification

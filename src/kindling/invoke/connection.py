@@ -15,7 +15,7 @@ import logging
 import socket
 import struct
 from http import HTTPStatus
-from typing import Protocol
+from typing import Protocol, cast
 
 import httptools
 
@@ -124,7 +124,7 @@ class Connection(asyncio.Protocol):
         owner = socket_owner(client, server)
         if owner != self.listener.uid:
             log.warning("Runtime API on %s: refused a connection from uid %s (not the environment's)", server, owner)
-            transport.abort()
+            cast(asyncio.Transport, transport).abort()
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.listener.connections.add(self)

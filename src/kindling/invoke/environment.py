@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..ids import request_id as new_request_id
 from ..limits import RESPONSE_MAX
@@ -81,12 +82,13 @@ class Environment:
             self.logs.on_function_line = self.extensions.function_log
             self.extensions.watch(self.process)
             registered = asyncio.ensure_future(self.extensions.registered(self._init_limit_s()))
-            await asyncio.wait({registered, self.process.exited}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {registered, self.process.exited}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             registered.cancel()
             with contextlib.suppress(OSError):  # gone already: the exit is reported below
                 self.process.control.send(RUNTIME_GO)  # as on Lambda, the runtime starts once its extensions registered
         await self._channel.attach(self.process)
-        self.process.exited.add_done_callback(lambda _: self._channel and self._channel.runtime_exited())
+        self.process.exited.add_done_callback(self._runtime_exited)
         try:
             first = await self._channel.next(self._init_limit_s())
         except RuntimeGone:
@@ -107,6 +109,10 @@ class Environment:
         if self.extensions is not None:
             self.extensions.init_over(self.init_ms, self._init_error)
         self.sandbox.limit_cpu()
+
+    def _runtime_exited(self, _: object) -> None:
+        if self._channel is not None:  # closed meanwhile: nothing is waiting on it
+            self._channel.runtime_exited()
 
     async def _launch(self) -> tuple[RuntimeProcess, RuntimeChannel]:
         """The runtime's process, a fork of its zygote (a SnapStart environment: of its template), and its channel."""

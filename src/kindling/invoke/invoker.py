@@ -249,17 +249,17 @@ class Invoker:
         created = await asyncio.gather(
             *(self._new_environment(pool, "provisioned-concurrency") for _ in range(missing)), return_exceptions=True
         )
-        for env in created:
-            if isinstance(env, BaseException):
-                pool.provisioning_failed = f"FUNCTION_ERROR_INIT_FAILURE: {env}"
+        for made in created:
+            if isinstance(made, BaseException):
+                pool.provisioning_failed = f"FUNCTION_ERROR_INIT_FAILURE: {made}"
                 continue
-            await env.start()
-            if not env.initialised:
+            await made.start()
+            if not made.initialised:
                 pool.provisioning_failed = "FUNCTION_ERROR_INIT_FAILURE"
-                await env.destroy()
+                await made.destroy()
                 continue
-            pool.provisioned_ids.add(env.id)
-            pool.provisioned.append(env)
+            pool.provisioned_ids.add(made.id)
+            pool.provisioned.append(made)
 
     def provisioned_allocations(self) -> list[tuple[str, str, int, int]]:
         """(function, version, memory MB, environments) held for provisioned concurrency, for its cost."""

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import json
 import re
+from typing import Any
 
 from ..errors import function_error
 from ..limits import RESPONSE_MAX
@@ -218,7 +219,7 @@ class _Stream:
             self._chunk(data)
 
     def _chunk(self, data: bytes, *, prelude: bool = False) -> None:
-        header = {"type": "chunk", "request_id": self.request_id}
+        header: dict[str, Any] = {"type": "chunk", "request_id": self.request_id}
         if prelude:
             header["prelude"] = True
         self.api._queue.deliver(Frame(header, data))

@@ -108,7 +108,7 @@ def _decode(data: bytes, pos: int) -> tuple[Any, int]:
             raise CborError("truncated")
         return (raw.decode() if major == 3 else bytes(raw)), pos + length
     if major == 4:
-        items = []
+        items: list[Any] = []
         while length is None or len(items) < length:
             item, pos = _decode(data, pos)
             if item is _BREAK:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Union
+from typing import Any, Union
 
 from ..errors import ServiceFault
 
@@ -173,7 +173,7 @@ def _combine(left: Value, right: Value, operator: str) -> Value:
     if isinstance(right, list):
         return [_combine(left, series, operator) for series in right]  # type: ignore[misc]
     if isinstance(left, dict) and isinstance(right, dict):
-        pairs = [(ts, left[ts], right[ts]) for ts in left if ts in right]
+        pairs: list[tuple[int, float, Any]] = [(ts, left[ts], right[ts]) for ts in left if ts in right]
     elif isinstance(left, dict):
         pairs = [(ts, value, right) for ts, value in left.items()]
     elif isinstance(right, dict):

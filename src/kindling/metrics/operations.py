@@ -210,9 +210,11 @@ class MetricOperations:
                 raise bad("Values and Counts must have the same length.", "InvalidParameterCombination")
             statistics = item.get("StatisticValues")
             try:
+                samples: list[tuple[float | None, tuple[float, float, float, float] | None, float]]
                 if statistics:
                     keys = ("Sum", "SampleCount", "Minimum", "Maximum")
-                    samples = [(None, tuple(float(statistics[key]) for key in keys), 1.0)]
+                    sum_, count_, low, high = (float(statistics[key]) for key in keys)
+                    samples = [(None, (sum_, count_, low, high), 1.0)]
                 elif values:
                     samples = [(float(v), None, float(c)) for v, c in zip(values, counts, strict=True)]
                 else:

@@ -110,7 +110,7 @@ class PrometheusService:
         self.registry = CollectorRegistry(auto_describe=False)
         metrics = cloudwatch.metrics
         collector = _Collector(metrics.recorder, lambda: self.internals(), lambda: metrics.write_seconds)
-        self.registry.register(collector)  # type: ignore[arg-type]
+        self.registry.register(collector)
 
     def claims(self, scope: dict) -> bool:
         return scope["method"] == "GET" and scope["path"] == "/metrics"

@@ -92,7 +92,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         listener = loopback.listen(bridge["port"]) if bridge else None
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
         if listener is not None:
-            loopback.forward(listener, bridge["socket"], isolate._libc)
+            loopback.forward(listener, spec["bridge"]["socket"], isolate._libc)
         seccomp.confine(*template_server.openings(spec))  # before any code of the function's runs
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
@@ -267,7 +267,7 @@ def serve(sock: socket.socket, entry: object) -> None:
                 if note["op"] == "spawned" and note["pid"] in unclaimed:  # it ended before we heard of it
                     reply(sock, {"op": "exit", "pid": note["pid"], "status": unclaimed.pop(note["pid"])})
                 elif note["op"] == "spawned":
-                    ours.add(note["pid"])
+                    ours.add(int(note["pid"]))
                 continue
             try:
                 message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)

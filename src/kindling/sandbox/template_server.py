@@ -102,7 +102,7 @@ class TemplateState:
 def serve(entry: object, spec: dict) -> None:
     """Init once, then fork environments until the server goes away. Returns only in an environment,
     isolated and ready for the entry's ``restore()``."""
-    if not entry.snapshot(3):  # type: ignore[attr-defined]  (the init error went to the server)
+    if not entry.snapshot(3):  # type: ignore[attr-defined]  # the init error went to the server
         os._exit(0)
     isolated = bool(spec.get("isolate"))
     state = TemplateState(isolated, os.getuid(), not spec.get("network", True), save_tree("/tmp") if isolated else [])

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import struct
+from typing import Any
 
 from .contract import SpawnError
 from .zygote import kill
@@ -114,9 +115,15 @@ async def _announced_pid(sock: socket.socket, exited: asyncio.Future[int]) -> in
     """The host pid of whoever wrote the first byte on ``sock``, translated by the kernel."""
     loop = asyncio.get_running_loop()
     readable: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(sock.fileno(), lambda: readable.done() or readable.set_result(None))
+
+    def mark_readable() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(sock.fileno(), mark_readable)
+    waiting: set[asyncio.Future[Any]] = {readable, exited}
     try:
-        done, _ = await asyncio.wait({readable, exited}, timeout=ANNOUNCE_LIMIT_S, return_when="FIRST_COMPLETED")
+        done, _ = await asyncio.wait(waiting, timeout=ANNOUNCE_LIMIT_S, return_when="FIRST_COMPLETED")
     finally:
         loop.remove_reader(sock.fileno())
         readable.cancel()

@@ -20,6 +20,7 @@ import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .contract import SpawnError
 
@@ -193,7 +194,8 @@ class Zygote:
             self._process = None
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()
-        for future in [*self._spawns.values(), *self._parks.values()]:
+        futures: list[asyncio.Future[Any]] = [*self._spawns.values(), *self._parks.values()]
+        for future in futures:
             if not future.done():
                 future.set_exception(SpawnError("the zygote exited"))
         self._parks.clear()

@@ -87,7 +87,7 @@ class AwsServices:
             for record in records:
                 self._replay(engine, record)
         finally:
-            self.targets: Any = None  # lambda_targets.Targets, once moto is imported
+            self.targets = None  # lambda_targets.Targets, once moto is imported
         if records:
             self._compact()
         log.info(
@@ -143,7 +143,7 @@ class AwsServices:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = (scope.get("client") or ("", 0))[0]
         query = scope["query_string"].decode("latin-1")
-        call = Call(service, scope["method"], raw_path.decode("latin-1"), query, headers, client)
+        call = Call(str(service), scope["method"], raw_path.decode("latin-1"), query, headers, client)
         if s3_reads.streamable(call) and await self._stream_object(call, send):
             return
         body, spool, size = await self._receive_body(scope, receive)

@@ -57,7 +57,7 @@ class Engine:
     def run(self, call: Call, body: IO[bytes], size: int, seed: int) -> Answer:
         app = self.apps.get(call.service)
         if app is None:
-            app = self.apps[call.service] = create_backend_app(call.service)  # type: ignore[arg-type]
+            app = self.apps[call.service] = create_backend_app(call.service)
         self.used.add(call.service)
         mock_random.seed(seed)
         moto_patches.CALL.reset(_access_key(call.headers), call.client)
@@ -123,13 +123,13 @@ class Engine:
     def state(self) -> dict[str, Any]:
         """service -> account -> region -> backend, of the services used so far."""
         return {
-            service: {account: dict(regions) for account, regions in get_backend(service).items()}  # type: ignore[arg-type]
+            service: {account: dict(regions) for account, regions in get_backend(service).items()}
             for service in sorted(self.used)
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         for service, accounts in state.items():
-            backends = get_backend(service)  # type: ignore[arg-type]
+            backends = get_backend(service)
             assert isinstance(backends, BackendDict)
             for account, regions in accounts.items():
                 for region, backend in regions.items():

@@ -246,12 +246,10 @@ def apply(targets: Targets) -> None:
     _targets = targets
     if getattr(s3_notifications, "_kindling_targets", False):
         return
-    s3_notifications._kindling_targets = True  # type: ignore[attr-defined]
+    s3_notifications._kindling_targets = True
     send = _s3_send_event(s3_notifications.send_event)
     s3_notifications.send_event = send  # moto's S3 calls it through the module
     backend = s3_models.S3Backend
-    backend.put_bucket_notification_configuration = _s3_put_notifications(  # type: ignore[method-assign]
-        backend.put_bucket_notification_configuration
-    )
-    sns_models.Subscription.publish = _sns_publish(sns_models.Subscription.publish)  # type: ignore[method-assign]
-    events_models.Rule.send_to_targets = _send_to_targets(events_models.Rule.send_to_targets)  # type: ignore[method-assign]
+    backend.put_bucket_notification_configuration = _s3_put_notifications(backend.put_bucket_notification_configuration)
+    sns_models.Subscription.publish = _sns_publish(sns_models.Subscription.publish)
+    events_models.Rule.send_to_targets = _send_to_targets(events_models.Rule.send_to_targets)

@@ -166,12 +166,12 @@ def apply() -> None:
     """Once per process, before the first request."""
     if getattr(s3_models, "_kindling_patched", False):
         return
-    s3_models._kindling_patched = True  # type: ignore[attr-defined]
+    s3_models._kindling_patched = True
     seeded_os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})
     for module in (s3_models, kms_utils, sts_utils):  # upload ids, KMS key material, session tokens
-        module.os = seeded_os  # type: ignore[attr-defined]
+        module.os = seeded_os
     value = s3_models.FakeKey.value
-    s3_models.FakeKey.value = value.setter(_value_setter(value.fset))  # type: ignore[method-assign,attr-defined]
-    s3_models.FakeMultipart.complete = _complete  # type: ignore[method-assign,assignment]
-    sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)  # type: ignore[method-assign]
-    sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)  # type: ignore[method-assign]
+    s3_models.FakeKey.value = value.setter(_value_setter(value.fset))
+    s3_models.FakeMultipart.complete = _complete
+    sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
+    sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)

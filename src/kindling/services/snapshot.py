@@ -44,7 +44,7 @@ def _nested() -> defaultdict:
 def _defaultdict(cls: type, factory: Any) -> defaultdict:
     """A default dict, or a subclass whose ``__init__`` wants more than a factory (SSM's ParameterDict);
     its attributes and items are set by pickle afterwards."""
-    restored = cls.__new__(cls)
+    restored: defaultdict[Any, Any] = defaultdict.__new__(cls)
     defaultdict.__init__(restored, factory)
     return restored
 

@@ -105,7 +105,7 @@ def _shared_loader(base: type) -> Any:
     """A Loader whose search path stays fixed: boto3 appends its ``data`` folder to the loader of each new
     session, which on one shared loader would grow the path without end, so it is on it from the start."""
 
-    class SharedLoader(base):  # type: ignore[misc, valid-type]
+    class SharedLoader(base):
         @property
         def search_paths(self) -> list[str]:
             return list(self._search_paths)
@@ -134,7 +134,7 @@ def _shared_rule_sets(regions: Any, rule_set: type) -> None:
     the same service share one (the shared loader hands them the same rules), parsed in the zygote."""
     parsed: dict[tuple[int, int], tuple[object, object, Any]] = {}  # ids -> (rules, partitions, RuleSet)
 
-    class SharedRuleSetProvider(regions.EndpointProvider):  # type: ignore[misc, name-defined]
+    class SharedRuleSetProvider(regions.EndpointProvider):
         def __init__(self, ruleset_data: dict, partition_data: dict, excluded_params: Any = None) -> None:
             key = (id(ruleset_data), id(partition_data))
             if key not in parsed:  # the data are kept with it, so that their ids stay theirs
