@@ -164,7 +164,9 @@ class Kindling:
         self.invocations = Invocations(self.functions, self.invoker)
         self.provisioned = ProvisionedConcurrency(self.functions)
         self.functions.deletion_listeners.append(self.provisioned.forget)
-        settings = QueueSettings.from_env()
+        # the root identity: the platform's own clients of the services on its port sign with it
+        root_key, root_secret, self.credentials_path = root_keys(data)
+        settings = dataclasses.replace(QueueSettings.from_env(), sqs_keys=(root_key, root_secret))
         if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
             settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
@@ -188,9 +190,8 @@ class Kindling:
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
-        self.pollers = Pollers(config, self.mappings, self.invocations)
+        self.pollers = Pollers(config, self.mappings, self.invocations, (root_key, root_secret))
         model = ServiceModel()
-        root_key, root_secret, self.credentials_path = root_keys(data)
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
         self.trail = AuditTrail(
             data, config.audit_retention_days

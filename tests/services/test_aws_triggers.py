@@ -204,6 +204,17 @@ def test_eventbridge_rules_deliver_matching_events_to_functions(server: Server) 
 
 def test_async_failures_reach_a_queue_of_the_embedded_sqs(server: Server) -> None:
     """Destinations and dead-letter queues need no SQS of their own: the one on the port is the default."""
+    failures_reach_the_embedded_sqs(server)
+
+
+def test_with_signatures_required_the_platform_still_reaches_its_own_sqs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Under --auth iam the queue's own client signs with the server's root keys, not a placeholder the gate
+    would refuse."""
+    with running(tmp_path / "data", "--auth", "iam") as strict:
+        failures_reach_the_embedded_sqs(strict)
+
+
+def failures_reach_the_embedded_sqs(server: Server) -> None:
     sqs, lam = server.client("sqs"), server.client("lambda")
     url = sqs.create_queue(QueueName="failures")["QueueUrl"]
     create_function(lam, "always-fails", {"app.py": "def handler(event, context):\n    raise ValueError('no')\n"})

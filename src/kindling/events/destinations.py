@@ -28,8 +28,9 @@ class DeliveryError(Exception):
 
 
 class SqsSender:
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, keys: tuple[str, str]) -> None:
         self.endpoint = endpoint
+        self.keys = keys
         self._session = botocore.session.get_session()
         self._lock = threading.Lock()  # creating clients is not thread-safe, using them is
         self._clients: dict[str, BaseClient] = {}
@@ -43,8 +44,8 @@ class SqsSender:
                     "sqs",
                     region_name=region,
                     endpoint_url=self.endpoint,
-                    aws_access_key_id="kindling",
-                    aws_secret_access_key="kindling",
+                    aws_access_key_id=self.keys[0],
+                    aws_secret_access_key=self.keys[1],
                     config=BotoConfig(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=10),
                 )
             return client

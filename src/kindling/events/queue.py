@@ -68,7 +68,9 @@ class EventQueue:
         self.store = EventStore(data_dir / "events" / "events.db")
         self.configs = InvokeConfigs(self.store)
         self.counters = Counters()
-        self.destinations = Destinations(SqsSender(self.settings.sqs_endpoint), self.function_exists)
+        self.destinations = Destinations(
+            SqsSender(self.settings.sqs_endpoint, self.settings.sqs_keys), self.function_exists
+        )
         self.quarantined = 0
         self.metrics = Recorder()  # the composition root hands the shared one over
         self._limit = max(1, min(self.settings.concurrency, config.account_concurrency))

@@ -33,6 +33,7 @@ class QueueSettings:
     concurrency: int = 32  # attempts in flight at once, whatever the account limit allows
     drain_s: float = 10.0  # at shutdown, how long running attempts may finish before they are stopped
     sqs_endpoint: str = ""  # where SQS destinations and dead-letter queues are reached
+    sqs_keys: tuple[str, str] = ("kindling", "kindling")  # the platform's keys there (the server's root keys)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> QueueSettings:

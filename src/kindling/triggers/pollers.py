@@ -26,7 +26,8 @@ log = logging.getLogger("kindling.pollers")
 
 
 class Pollers:
-    def __init__(self, config: Config, mappings: EventSources, invocations: Invocations) -> None:
+    def __init__(self, config: Config, mappings: EventSources, invocations: Invocations, keys: tuple[str, str]) -> None:
+        self.keys = keys  # the platform's own (the server's root keys), for the services on its port
         self.config = config
         self.mappings = mappings
         self.invocations = invocations
@@ -41,8 +42,8 @@ class Pollers:
         """A boto3 client for the source (called on a poller thread: making one takes tens of ms)."""
         session = boto3.session.Session()
         keys = {}
-        if session.get_credentials() is None:  # an emulator: any key will do
-            keys = {"aws_access_key_id": "kindling", "aws_secret_access_key": "kindling"}
+        if session.get_credentials() is None:  # the services on the port (or an emulator)
+            keys = {"aws_access_key_id": self.keys[0], "aws_secret_access_key": self.keys[1]}
         return session.client(
             service,
             endpoint_url=self.config.endpoint_for(service),
