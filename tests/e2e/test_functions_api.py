@@ -188,7 +188,7 @@ def create(lam, **overrides):  # type: ignore[no-untyped-def]
         (
             {"Code": {"S3Bucket": "my-bucket", "S3Key": "code.zip"}},
             "InvalidParameterValueException",
-            "ZipFile",
+            "S3 Error Code: NoSuchBucket",
         ),
         ({"PackageType": "Image", "Code": {"ImageUri": "x"}}, "InvalidParameterValueException", "Image"),
     ],

@@ -79,15 +79,14 @@ class LayerService:
         return self.get(match[3], int(match[4]))
 
     # ------------------------------------------------------------------ versions
-    def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    def publish(self, params: dict[str, Any], from_s3: bool = False) -> dict[str, Any]:
+        """A new version; ``from_s3`` when its zip was read from S3 (``code_source``), which lifts the upload limit."""
         name = self._name(params["LayerName"])
         content = params["Content"]
-        if content.get("S3Bucket") or content.get("S3Key"):
-            raise InvalidParameterValue("Kindling stores layers uploaded with ZipFile; S3 locations are not supported.")
         if not content.get("ZipFile"):
             raise InvalidParameterValue("Uploaded file must be a non-empty zip")
         data = zip_bytes(content["ZipFile"])
-        if len(data) > ZIPPED_MAX:
+        if not from_s3 and len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         ref = self.code.put(data)
 

@@ -219,24 +219,21 @@ class FunctionService:
         return runtime
 
     def _store_code(
-        self, zip_file: str | bytes | None, s3: bool, function: str, signing_config: str | None = None
+        self, zip_file: str | bytes | None, from_s3: bool, function: str, signing_config: str | None = None
     ) -> CodeRef:
-        """The package stored, once the code gate (the function's code signing, or ``signing_config``) let it in."""
-        if s3:
-            raise InvalidParameterValue(
-                "Kindling stores code uploaded with ZipFile; S3 code locations are not supported."
-            )
+        """The package stored, once the code gate (the function's code signing, or ``signing_config``) let it in.
+        A package read from S3 (already fetched, see ``code_source``) is not held to the direct upload's limit."""
         if zip_file is None:
-            raise InvalidParameterValue("Please provide a source for the function code (ZipFile).")
+            raise InvalidParameterValue("Please provide a source for the function code (ZipFile or S3Bucket/S3Key).")
         data = zip_bytes(zip_file)
-        if len(data) > ZIPPED_MAX:
+        if not from_s3 and len(data) > ZIPPED_MAX:
             raise RequestEntityTooLarge(f"Zipped size must be smaller than {ZIPPED_MAX} bytes")
         ref = self.code.put(data)  # checked as a zip here; a refused package is collected at the next start
         if self.code_gate is not None:
             self.code_gate.check(function, signing_config, data)
         return ref
 
-    def create(self, params: dict[str, Any]) -> FunctionVersion:
+    def create(self, params: dict[str, Any], from_s3: bool = False) -> FunctionVersion:
         ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
         name = ref.name
         if ref.qualifier or len(name) > 64:
@@ -261,8 +258,7 @@ class FunctionService:
         apply_on = snapstart.apply_on(params, None, runtime_name, settings["ephemeral_storage"])
         code = params["Code"]
         signing_config = params.get("CodeSigningConfigArn")
-        s3 = bool(code.get("S3Bucket") or code.get("S3Key"))
-        stored = self._store_code(code.get("ZipFile"), s3, name, signing_config)
+        stored = self._store_code(code.get("ZipFile"), from_s3, name, signing_config)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -311,13 +307,12 @@ class FunctionService:
         self.invoker.retire(record.name, "$LATEST")
         return record
 
-    def update_code(self, params: dict[str, Any]) -> FunctionVersion:
+    def update_code(self, params: dict[str, Any], from_s3: bool = False) -> FunctionVersion:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
-        s3 = bool(params.get("S3Bucket") or params.get("S3Key"))
-        ref = self._store_code(params.get("ZipFile"), s3, entry.latest.name)
+        ref = self._store_code(params.get("ZipFile"), from_s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
             code_sha256_hex=ref.sha256_hex,

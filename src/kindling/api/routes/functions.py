@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from ...functions.code_source import with_s3_code
 from ...functions.invocations import Invocations
 from ...functions.service import FunctionService
 from ...limits import UNZIPPED_MAX, ZIPPED_MAX
@@ -17,7 +18,8 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
     region = service.config.region
 
     async def create_function(request: Request) -> Reply:
-        record = service.create(request.params)
+        params, from_s3 = await with_s3_code(service.config, request.params, "Code")
+        record = service.create(params, from_s3)
         return json_reply(function_configuration(record, region, state="Pending"), 201)
 
     async def get_function(request: Request) -> Reply:
@@ -51,7 +53,8 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
         return json_reply(listing("Functions", records, lambda r: r.arn, request.params, shape))
 
     async def update_function_code(request: Request) -> Reply:
-        record = service.update_code(request.params)
+        params, from_s3 = await with_s3_code(service.config, request.params, None)
+        record = service.update_code(params, from_s3)
         return json_reply(function_configuration(record, region, update_status="InProgress"))
 
     async def update_function_configuration(request: Request) -> Reply:

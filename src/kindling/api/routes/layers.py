@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...functions.code_source import with_s3_code
 from ...functions.layers import LayerService
 from ...web import Reply, json_reply
 from ..app import Handler, Request
@@ -38,7 +39,8 @@ def handlers(layers: LayerService, endpoint: str) -> dict[str, Handler]:
         return json_reply(listing(key, records, lambda r: f"{r['name']}:{r['version']}", params, shape))
 
     async def publish_layer_version(request: Request) -> Reply:
-        return json_reply(full(layers.publish(request.params)), 201)
+        params, from_s3 = await with_s3_code(layers.config, request.params, "Content")
+        return json_reply(full(layers.publish(params, from_s3)), 201)
 
     async def get_layer_version(request: Request) -> Reply:
         return json_reply(full(layers.get(request.params["LayerName"], request.params["VersionNumber"])))
