@@ -31,6 +31,8 @@ class Config:
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)
     service_endpoints: dict[str, str] = field(default_factory=dict)
+    # the keys the platform's own clients sign with on its port (server.py sets the root identity's)
+    platform_keys: tuple[str, str] = ("kindling", "kindling")
     auth: str = "open"  # "iam": every request signed by a known key and authorized by IAM policies
     audit_retention_days: float = 90.0  # the audit trail keeps events this long
     tls_cert: str = ""  # with tls_key: HTTPS on the port

@@ -135,10 +135,12 @@ class _HttpServer(uvicorn.Server):
 
 class Kindling:
     def __init__(self, config: Config) -> None:
-        self.config = config
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         os.chmod(data, 0o711)
+        # the root identity: the platform's own clients of the services on its port sign with it too
+        root_key, root_secret, self.credentials_path = root_keys(data)
+        self.config = config = dataclasses.replace(config, platform_keys=(root_key, root_secret))
         self.database = Database(data / "kindling.db")  # every table group below shares this connection
         self.code = CodeStore(data / "code")
         self.logs = LogStore(data / "logs")
@@ -164,9 +166,7 @@ class Kindling:
         self.invocations = Invocations(self.functions, self.invoker)
         self.provisioned = ProvisionedConcurrency(self.functions)
         self.functions.deletion_listeners.append(self.provisioned.forget)
-        # the root identity: the platform's own clients of the services on its port sign with it
-        root_key, root_secret, self.credentials_path = root_keys(data)
-        settings = dataclasses.replace(QueueSettings.from_env(), sqs_keys=(root_key, root_secret))
+        settings = dataclasses.replace(QueueSettings.from_env(), sqs_keys=config.platform_keys)
         if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
             settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
@@ -190,7 +190,7 @@ class Kindling:
         self.urls = UrlService(self.functions, self.resources)
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
-        self.pollers = Pollers(config, self.mappings, self.invocations, (root_key, root_secret))
+        self.pollers = Pollers(config, self.mappings, self.invocations)
         model = ServiceModel()
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
         self.trail = AuditTrail(

@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from support import ROLE, deleting, make_zip
+from support import ROLE, deleting, make_zip, running
 
 _names = itertools.count()
 BUCKET = "kindling-code-from-s3"
@@ -108,3 +108,20 @@ def test_missing_object_is_refused(lam, s3, bucket: str, code: str, message: str
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.publish_layer_version(LayerName=layer, Content=location)
     assert lam.list_layer_versions(LayerName=layer)["LayerVersions"] == []
+
+
+def test_code_from_s3_when_every_request_must_be_signed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Under --auth iam the server reads its own S3 with its root keys, not a placeholder the gate refuses."""
+    with running(tmp_path / "data", "--auth", "iam") as strict:
+        s3, lam = strict.client("s3"), strict.client("lambda")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="app.zip", Body=_handler("'signed'"))
+        lam.create_function(
+            FunctionName="from-s3",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"S3Bucket": BUCKET, "S3Key": "app.zip"},
+        )
+        lam.get_waiter("function_active_v2").wait(FunctionName="from-s3")
+        assert _call(lam, "from-s3") == "signed"

@@ -25,8 +25,8 @@ def names_s3(location: dict[str, Any]) -> bool:
 def _client(config: Config) -> Any:
     session = boto3.session.Session()
     keys = {}
-    if session.get_credentials() is None:  # an emulator: any key will do
-        keys = {"aws_access_key_id": "kindling", "aws_secret_access_key": "kindling"}
+    if session.get_credentials() is None:  # the S3 on this port (or an emulator): the platform's own keys
+        keys = dict(zip(("aws_access_key_id", "aws_secret_access_key"), config.platform_keys, strict=True))
     return session.client(
         "s3",
         endpoint_url=config.endpoint_for("s3"),

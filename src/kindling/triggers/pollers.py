@@ -26,8 +26,7 @@ log = logging.getLogger("kindling.pollers")
 
 
 class Pollers:
-    def __init__(self, config: Config, mappings: EventSources, invocations: Invocations, keys: tuple[str, str]) -> None:
-        self.keys = keys  # the platform's own (the server's root keys), for the services on its port
+    def __init__(self, config: Config, mappings: EventSources, invocations: Invocations) -> None:
         self.config = config
         self.mappings = mappings
         self.invocations = invocations
@@ -43,7 +42,7 @@ class Pollers:
         session = boto3.session.Session()
         keys = {}
         if session.get_credentials() is None:  # the services on the port (or an emulator)
-            keys = {"aws_access_key_id": self.keys[0], "aws_secret_access_key": self.keys[1]}
+            keys = dict(zip(("aws_access_key_id", "aws_secret_access_key"), self.config.platform_keys, strict=True))
         return session.client(
             service,
             endpoint_url=self.config.endpoint_for(service),
