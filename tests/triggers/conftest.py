@@ -22,3 +22,13 @@ def esm_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) -> Iterator
     instance = Server(tmp_path_factory.mktemp("kindling") / "data", "--keep-alive", "60", *service_flags(moto))
     yield instance.start()
     instance.stop()
+
+
+@pytest.fixture(scope="module")
+def lam(esm_server: Server):  # type: ignore[no-untyped-def]
+    return esm_server.client()
+
+
+@pytest.fixture(scope="module")
+def sqs(moto: Moto):  # type: ignore[no-untyped-def]
+    return moto.client("sqs")

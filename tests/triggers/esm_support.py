@@ -5,6 +5,7 @@ body, data or new image says ``fail`` are reported as failed item by item (``Rep
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from typing import Any
 
 import boto3
 
-from support import free_port
+from support import create_function, free_port
+
+_names = itertools.count()
 
 MOTO = str(Path(sys.executable).with_name("moto_server"))
 SERVICES = ("sqs", "sns", "kinesis", "dynamodb", "dynamodbstreams")
@@ -117,3 +120,13 @@ def events(sqs, queue_url: str) -> list[dict[str, Any]]:  # type: ignore[no-unty
             QueueUrl=queue_url,
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
         )
+
+
+def recorder_function(lam, sqs, prefix: str, **environment: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A function running ``HANDLER``, and the queue where it records what it was given."""
+    name = f"{prefix}-{next(_names)}"
+    record_queue = sqs.create_queue(QueueName=f"{name}-record")["QueueUrl"]
+    create_function(
+        lam, name, {"app.py": HANDLER}, Environment={"Variables": {"RECORD_QUEUE": record_queue, **environment}}
+    )
+    return name, record_queue

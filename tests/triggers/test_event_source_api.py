@@ -7,7 +7,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from esm_support import HANDLER, Moto, wait_for
+from esm_support import HANDLER, wait_for
 
 from support import Server, aws_cli, create_function
 
@@ -15,18 +15,8 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 @pytest.fixture(scope="module")
-def lam(esm_server: Server):  # type: ignore[no-untyped-def]
-    return esm_server.client()
-
-
-@pytest.fixture(scope="module")
 def raw_lam(esm_server: Server):  # type: ignore[no-untyped-def]
     return esm_server.client(validate=False)
-
-
-@pytest.fixture(scope="module")
-def sqs(moto: Moto):  # type: ignore[no-untyped-def]
-    return moto.client("sqs")
 
 
 @pytest.fixture(scope="module")

@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 
-import pytest
-from esm_support import HANDLER, Moto, events, wait_for
-
-from support import Server, create_function
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def lam(esm_server: Server):  # type: ignore[no-untyped-def]
-    return esm_server.client()
-
-
-@pytest.fixture(scope="module")
-def sqs(moto: Moto):  # type: ignore[no-untyped-def]
-    return moto.client("sqs")
-
-
-def _function(lam, sqs, **environment: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """A recorder function and the queue where it records what it was given."""
-    name = f"sqs-fn-{next(_names)}"
-    record_queue = sqs.create_queue(QueueName=f"{name}-record")["QueueUrl"]
-    create_function(
-        lam, name, {"app.py": HANDLER}, Environment={"Variables": {"RECORD_QUEUE": record_queue, **environment}}
-    )
-    return name, record_queue
+from esm_support import events, recorder_function, wait_for
 
 
 def _arn(sqs, url: str) -> str:  # type: ignore[no-untyped-def]
@@ -55,7 +29,7 @@ def _in_queue(sqs, url: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_reported_item_failures_come_back_then_reach_the_dead_letter_queue(lam, sqs) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "sqs-fn")
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     queue = sqs.create_queue(
         QueueName=f"{name}-in",
@@ -117,7 +91,7 @@ def test_reported_item_failures_come_back_then_reach_the_dead_letter_queue(lam, 
 
 
 def test_filtered_out_messages_are_deleted_unseen(lam, sqs) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "sqs-fn")
     queue = sqs.create_queue(QueueName=f"{name}-in")["QueueUrl"]
     created = lam.create_event_source_mapping(
         FunctionName=name,
@@ -135,7 +109,7 @@ def test_filtered_out_messages_are_deleted_unseen(lam, sqs) -> None:  # type: ig
 
 
 def test_fifo_keeps_each_group_in_order(lam, sqs) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "sqs-fn")
     queue = sqs.create_queue(
         QueueName=f"{name}-in.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     )["QueueUrl"]
@@ -152,7 +126,7 @@ def test_fifo_keeps_each_group_in_order(lam, sqs) -> None:  # type: ignore[no-un
 
 
 def test_a_disabled_mapping_leaves_the_queue_alone_until_enabled(lam, sqs) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "sqs-fn")
     queue = sqs.create_queue(QueueName=f"{name}-in")["QueueUrl"]
     created = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=_arn(sqs, queue))
     _enabled(lam, created["UUID"])

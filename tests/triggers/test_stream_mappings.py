@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import base64
-import itertools
 
 import pytest
-from esm_support import HANDLER, Moto, events, service_flags, wait_for
+from esm_support import Moto, events, recorder_function, service_flags, wait_for
 
-from support import Server, create_function
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def lam(esm_server: Server):  # type: ignore[no-untyped-def]
-    return esm_server.client()
-
-
-@pytest.fixture(scope="module")
-def sqs(moto: Moto):  # type: ignore[no-untyped-def]
-    return moto.client("sqs")
+from support import Server
 
 
 @pytest.fixture(scope="module")
 def kinesis(moto: Moto):  # type: ignore[no-untyped-def]
     return moto.client("kinesis")
-
-
-def _function(lam, sqs, **environment: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    name = f"stream-fn-{next(_names)}"
-    record_queue = sqs.create_queue(QueueName=f"{name}-record")["QueueUrl"]
-    create_function(
-        lam, name, {"app.py": HANDLER}, Environment={"Variables": {"RECORD_QUEUE": record_queue, **environment}}
-    )
-    return name, record_queue
 
 
 def _stream(kinesis, name: str, shards: int = 1) -> str:  # type: ignore[no-untyped-def]
@@ -60,7 +38,7 @@ def _data(record: dict) -> str:
 
 
 def test_kinesis_records_arrive_in_order_per_shard(lam, sqs, kinesis) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "stream-fn")
     arn = _stream(kinesis, f"{name}-stream", shards=2)
     high = str(2**127 + 1)  # the second shard's half of the hash key range
     for i in range(20):
@@ -92,7 +70,7 @@ def test_kinesis_records_arrive_in_order_per_shard(lam, sqs, kinesis) -> None:  
 
 
 def test_dynamodb_changes_arrive_as_insert_modify_remove(lam, sqs, moto) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "stream-fn")
     dynamodb = moto.client("dynamodb")
     table = dynamodb.create_table(
         TableName=f"{name}-table",
@@ -127,7 +105,7 @@ def test_dynamodb_changes_arrive_as_insert_modify_remove(lam, sqs, moto) -> None
 def test_item_failures_retry_from_the_first_failed_record_then_go_to_the_on_failure_queue(  # type: ignore[no-untyped-def]
     lam, sqs, kinesis
 ) -> None:
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "stream-fn")
     arn = _stream(kinesis, f"{name}-stream")
     failures = sqs.create_queue(QueueName=f"{name}-failures")["QueueUrl"]
     failures_arn = sqs.get_queue_attributes(QueueUrl=failures, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -151,7 +129,7 @@ def test_item_failures_retry_from_the_first_failed_record_then_go_to_the_on_fail
 
 
 def test_a_tumbling_window_carries_its_state_to_a_final_invoke(lam, sqs, kinesis) -> None:  # type: ignore[no-untyped-def]
-    name, record_queue = _function(lam, sqs)
+    name, record_queue = recorder_function(lam, sqs, "stream-fn")
     arn = _stream(kinesis, f"{name}-stream")
     created = lam.create_event_source_mapping(
         FunctionName=name, EventSourceArn=arn, StartingPosition="LATEST", BatchSize=1, TumblingWindowInSeconds=1
@@ -183,7 +161,7 @@ def test_positions_survive_a_restart(tmp_path, moto, sqs, kinesis) -> None:  # t
     first = Server(data_dir, *service_flags(moto)).start()
     try:
         lam = first.client()
-        name, record_queue = _function(lam, sqs)
+        name, record_queue = recorder_function(lam, sqs, "stream-fn")
         arn = _stream(kinesis, f"{name}-stream")
         lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON")
         for i in range(5):
