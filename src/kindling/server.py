@@ -58,6 +58,7 @@ from .functions.settings import FunctionSettings
 from .functions.signing import CodeSigning
 from .functions.urls import UrlService
 from .ids import request_id
+from .images import ImageStore
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
@@ -159,8 +160,15 @@ class Kindling:
         self.invoker.opt_dir = self.layers.opt_dir
         if config.otlp_endpoint:
             self.invoker.tracing.export_to(config.otlp_endpoint)
+        images = ImageStore(data / "images") if isinstance(self.backend, NamespacesBackend) else None
         self.functions = FunctionService(
-            config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
+            config,
+            Store(self.database, Sealer(master_key(data))),
+            self.code,
+            self.invoker,
+            self.runtimes,
+            self.layers,
+            images,
         )
         self.invoker.snapshots.on_state = self.functions.snapshot_settled
         self.invocations = Invocations(self.functions, self.invoker)

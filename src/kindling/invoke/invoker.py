@@ -29,6 +29,7 @@ from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
 from .credentials import sdk_environment
 from .environment import Environment
+from .images import image_environment, image_runtime
 from .snapshots import Snapshots
 
 log = logging.getLogger("kindling.invoke")
@@ -155,19 +156,23 @@ class Invoker:
         env_id = uuid.uuid4().hex
         self.metrics.environment(env_id, version)
         stream = stream_name(version.version, env_id)
-        runtime = self.runtimes[version.runtime]
+        image = version.package_type == "Image"
+        runtime, cwd = image_runtime(version, self.runtimes) if image else (self.runtimes[version.runtime], "/var/task")
+        environment = lambda_environment(
+            version, runtime, self.config.region, stream, initialization, sdk_environment(self.config, version)
+        )
         spec = SandboxSpec(
             env_id=env_id,
             runtime=runtime,
             code_dir=code_dir,
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
-            environment=lambda_environment(
-                version, runtime, self.config.region, stream, initialization, sdk_environment(self.config, version)
-            ),
+            environment=image_environment(version, environment) if image else environment,
             network=self.config.network,
-            opt_dir=self.opt_dir(version),
+            opt_dir=None if image else self.opt_dir(version),
             snapshot=version.snap_start_optimized,
+            image=image,
+            cwd=cwd,
         )
         try:
             sandbox = await self.backend.create(spec, host_tmp=host_tmp)

@@ -110,7 +110,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             if os.read(3, 1) != b"g":  # the server says go once they registered (Lambda's init order)
                 os._exit(0)
         if spec.get("argv"):
-            os.execve(spec["argv"][0], spec["argv"], spec["env"])
+            os.execvpe(spec["argv"][0], spec["argv"], spec["env"])  # an image's entrypoint may be a bare name
         if spec.get("template"):
             template_server.serve(entry, spec)  # returns only in an environment forked from the template
             entry.restore(3)  # type: ignore[attr-defined]

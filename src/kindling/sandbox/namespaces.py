@@ -89,13 +89,15 @@ class NamespacesBackend(ForkingBackend):
     ) -> dict[str, Any]:
         spec = sandbox.spec
         readonly = {"/usr": "/usr", **mounts, **{path: path for path in spec.runtime.binds}}
+        if spec.image:  # the image is the whole root: nothing of the host's but what the sandbox needs
+            readonly = {}
         if spec.extensions:  # telemetry listeners bind sandbox.localdomain, as on Lambda
             hosts = sandbox.scratch / "hosts"
             if not hosts.exists():
                 hosts.write_text(_read("/etc/hosts") + "127.0.0.1\tsandbox.localdomain sandbox\n")
             readonly["/etc/hosts"] = str(hosts)
         symlinks = {}
-        for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        for top in () if spec.image else ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
             if os.path.islink(top):
                 symlinks[top] = os.readlink(top)
             elif os.path.isdir(top):
@@ -112,6 +114,7 @@ class NamespacesBackend(ForkingBackend):
             "writable": {"/tmp": str(sandbox.scratch / "tmp")},
             "symlinks": symlinks,
             "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
+            "base": str(spec.code_dir) if spec.image else "",
         }
         bridge = None
         if not spec.network and self.bridge is not None:
@@ -123,7 +126,7 @@ class NamespacesBackend(ForkingBackend):
             "bridge": bridge,
             "uid": sandbox.uid,
             "gid": sandbox.uid,
-            "cwd": "/var/task",
+            "cwd": spec.cwd,
             "env": env,
             "layout": layout,
             "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],
