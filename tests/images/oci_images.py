@@ -1,0 +1,288 @@
+"""Test helpers for container images: a real registry (Debian's ``docker-registry``) on a free port, images
+written as OCI layers with ``tarfile`` and ``json``, pushed over the registry's HTTP API, and the two
+images the tests run: a static Go Runtime API client and Python's awslambdaric made of the host's files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from support import free_port
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+REGISTRY_CONFIG = """version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+# A Runtime API client in Go's standard library: it answers each event with what it sees of its sandbox
+GO_CLIENT = r"""package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+)
+
+var version = "dev"
+
+func exists(path string) bool { _, err := os.Lstat(path); return err == nil }
+
+func main() {
+	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
+	for {
+		resp, err := http.Get(api + "next")
+		if err != nil {
+			os.Exit(1)
+		}
+		event, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		cwd, _ := os.Getwd()
+		files := map[string]bool{}
+		for _, path := range []string{"/etc/old.txt", "/data/keep/a", "/data/gone/b", "/data/gone/c", "/etc/kept.txt"} {
+			files[path] = exists(path)
+		}
+		body, _ := json.Marshal(map[string]any{
+			"version": version, "event": json.RawMessage(event), "cwd": cwd, "args": os.Args[1:],
+			"uid": os.Getuid(), "greeting": os.Getenv("GREETING"), "function": os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+			"files": files, "tmp_writable": os.WriteFile("/tmp/probe", []byte("x"), 0o600) == nil,
+			"root_writable": os.WriteFile("/probe", []byte("x"), 0o600) == nil,
+			"host_visible": exists("/work") || exists("/root/.pyenv"),
+		})
+		http.Post(api+id+"/response", "application/json", bytes.NewReader(body))
+	}
+}
+"""
+
+
+class Registry:
+    """``docker-registry`` serving from a temporary directory on a free loopback port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Registry:
+        config = self.root / "config.yml"
+        config.write_text(REGISTRY_CONFIG.format(root=self.root / "storage", port=self.port))
+        log = open(self.root / "registry.log", "ab")  # noqa: SIM115  (the child's)
+        self.process = subprocess.Popen(
+            ["/usr/bin/docker-registry", "serve", str(config)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2):
+                    return self
+            except OSError:
+                assert self.process.poll() is None, (self.root / "registry.log").read_text()
+                time.sleep(0.05)
+        raise RuntimeError("docker-registry did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def _request(self, method: str, url: str, data: bytes = b"", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        request = urllib.request.Request(url, data=data or None, method=method, headers=headers or {})
+        return urllib.request.urlopen(request, timeout=60)
+
+    def push_blob(self, repository: str, data: bytes) -> str:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        with self._request("POST", f"http://{self.host}/v2/{repository}/blobs/uploads/") as reply:
+            location = reply.headers["Location"]
+        if location.startswith("/"):
+            location = f"http://{self.host}{location}"
+        separator = "&" if "?" in location else "?"
+        headers = {"Content-Type": "application/octet-stream"}
+        self._request("PUT", f"{location}{separator}digest={digest}", data, headers).close()
+        return digest
+
+    def push(
+        self,
+        repository: str,
+        tag: str,
+        layers: list[bytes],
+        config: dict,
+        claimed_sizes: list[int] | None = None,
+    ) -> str:
+        """Push an image; ``claimed_sizes``: what the manifest says the layers weigh (to fake a huge image)."""
+        descriptors = []
+        for index, layer in enumerate(layers):
+            self.push_blob(repository, layer)
+            descriptors.append(_descriptor(OCI_LAYER, layer, claimed_sizes[index] if claimed_sizes else None))
+        config_blob = _config_blob(layers, config)
+        self.push_blob(repository, config_blob)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": _descriptor(OCI_CONFIG, config_blob),
+                "layers": descriptors,
+            }
+        ).encode()
+        url = f"http://{self.host}/v2/{repository}/manifests/{tag}"
+        with self._request("PUT", url, manifest, {"Content-Type": OCI_MANIFEST}) as reply:
+            assert reply.headers["Docker-Content-Digest"] == "sha256:" + hashlib.sha256(manifest).hexdigest()
+        return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+@contextmanager
+def registry(root: Path) -> Iterator[Registry]:
+    running = Registry(root).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def layer(entries: dict[str, bytes | str | None], modes: dict[str, int] | None = None) -> bytes:
+    """A gzipped layer: ``bytes`` a file, ``None`` a directory, ``"->target"`` a symbolic link."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in entries.items():
+            info = tarfile.TarInfo(name)
+            info.mtime = 1_700_000_000
+            if content is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(content, str):
+                info.type, info.linkname = tarfile.SYMTYPE, content.removeprefix("->")
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(content), (modes or {}).get(name, 0o644)
+                tar.addfile(info, io.BytesIO(content))
+    return gzip.compress(buffer.getvalue(), compresslevel=1, mtime=0)
+
+
+def go_binary(work: Path, version: str) -> bytes:
+    """The Go client, built static (no libc in its image) with ``version`` baked in."""
+    source = work / "main.go"
+    source.write_text(GO_CLIENT)
+    out = work / f"handler-{version}"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOCACHE": str(Path.home() / ".cache" / "go-build"), "GO111MODULE": "off"}
+    subprocess.run(
+        ["go", "build", "-ldflags", f"-X main.version={version}", "-o", str(out), str(source)],
+        check=True,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    return out.read_bytes()
+
+
+def _libraries(binaries: list[str]) -> set[str]:
+    """The shared libraries (and their loader) the binaries need, as ``ldd`` names them."""
+    found: set[str] = set()
+    for binary in binaries:
+        out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            path = line.split("=>")[-1].split("(")[0].strip()
+            if path.startswith("/"):
+                found.add(os.path.realpath(path))
+    return found
+
+
+_SKIP = {
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+    "pydoc_data",
+    "__pycache__",
+    "config-3.11-x86_64-linux-gnu",
+}
+
+
+def python_layer() -> bytes:
+    """Debian's Python 3.11 with its standard library and the shared libraries it needs, plus awslambdaric
+    (and what it imports) from this virtualenv at ``/var/runtime``: a Python base image made of the host's files."""
+    python = "/usr/bin/python3.11"
+    stdlib = Path("/usr/lib/python3.11")
+    site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
+    entries: dict[str, bytes | str | None] = {}
+    dynload = [str(p) for p in (stdlib / "lib-dynload").glob("*.so")]
+    ric = [str(p) for p in site.glob("runtime_client*.so")]
+    for path in sorted(_libraries([python, *dynload, *ric])):
+        entries[path.lstrip("/")] = Path(path).read_bytes()
+    for top in ("lib", "lib64", "bin"):
+        if os.path.islink(f"/{top}"):
+            entries[top] = "->" + os.readlink(f"/{top}")
+    entries["usr/bin/python3.11"] = Path(python).read_bytes()
+    for path in stdlib.rglob("*"):
+        if path.is_file() and not _SKIP.intersection(path.relative_to(stdlib).parts):
+            entries[str(path).lstrip("/")] = path.read_bytes()
+    for name in ("awslambdaric", "simplejson"):
+        for path in (site / name).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                entries[f"var/runtime/{path.relative_to(site)}"] = path.read_bytes()
+    for path in [*site.glob("runtime_client*.so"), site / "snapshot_restore_py.py"]:
+        entries[f"var/runtime/{path.name}"] = path.read_bytes()
+    modes = {name: 0o755 for name in entries if name.endswith((".so", "python3.11")) or ".so." in name}
+    return layer(entries, modes)
+
+
+def _config_blob(layers: list[bytes], config: dict) -> bytes:
+    diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest() for layer in layers]
+    rootfs = {"type": "layers", "diff_ids": diff_ids}
+    return json.dumps({"architecture": "amd64", "os": "linux", "config": config, "rootfs": rootfs}).encode()
+
+
+def _descriptor(media: str, data: bytes, size: int | None = None) -> dict:
+    return {"mediaType": media, "digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": size or len(data)}
+
+
+def oci_archive(path: Path, tag: str, layers: list[bytes], config: dict) -> str:
+    """An OCI image layout in a tar (what ``skopeo copy … oci-archive:`` writes); returns the manifest digest."""
+    config_blob = _config_blob(layers, config)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": _descriptor(OCI_CONFIG, config_blob),
+            "layers": [_descriptor(OCI_LAYER, layer) for layer in layers],
+        }
+    ).encode()
+    entry = _descriptor(OCI_MANIFEST, manifest) | {"annotations": {"org.opencontainers.image.ref.name": tag}}
+    files = {
+        "oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
+        "index.json": json.dumps({"schemaVersion": 2, "manifests": [entry]}).encode(),
+    }
+    for blob in (*layers, config_blob, manifest):
+        files[f"blobs/sha256/{hashlib.sha256(blob).hexdigest()}"] = blob
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return entry["digest"]
