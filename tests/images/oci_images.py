@@ -199,15 +199,20 @@ def go_binary(work: Path, version: str) -> bytes:
     return out.read_bytes()
 
 
-def _libraries(binaries: list[str]) -> set[str]:
-    """The shared libraries (and their loader) the binaries need, as ``ldd`` names them."""
-    found: set[str] = set()
+def _libraries(binaries: list[str]) -> dict[str, bytes | str]:
+    """The shared libraries (and their loader) the binaries need, with the links ``ldd`` names them by."""
+    found: dict[str, bytes | str] = {}
     for binary in binaries:
         out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
         for line in out.splitlines():
             path = line.split("=>")[-1].split("(")[0].strip()
-            if path.startswith("/"):
-                found.add(os.path.realpath(path))
+            while path.startswith("/"):
+                path = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+                if not os.path.islink(path):
+                    found[path.lstrip("/")] = Path(path).read_bytes()
+                    break
+                found[path.lstrip("/")] = "->" + os.readlink(path)
+                path = os.path.join(os.path.dirname(path), os.readlink(path))
     return found
 
 
@@ -233,8 +238,7 @@ def python_layer() -> bytes:
     entries: dict[str, bytes | str | None] = {}
     dynload = [str(p) for p in (stdlib / "lib-dynload").glob("*.so")]
     ric = [str(p) for p in site.glob("runtime_client*.so")]
-    for path in sorted(_libraries([python, *dynload, *ric])):
-        entries[path.lstrip("/")] = Path(path).read_bytes()
+    entries.update(_libraries([python, *dynload, *ric]))
     for top in ("lib", "lib64", "bin"):
         if os.path.islink(f"/{top}"):
             entries[top] = "->" + os.readlink(f"/{top}")
