@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.server
 import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +26,14 @@ from support import free_port
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI = {"manifest": OCI_MANIFEST, "config": OCI_CONFIG, "layer": OCI_LAYER}
+DOCKER = {
+    "manifest": DOCKER_MANIFEST,
+    "config": "application/vnd.docker.container.image.v1+json",
+    "layer": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+}
 REGISTRY_CONFIG = """version: 0.1
 log:
   level: error
@@ -132,26 +142,46 @@ class Registry:
         layers: list[bytes],
         config: dict,
         claimed_sizes: list[int] | None = None,
+        docker: bool = False,
     ) -> str:
-        """Push an image; ``claimed_sizes``: what the manifest says the layers weigh (to fake a huge image)."""
+        """Push an image (in Docker's v2 schema 2 media types with ``docker``); ``claimed_sizes``: what the
+        manifest says the layers weigh (to fake a huge image). Returns the manifest's digest."""
+        media = DOCKER if docker else OCI
         descriptors = []
         for index, layer in enumerate(layers):
             self.push_blob(repository, layer)
-            descriptors.append(_descriptor(OCI_LAYER, layer, claimed_sizes[index] if claimed_sizes else None))
+            descriptors.append(_descriptor(media["layer"], layer, claimed_sizes[index] if claimed_sizes else None))
         config_blob = _config_blob(layers, config)
         self.push_blob(repository, config_blob)
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": _descriptor(OCI_CONFIG, config_blob),
-                "layers": descriptors,
-            }
-        ).encode()
-        url = f"http://{self.host}/v2/{repository}/manifests/{tag}"
-        with self._request("PUT", url, manifest, {"Content-Type": OCI_MANIFEST}) as reply:
-            assert reply.headers["Docker-Content-Digest"] == "sha256:" + hashlib.sha256(manifest).hexdigest()
-        return "sha256:" + hashlib.sha256(manifest).hexdigest()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": media["manifest"],
+            "config": _descriptor(media["config"], config_blob),
+        }
+        return self.push_manifest(
+            repository, tag, json.dumps(manifest | {"layers": descriptors}).encode(), media["manifest"]
+        )
+
+    def push_manifest(self, repository: str, reference: str, manifest: bytes, media: str) -> str:
+        url = f"http://{self.host}/v2/{repository}/manifests/{reference}"
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        with self._request("PUT", url, manifest, {"Content-Type": media}) as reply:
+            assert reply.headers["Docker-Content-Digest"] == digest
+        return digest
+
+    def push_index(self, repository: str, tag: str, platforms: dict[str, str]) -> str:
+        """An image index (multi-platform) naming manifests already pushed: architecture -> their digest."""
+        entries = []
+        for architecture, digest in platforms.items():
+            with self._request(
+                "GET",
+                f"http://{self.host}/v2/{repository}/manifests/{digest}",
+                headers={"Accept": f"{OCI_MANIFEST}, {DOCKER_MANIFEST}"},
+            ) as reply:
+                body, media = reply.read(), reply.headers["Content-Type"]
+            entries.append(_descriptor(media, body) | {"platform": {"architecture": architecture, "os": "linux"}})
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+        return self.push_manifest(repository, tag, index, OCI_INDEX)
 
 
 @contextmanager
@@ -290,3 +320,75 @@ def oci_archive(path: Path, tag: str, layers: list[bytes], config: dict) -> str:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return entry["digest"]
+
+
+def docker_archive(path: Path, tag: str, layers: list[bytes], config: dict) -> None:
+    """What ``docker save`` writes: ``manifest.json``, the config and each layer (uncompressed) by path."""
+    config_blob = _config_blob(layers, config)
+    files = {"config.json": config_blob}
+    for index, blob in enumerate(layers):
+        files[f"layer{index}/layer.tar"] = gzip.decompress(blob)
+    manifest = [
+        {"Config": "config.json", "RepoTags": [tag], "Layers": [f"layer{i}/layer.tar" for i in range(len(layers))]}
+    ]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+class TokenGate:
+    """A registry front that wants a Bearer token, as Docker Hub and ECR do: ``/v2/…`` answers 401 with a
+    ``WWW-Authenticate`` challenge until the token its ``/token`` realm hands out comes back."""
+
+    TOKEN = "token-for-tests"
+
+    def __init__(self, upstream: Registry) -> None:
+        self.upstream = upstream
+        self.token_requests: list[str] = []
+        gate = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/token"):
+                    gate.token_requests.append(self.path)
+                    return self._send(
+                        200, json.dumps({"token": gate.TOKEN}).encode(), {"Content-Type": "application/json"}
+                    )
+                if self.headers.get("Authorization") != f"Bearer {gate.TOKEN}":
+                    realm = f"http://127.0.0.1:{gate.port}/token"
+                    challenge = f'Bearer realm="{realm}",service="tests",scope="repository:gated:pull"'
+                    return self._send(401, b"{}", {"WWW-Authenticate": challenge})
+                request = urllib.request.Request(
+                    f"http://{upstream.host}{self.path}", headers={"Accept": self.headers.get("Accept", "")}
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as reply:
+                        headers = {
+                            k: reply.headers[k] for k in ("Content-Type", "Docker-Content-Digest") if reply.headers[k]
+                        }
+                        self._send(reply.status, reply.read(), headers)
+                except urllib.error.HTTPError as error:
+                    self._send(error.code, error.read(), {})
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

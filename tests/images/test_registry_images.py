@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from oci_images import Registry, go_binary, layer, oci_archive, python_layer, registry
+from oci_images import Registry, TokenGate, docker_archive, go_binary, layer, oci_archive, python_layer, registry
 
 from support import ROLE, Server
 
@@ -264,3 +264,32 @@ def test_bad_image_requests_are_refused_and_change_nothing(lam, images: Images, 
     )
     assert lam.get_function_configuration(FunctionName=name)["RevisionId"] == revision
     assert invoke(lam, name)["version"] == "v1"
+
+
+def test_an_index_resolves_to_linux_amd64_in_dockers_media_types(
+    lam, images: Images, image_function: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    amd64 = images.registry.push("multi", "amd64", images.go_layers("v2"), GO_CONFIG, docker=True)
+    arm64 = images.registry.push("multi", "arm64", images.go_layers("v1"), GO_CONFIG)
+    images.registry.push_index("multi", "latest", {"arm64": arm64, "amd64": amd64})
+    name = create(lam, image_function, f"{images.host}/multi")  # no tag: latest, as docker pull reads it
+    assert invoke(lam, name)["version"] == "v2"
+    assert lam.get_function(FunctionName=name)["Code"]["ResolvedImageUri"] == f"{images.host}/multi@{amd64}"
+
+
+def test_a_docker_archive_on_the_servers_disk(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    archive = images.work / "go.docker.tar"
+    docker_archive(archive, "go:v1", images.go_layers("v1"), GO_CONFIG)
+    name = create(lam, image_function, f"docker-archive:{archive}:v1")
+    assert invoke(lam, name)["version"] == "v1"
+
+
+def test_a_registry_that_wants_a_bearer_token(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    images.push_go("gated", "v1")
+    gate = TokenGate(images.registry)
+    try:
+        name = create(lam, image_function, f"{gate.host}/gated:v1")
+        assert invoke(lam, name)["version"] == "v1"
+        assert gate.token_requests and "scope=repository%3Agated%3Apull" in gate.token_requests[0]
+    finally:
+        gate.close()
