@@ -293,3 +293,14 @@ def test_a_registry_that_wants_a_bearer_token(lam, images: Images, image_functio
         assert gate.token_requests and "scope=repository%3Agated%3Apull" in gate.token_requests[0]
     finally:
         gate.close()
+
+
+def test_an_entrypoint_the_image_lacks_is_lambdas_invalid_entrypoint(
+    lam, images: Images, image_function: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    images.push_go("go-fn", "v1")
+    name = create(lam, image_function, f"{images.host}/go-fn:v1", ImageConfig={"EntryPoint": ["/no/such/program"]})
+    reply = lam.invoke(FunctionName=name, Payload=b"{}")
+    body = json.loads(reply["Payload"].read())
+    assert reply["FunctionError"] == "Unhandled" and body["errorType"] == "Runtime.InvalidEntrypoint"
+    assert "fork/exec /no/such/program: no such file or directory" in body["errorMessage"]
