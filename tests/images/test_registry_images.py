@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from oci_images import Registry, TokenGate, docker_archive, go_binary, layer, oci_archive, python_layer, registry
 
-from support import ROLE, Server
+from support import ROLE, Server, running
 
 GO_CONFIG = {
     "Entrypoint": ["/usr/local/bin/handler"],
@@ -149,7 +150,7 @@ def test_layers_are_unpacked_once_and_shared(lam, server: Server, images: Images
     create(lam, image_function, f"{images.host}/go-shared-a:v1")
     create(lam, image_function, f"{images.host}/go-shared-b:v2")
     layers = server.data_dir / "images" / "layers"
-    base_hex = __import__("hashlib").sha256(images.base).hexdigest()
+    base_hex = hashlib.sha256(images.base).hexdigest()
     assert (layers / base_hex).is_dir()
     assert len([p for p in layers.iterdir() if p.name.startswith(base_hex)]) == 2  # the tree and its size, once
 
@@ -304,3 +305,27 @@ def test_an_entrypoint_the_image_lacks_is_lambdas_invalid_entrypoint(
     body = json.loads(reply["Payload"].read())
     assert reply["FunctionError"] == "Unhandled" and body["errorType"] == "Runtime.InvalidEntrypoint"
     assert "fork/exec /no/such/program: no such file or directory" in body["errorMessage"]
+
+
+def test_images_outlive_a_restart_and_unused_ones_are_collected(images: Images, tmp_path: Path) -> None:
+    kept_digest = images.push_go("go-restart", "v1")
+    images.registry.push("go-dropped", "v1", [layer({"only-here": b"x"}), *images.go_layers("v1")[1:]], GO_CONFIG)
+    data = tmp_path / "data"
+    with running(data) as first:
+        lam = first.client()
+        lam.create_function(
+            FunctionName="kept", Role=ROLE, PackageType="Image", Code={"ImageUri": f"{images.host}/go-restart:v1"}
+        )
+        lam.create_function(
+            FunctionName="dropped", Role=ROLE, PackageType="Image", Code={"ImageUri": f"{images.host}/go-dropped:v1"}
+        )
+        lam.delete_function(FunctionName="dropped")
+    only_here = hashlib.sha256(layer({"only-here": b"x"})).hexdigest()
+    assert (data / "images" / "layers" / only_here).is_dir()
+    with running(data) as second:
+        lam = second.client()
+        assert invoke(lam, "kept")["version"] == "v1"
+        assert lam.get_function(FunctionName="kept")["Code"]["ResolvedImageUri"].endswith(kept_digest)
+    layers = {path.name for path in (data / "images" / "layers").iterdir()}
+    assert only_here not in layers and hashlib.sha256(images.base).hexdigest() in layers
+    assert [path.stem for path in (data / "images" / "images").iterdir()] == [kept_digest.removeprefix("sha256:")]

@@ -93,6 +93,8 @@ class FunctionService:
         self.layers = layers
         layers.collect(records)
         code.collect(keep={r.code_sha256_hex for r in records} | self.layers.hashes(records))
+        if images is not None:
+            images.collect({r.code_sha256_hex for r in records if r.package_type == "Image"})
         for record in records:  # templates are made again at start; invokes wait for them meanwhile
             if record.snap_start_optimized and record.state != "Failed":
                 invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))

@@ -139,6 +139,27 @@ class ImageStore:
             record["size"],
         )
 
+    def collect(self, keep: set[str]) -> None:
+        """Forget the images no function runs (``keep``: manifest digests, hex), their roots and the layers no
+        kept image shares. Called at start, when no environment can have a root mounted."""
+        roots, layers = set(), set()
+        for path in self._images.glob("*.json"):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                record = {}
+            if path.stem not in keep or not record:
+                path.unlink(missing_ok=True)
+                continue
+            roots.add(record["root"])
+            layers.update(name.split(":")[-1] for name in record.get("layers", []))
+        for path in self._roots.iterdir():
+            if path.name not in roots:
+                _discard(path)
+        for path in self._layers.iterdir():
+            if path.name.removesuffix(".size") not in layers:
+                _discard(path)
+
     def root_of(self, digest: str) -> Path:
         """Where an image's root is (or would be), for a function whose image is gone from the store."""
         image = self.image(digest)
@@ -180,7 +201,14 @@ class ImageStore:
                 _discard(tmp)
                 raise
         run = {key: config.get("config", {}).get(key) for key in ("Entrypoint", "Cmd", "Env", "WorkingDir")}
-        record = {"digest": digest, "resolved": resolved, "root": root_key, "size": size, "config": run}
+        record = {
+            "digest": digest,
+            "resolved": resolved,
+            "root": root_key,
+            "layers": names,
+            "size": size,
+            "config": run,
+        }
         tmp_file = self._images / f"{_TMP}{digest.split(':')[-1]}"
         tmp_file.write_text(json.dumps(record))
         _replace(tmp_file, self._images / f"{digest.split(':')[-1]}.json")
