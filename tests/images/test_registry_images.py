@@ -127,12 +127,15 @@ def test_update_function_code_switches_to_the_new_digest(lam, images: Images, im
     first = images.push_go("go-moving", "v1", tag="stable")
     name = create(lam, image_function, f"{images.host}/go-moving:stable")
     assert invoke(lam, name)["version"] == "v1"
+    published = lam.publish_version(FunctionName=name)["Version"]
     second = images.push_go("go-moving", "v2", tag="stable")  # the tag moves to a new digest
     assert second != first
     updated = lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-moving:stable")
     assert updated["CodeSha256"] == second.removeprefix("sha256:")
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     assert invoke(lam, name)["version"] == "v2"
+    reply = lam.invoke(FunctionName=name, Qualifier=published, Payload=b"{}")  # a version keeps its digest
+    assert json.loads(reply["Payload"].read())["version"] == "v1"
     code = lam.get_function(FunctionName=name)["Code"]
     assert code["ResolvedImageUri"] == f"{images.host}/go-moving@{second}"
     # pinned by digest: back to the first image
