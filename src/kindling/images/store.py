@@ -142,7 +142,8 @@ class ImageStore:
     def collect(self, keep: set[str]) -> None:
         """Forget the images no function runs (``keep``: manifest digests, hex), their roots and the layers no
         kept image shares. Called at start, when no environment can have a root mounted."""
-        roots, layers = set(), set()
+        roots: set[str] = set()
+        layers: set[str] = set()
         for path in self._images.glob("*.json"):
             try:
                 record = json.loads(path.read_text())
