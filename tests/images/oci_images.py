@@ -344,7 +344,8 @@ def docker_archive(path: Path, tag: str, layers: list[bytes], config: dict) -> N
 
 class TokenGate:
     """A registry front that wants a Bearer token, as Docker Hub and ECR do: ``/v2/…`` answers 401 with a
-    ``WWW-Authenticate`` challenge until the token its ``/token`` realm hands out comes back."""
+    ``WWW-Authenticate`` challenge until the token its ``/token`` realm hands out comes back; blobs are
+    redirected to a "storage" on another host name that refuses a request still carrying the token."""
 
     TOKEN = "token-for-tests"
 
@@ -363,12 +364,21 @@ class TokenGate:
                     return self._send(
                         200, json.dumps({"token": gate.TOKEN}).encode(), {"Content-Type": "application/json"}
                     )
+                if self.path.startswith("/storage/"):  # where blobs are redirected: a second credential is refused
+                    if self.headers.get("Authorization"):
+                        return self._send(400, b"only one auth mechanism allowed", {})
+                    return self._proxy(self.path.removeprefix("/storage"))
                 if self.headers.get("Authorization") != f"Bearer {gate.TOKEN}":
                     realm = f"http://127.0.0.1:{gate.port}/token"
                     challenge = f'Bearer realm="{realm}",service="tests",scope="repository:gated:pull"'
                     return self._send(401, b"{}", {"WWW-Authenticate": challenge})
+                if "/blobs/" in self.path:  # as ECR sends blobs to S3: another host, a signed URL
+                    return self._send(307, b"", {"Location": f"http://localhost:{gate.port}/storage{self.path}"})
+                return self._proxy(self.path)
+
+            def _proxy(self, path: str) -> None:
                 request = urllib.request.Request(
-                    f"http://{upstream.host}{self.path}", headers={"Accept": self.headers.get("Accept", "")}
+                    f"http://{upstream.host}{path}", headers={"Accept": self.headers.get("Accept", "")}
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as reply:

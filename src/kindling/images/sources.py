@@ -14,7 +14,7 @@ import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.client import HTTPResponse
+from http.client import HTTPMessage, HTTPResponse
 from typing import IO, Protocol
 
 from .reference import Reference
@@ -45,6 +45,8 @@ class Source(Protocol):
         """A blob's bytes, as a stream (the caller checks the digest)."""
         ...
 
+    def close(self) -> None: ...
+
 
 def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
@@ -59,6 +61,22 @@ def _plain_http(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+class _KeepAuthAtHome(urllib.request.HTTPRedirectHandler):
+    """Blobs are often redirected to a storage service with a signed URL (ECR to S3): the registry's token stays
+    with the registry, or the storage refuses a second credential."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeepAuthAtHome)
 
 
 class Registry:
@@ -76,7 +94,7 @@ class Registry:
             if self.token:
                 request.add_header("Authorization", f"Bearer {self.token}")
             try:
-                reply: HTTPResponse = urllib.request.urlopen(request, timeout=_TIMEOUT)
+                reply: HTTPResponse = _OPENER.open(request, timeout=_TIMEOUT)
                 return reply
             except urllib.error.HTTPError as error:
                 challenge = error.headers.get("WWW-Authenticate", "")
@@ -114,6 +132,9 @@ class Registry:
     def blob(self, digest: str) -> IO[bytes]:
         return self._open(f"{self.base}/blobs/{digest}")
 
+    def close(self) -> None:
+        """Nothing is held between requests."""
+
 
 class _Archive:
     """A tar on the server's disk, its members read by name."""
@@ -124,6 +145,9 @@ class _Archive:
         except (OSError, tarfile.TarError) as error:
             raise SourceMissing(f"{path} cannot be read as an archive: {error}") from None
         self.path = path
+
+    def close(self) -> None:
+        self.tar.close()
 
     def read(self, name: str) -> IO[bytes]:
         for candidate in (name, f"./{name}"):

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from ..limits import IMAGE_MAX
 from . import unpack
-from .reference import BadReference, parse
+from .reference import BadReference, Reference, parse
 from .sources import INDEXES, Source, SourceMissing, open_source
 
 __all__ = ["Image", "ImageFailed", "ImageStore", "SourceMissing"]
@@ -105,7 +105,10 @@ class ImageStore:
             ref = parse(uri)
         except BadReference as bad:
             raise SourceMissing(str(bad)) from None
-        source = open_source(ref)
+        with contextlib.closing(open_source(ref)) as source:
+            return self._pull(source, ref, architecture)
+
+    def _pull(self, source: Source, ref: Reference, architecture: str) -> Image:
         data, media, digest = source.manifest(ref.wanted)
         if ref.digest and media not in INDEXES and digest != ref.digest:
             raise SourceMissing(f"the registry sent a manifest whose digest is {digest}")
