@@ -4,6 +4,7 @@ images the tests run: a static Go Runtime API client and Python's awslambdaric m
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import http.server
@@ -349,8 +350,9 @@ class TokenGate:
 
     TOKEN = "token-for-tests"
 
-    def __init__(self, upstream: Registry) -> None:
+    def __init__(self, upstream: Registry, credentials: tuple[str, str] | None = None) -> None:
         self.upstream = upstream
+        basic = "Basic " + base64.b64encode(":".join(credentials).encode()).decode() if credentials else None
         self.token_requests: list[str] = []
         gate = self
 
@@ -360,6 +362,8 @@ class TokenGate:
 
             def do_GET(self) -> None:
                 if self.path.startswith("/token"):
+                    if basic and self.headers.get("Authorization") != basic:  # a private repository
+                        return self._send(401, b"{}", {"WWW-Authenticate": 'Basic realm="tests"'})
                     gate.token_requests.append(self.path)
                     return self._send(
                         200, json.dumps({"token": gate.TOKEN}).encode(), {"Content-Type": "application/json"}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -332,3 +333,36 @@ def test_images_outlive_a_restart_and_unused_ones_are_collected(images: Images, 
     layers = {path.name for path in (data / "images" / "layers").iterdir()}
     assert only_here not in layers and hashlib.sha256(images.base).hexdigest() in layers
     assert [path.stem for path in (data / "images" / "images").iterdir()] == [kept_digest.removeprefix("sha256:")]
+
+
+def test_a_private_registry_with_docker_logins_credentials(  # type: ignore[no-untyped-def]
+    lam, images: Images, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images.push_go("gated", "v1")
+    gate = TokenGate(images.registry, credentials=("alice", "s3cret"))
+    uri = f"{gate.host}/gated:v1"
+    try:
+        with pytest.raises(ClientError) as refused:  # the session's server has no credentials for it
+            lam.create_function(FunctionName="private", Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+        assert "Source image" in refused.value.response["Error"]["Message"]
+        auth = base64.b64encode(b"alice:s3cret").decode()
+        (tmp_path / "docker").mkdir()
+        (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {gate.host: {"auth": auth}}}))
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))  # what `docker login` writes
+        with running(tmp_path / "logged-in") as server:
+            private = server.client()
+            private.create_function(FunctionName="private", Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+            assert invoke(private, "private")["version"] == "v1"
+    finally:
+        gate.close()
+
+
+def test_the_process_sandbox_refuses_images(images: Images, tmp_path: Path) -> None:
+    images.push_go("go-fn", "v1")
+    with running(tmp_path / "data", "--sandbox", "process") as server:
+        with pytest.raises(ClientError) as refused:
+            server.client().create_function(
+                FunctionName="img", Role=ROLE, PackageType="Image", Code={"ImageUri": f"{images.host}/go-fn:v1"}
+            )
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert "namespaces sandbox" in refused.value.response["Error"]["Message"]

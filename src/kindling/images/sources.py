@@ -5,6 +5,7 @@ archive on the server's disk (``oci-archive:`` an OCI image layout in a tar, ``d
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import json
@@ -17,7 +18,7 @@ import urllib.request
 from http.client import HTTPMessage, HTTPResponse
 from typing import IO, Protocol
 
-from .reference import Reference
+from .reference import DOCKER_HUB, Reference
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -79,45 +80,73 @@ class _KeepAuthAtHome(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_KeepAuthAtHome)
 
 
+def docker_credentials(registry: str) -> str:
+    """The ``auth`` (base64 ``user:password``) ``docker login`` saved for the registry, in
+    ``$DOCKER_CONFIG/config.json`` (``~/.docker/config.json``), or ""."""
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    try:
+        with open(os.path.join(folder, "config.json")) as handle:
+            auths = json.load(handle).get("auths") or {}
+    except (OSError, ValueError, AttributeError):
+        return ""
+    keys = [registry, f"https://{registry}", f"http://{registry}"]
+    if registry == DOCKER_HUB:
+        keys.append("https://index.docker.io/v1/")
+    for key in keys:
+        entry = auths.get(key) or {}
+        if entry.get("auth"):
+            return str(entry["auth"])
+        if entry.get("username"):
+            return base64.b64encode(f"{entry['username']}:{entry.get('password', '')}".encode()).decode()
+    return ""
+
+
 class Registry:
-    """A repository of an OCI distribution registry."""
+    """A repository of an OCI distribution registry: anonymous, or with what ``docker login`` saved, sent as
+    Basic authentication or traded for the Bearer token the registry's challenge asks for."""
 
     def __init__(self, ref: Reference) -> None:
         scheme = "http" if _plain_http(ref.registry) else "https"
         self.ref = ref
         self.base = f"{scheme}://{ref.registry}/v2/{ref.repository}"
-        self.token = ""
+        self.credentials = docker_credentials(ref.registry)
+        self.authorization = ""
 
     def _open(self, url: str, accept: str = "") -> HTTPResponse:
         for attempt in range(2):
             request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
-            if self.token:
-                request.add_header("Authorization", f"Bearer {self.token}")
+            if self.authorization:
+                request.add_header("Authorization", self.authorization)
             try:
                 reply: HTTPResponse = _OPENER.open(request, timeout=_TIMEOUT)
                 return reply
             except urllib.error.HTTPError as error:
                 challenge = error.headers.get("WWW-Authenticate", "")
                 if error.code == 401 and attempt == 0 and challenge.lower().startswith("bearer "):
-                    self.token = self._token(challenge)
+                    self.authorization = f"Bearer {self._token(challenge)}"
+                    continue
+                if error.code == 401 and attempt == 0 and challenge.lower().startswith("basic ") and self.credentials:
+                    self.authorization = f"Basic {self.credentials}"
                     continue
                 if error.code in (401, 403, 404):
                     raise SourceMissing(f"the registry answered {error.code}") from None
                 raise SourceMissing(f"the registry answered {error.code} {error.reason}") from None
             except (urllib.error.URLError, OSError) as error:
                 raise SourceMissing(f"the registry {self.ref.registry} cannot be reached: {error}") from None
-        raise SourceMissing("the registry refused the token it issued")
+        raise SourceMissing("the registry refused the credentials it asked for")
 
     def _token(self, challenge: str) -> str:
-        """An anonymous pull token from the realm the challenge names."""
+        """A pull token from the realm the challenge names (for the saved credentials, if any)."""
         fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         realm = fields.pop("realm", "")
         if not realm:
             raise SourceMissing("the registry asks for a token without naming where to get one")
         fields.setdefault("scope", f"repository:{self.ref.repository}:pull")
-        url = f"{realm}?{urllib.parse.urlencode(fields)}"
+        request = urllib.request.Request(f"{realm}?{urllib.parse.urlencode(fields)}")
+        if self.credentials:
+            request.add_header("Authorization", f"Basic {self.credentials}")
         try:
-            with urllib.request.urlopen(url, timeout=_TIMEOUT) as reply:
+            with _OPENER.open(request, timeout=_TIMEOUT) as reply:
                 body = json.load(reply)
         except (OSError, ValueError) as error:
             raise SourceMissing(f"no token from {realm}: {error}") from None
