@@ -74,7 +74,7 @@ func main() {
 		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
 		cwd, _ := os.Getwd()
 		files := map[string]bool{}
-		for _, path := range []string{"/etc/old.txt", "/data/keep/a", "/data/gone/b", "/data/gone/c", "/etc/kept.txt"} {
+		for _, path := range []string{"/etc/old.txt", "/data/keep/a", "/data/gone/b", "/data/gone/c", "/etc/kept.txt", "/tmp/extension-started"} {
 			files[path] = exists(path)
 		}
 		body, _ := json.Marshal(map[string]any{
@@ -87,6 +87,46 @@ func main() {
 		if reply, err := http.Post(api+id+"/response", "application/json", bytes.NewReader(body)); err == nil {
 			io.Copy(io.Discard, reply.Body)
 			reply.Body.Close()
+		}
+	}
+}
+"""
+
+# An external extension in Go: it says it started in /tmp, registers through the Extensions API, waits for SHUTDOWN
+GO_EXTENSION = r"""package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+)
+
+var version = "dev"
+
+func main() {
+	base := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
+	os.WriteFile("/tmp/extension-started", []byte(version), 0o644) // before the runtime may start: it waits for this registration
+	request, _ := http.NewRequest("POST", base+"/register", bytes.NewBufferString(`{"events":["INVOKE","SHUTDOWN"]}`))
+	request.Header.Set("Lambda-Extension-Name", "probe")
+	reply, err := http.DefaultClient.Do(request)
+	if err != nil || reply.StatusCode != 200 {
+		os.Exit(1)
+	}
+	id := reply.Header.Get("Lambda-Extension-Identifier")
+	io.Copy(io.Discard, reply.Body)
+	reply.Body.Close()
+	for {
+		next, _ := http.NewRequest("GET", base+"/event/next", nil)
+		next.Header.Set("Lambda-Extension-Identifier", id)
+		event, err := http.DefaultClient.Do(next)
+		if err != nil {
+			os.Exit(1)
+		}
+		body, _ := io.ReadAll(event.Body)
+		event.Body.Close()
+		if bytes.Contains(body, []byte("SHUTDOWN")) {
+			os.Exit(0)
 		}
 	}
 }
@@ -216,11 +256,13 @@ def layer(entries: dict[str, bytes | str | None], modes: dict[str, int] | None =
     return gzip.compress(buffer.getvalue(), compresslevel=1, mtime=0)
 
 
-def go_binary(work: Path, version: str) -> bytes:
-    """The Go client, built static (no libc in its image) with ``version`` baked in."""
-    source = work / "main.go"
-    source.write_text(GO_CLIENT)
-    out = work / f"handler-{version}"
+def go_binary(work: Path, version: str, program: str = GO_CLIENT, name: str = "handler") -> bytes:
+    """A Go program (the client by default), built static (no libc in its image) with ``version`` baked in."""
+    folder = work / name
+    folder.mkdir(exist_ok=True)
+    source = folder / "main.go"
+    source.write_text(program)
+    out = folder / f"{name}-{version}"
     env = {**os.environ, "CGO_ENABLED": "0", "GOCACHE": str(Path.home() / ".cache" / "go-build"), "GO111MODULE": "off"}
     subprocess.run(
         ["go", "build", "-ldflags", f"-X main.version={version}", "-o", str(out), str(source)],

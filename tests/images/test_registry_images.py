@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from oci_images import Registry, TokenGate, docker_archive, go_binary, layer, oci_archive, python_layer, registry
+from oci_images import (
+    GO_EXTENSION,
+    Registry,
+    TokenGate,
+    docker_archive,
+    go_binary,
+    layer,
+    oci_archive,
+    python_layer,
+    registry,
+)
 
 from support import ROLE, Server, running
 
@@ -95,6 +105,7 @@ def test_a_go_image_runs_confined_in_its_own_root(lam, images: Images, image_fun
         "/data/keep/a": True,
         "/data/gone/b": False,
         "/data/gone/c": True,
+        "/tmp/extension-started": False,
     }
     function = lam.get_function(FunctionName=name)
     assert function["Code"] == {
@@ -366,3 +377,12 @@ def test_the_process_sandbox_refuses_images(images: Images, tmp_path: Path) -> N
             )
         assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
         assert "namespaces sandbox" in refused.value.response["Error"]["Message"]
+
+
+def test_an_extension_the_image_carries_in_opt_extensions(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    extension = go_binary(images.work, "ext", GO_EXTENSION, name="probe")
+    extra = layer({"opt/extensions/probe": extension}, {"opt/extensions/probe": 0o755})
+    images.registry.push("with-extension", "v1", [*images.go_layers("v1"), extra], GO_CONFIG)
+    name = create(lam, image_function, f"{images.host}/with-extension:v1")
+    body = invoke(lam, name)
+    assert body["files"]["/tmp/extension-started"]  # the runtime starts once the extension has registered

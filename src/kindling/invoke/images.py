@@ -5,6 +5,7 @@ with the image's environment variables under the function's and Lambda's own."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from ..errors import ServiceError
 from ..models import FunctionVersion
@@ -42,3 +43,13 @@ def image_environment(version: FunctionVersion, lambda_env: dict[str, str]) -> d
     command = override["Command"] if "Command" in override else version.image.get("Cmd") or []
     env["_HANDLER"] = command[0] if command else ""
     return env
+
+
+def image_opt_dir(root: Path) -> Path | None:
+    """The image's own ``/opt``, for the extensions it carries in ``/opt/extensions``: only when both are real
+    directories of the image (a link would be followed on the host, where the extensions are listed)."""
+    opt = root / "opt"
+    extensions = opt / "extensions"
+    if opt.is_symlink() or extensions.is_symlink() or not extensions.is_dir():
+        return None
+    return opt

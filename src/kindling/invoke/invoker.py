@@ -29,7 +29,7 @@ from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
 from .credentials import sdk_environment
 from .environment import Environment
-from .images import image_environment, image_runtime
+from .images import image_environment, image_opt_dir, image_runtime
 from .snapshots import Snapshots
 
 log = logging.getLogger("kindling.invoke")
@@ -169,7 +169,7 @@ class Invoker:
             ephemeral_mb=version.ephemeral_storage,
             environment=image_environment(version, environment) if image else environment,
             network=self.config.network,
-            opt_dir=None if image else self.opt_dir(version),
+            opt_dir=image_opt_dir(code_dir) if image else self.opt_dir(version),
             snapshot=version.snap_start_optimized,
             image=image,
             cwd=cwd,
