@@ -26,6 +26,7 @@ import cold
 import extras
 import hot_reload
 import http_load
+import images
 import kindling_server
 import kit
 import report
@@ -113,6 +114,7 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             more["async"] = async_load.measure(client, endpoint, code, progress, 1000 if args.quick else 5000)
             more["hot_reload"] = hot_reload.measure_hot_reload(port, 5 if args.quick else 20, progress)
             more["runtimes"] = runtimes.measure_runtimes(client, port, progress, 3 if args.quick else 5)
+            more["runtimes"] |= images.measure_images(client, port, progress, 3 if args.quick else 5)
             more["auth"] = auth_overhead.measure(progress, 1000 if args.quick else 4000)
             more["http"] = http_load.measure_http(
                 invoke, client, port, code, path, workdir, progress, 2 if args.quick else 5

@@ -237,13 +237,15 @@ def registry(root: Path) -> Iterator[Registry]:
         running.stop()
 
 
-def layer(entries: dict[str, bytes | str | None], modes: dict[str, int] | None = None) -> bytes:
+def layer(
+    entries: dict[str, bytes | str | None], modes: dict[str, int] | None = None, mtimes: dict[str, int] | None = None
+) -> bytes:
     """A gzipped layer: ``bytes`` a file, ``None`` a directory, ``"->target"`` a symbolic link."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, content in entries.items():
             info = tarfile.TarInfo(name)
-            info.mtime = 1_700_000_000
+            info.mtime = (mtimes or {}).get(name, 1_700_000_000)
             if content is None:
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(info)
@@ -300,36 +302,45 @@ _SKIP = {
     "ensurepip",
     "lib2to3",
     "pydoc_data",
-    "__pycache__",
     "config-3.11-x86_64-linux-gnu",
 }
 
 
 def python_layer() -> bytes:
-    """Debian's Python 3.11 with its standard library and the shared libraries it needs, plus awslambdaric
-    (and what it imports) from this virtualenv at ``/var/runtime``: a Python base image made of the host's files."""
+    """Debian's Python 3.11 with its standard library (and its ``.pyc``, valid since the layer keeps the sources'
+    mtimes) and the shared libraries it needs, plus awslambdaric (and what it imports) from this virtualenv at
+    ``/var/runtime``: a Python base image made of the host's files."""
     python = "/usr/bin/python3.11"
     stdlib = Path("/usr/lib/python3.11")
     site = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
     entries: dict[str, bytes | str | None] = {}
+    mtimes: dict[str, int] = {}
+
+    def add(name: str, path: Path) -> None:
+        entries[name], mtimes[name] = path.read_bytes(), int(path.stat().st_mtime)
+
+    def wanted(path: Path, parts: tuple[str, ...]) -> bool:
+        skipped = _SKIP.intersection(parts) or path.name.endswith((".opt-1.pyc", ".opt-2.pyc"))
+        return path.is_file() and not skipped
+
     dynload = [str(p) for p in (stdlib / "lib-dynload").glob("*.so")]
     ric = [str(p) for p in site.glob("runtime_client*.so")]
     entries.update(_libraries([python, *dynload, *ric]))
     for top in ("lib", "lib64", "bin"):
         if os.path.islink(f"/{top}"):
             entries[top] = "->" + os.readlink(f"/{top}")
-    entries["usr/bin/python3.11"] = Path(python).read_bytes()
+    add("usr/bin/python3.11", Path(python))
     for path in stdlib.rglob("*"):
-        if path.is_file() and not _SKIP.intersection(path.relative_to(stdlib).parts):
-            entries[str(path).lstrip("/")] = path.read_bytes()
+        if wanted(path, path.relative_to(stdlib).parts):
+            add(str(path).lstrip("/"), path)
     for name in ("awslambdaric", "simplejson"):
         for path in (site / name).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
-                entries[f"var/runtime/{path.relative_to(site)}"] = path.read_bytes()
+            if wanted(path, path.relative_to(site).parts):
+                add(f"var/runtime/{path.relative_to(site)}", path)
     for path in [*site.glob("runtime_client*.so"), site / "snapshot_restore_py.py"]:
-        entries[f"var/runtime/{path.name}"] = path.read_bytes()
+        add(f"var/runtime/{path.name}", path)
     modes = {name: 0o755 for name in entries if name.endswith((".so", "python3.11")) or ".so." in name}
-    return layer(entries, modes)
+    return layer(entries, modes, mtimes)
 
 
 def _config_blob(layers: list[bytes], config: dict) -> bytes:

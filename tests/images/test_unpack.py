@@ -21,6 +21,7 @@ def _tar(*members: tuple[str, str, bytes | str]) -> io.BytesIO:
             if kind == "file":
                 assert isinstance(content, bytes)
                 info.size, info.mode = len(content), 0o4755 if name.endswith("suid") else 0o644
+                info.mtime = 1_600_000_000
                 tar.addfile(info, io.BytesIO(content))
                 continue
             info.type = {
@@ -75,6 +76,7 @@ def test_layers_stack_with_whiteouts_opaque_directories_and_links(tmp_path: Path
     assert os.stat(root / "suid").st_mode & 0o7777 == 0o755  # set-uid dropped
     assert os.stat(root / "eight").st_ino == os.stat(upper / "seven").st_ino  # hard links, no copies
     assert os.stat(root / "a" / "two").st_ino == os.stat(lower / "a" / "two").st_ino
+    assert os.stat(root / "seven").st_mtime == 1_600_000_000  # kept: a .pyc is only valid for its source's mtime
 
 
 @pytest.mark.parametrize(
