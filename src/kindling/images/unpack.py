@@ -114,6 +114,7 @@ def extract(stream: IO[bytes], dest: Path, budget: int) -> int:
                     assert source_file is not None
                     shutil.copyfileobj(source_file, out, _COPY_CHUNK)
                     os.fchmod(out.fileno(), member.mode & 0o777)  # set-uid and set-gid bits are dropped
+                    out.flush()  # before the mtime is set: a later write would change it again
                     os.utime(out.fileno(), (member.mtime, member.mtime))  # a .pyc is valid for its source's mtime
             # devices and fifos have no place in a function's root: skipped
     return written
