@@ -27,6 +27,7 @@ from ..errors import (
     ResourceNotFound,
 )
 from ..images import ImageStore
+from ..invoke.images import LAUNCHER
 from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
@@ -256,6 +257,8 @@ class FunctionService:
             uri = params.get("ImageUri") if current.package_type == "Image" else None
         if not uri or (current is None and not images.is_image(params)):
             return None
+        if LAUNCHER not in self.runtimes:
+            raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
         architectures = params.get("Architectures") or (list(current.architectures) if current else None)
         return await images.pull(self.images, uri, architectures)
 

@@ -71,7 +71,8 @@ def _directory(base: Path, parts: tuple[str, ...]) -> Path:
         try:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
-            os.mkdir(path, 0o755)
+            os.mkdir(path)
+            os.chmod(path, 0o755)  # not the umask's: the sandbox's uid must traverse it
             continue
         if not stat.S_ISDIR(mode):
             raise LayerRefused(f"{'/'.join(parts)} goes through a link or a file of the layer")
