@@ -146,9 +146,11 @@ module Kindling
       @error.class.to_s
     end
 
-    # the user's frames: the runtime's own, from /var/runtime on, are cut as AWS cuts its lib/ frames
+    # the user's frames: the runtime's own, from /var/runtime on, are cut as AWS cuts its lib/ frames,
+    # and Ruby's <internal:...> ones (require's) left out
     def trace
-      (@error.backtrace || []).first(100).take_while { |line| !line.start_with?(RUNTIME_DIR) }
+      lines = (@error.backtrace || []).first(100).take_while { |line| !line.start_with?(RUNTIME_DIR) }
+      lines.reject { |line| line.start_with?('<internal:') }
     end
   end
 
@@ -176,6 +178,9 @@ module Kindling
 
     def call(event, context)
       target = @owner ? Object.const_get(@owner) : TOPLEVEL_BINDING.receiver # top-level methods: main's
+      unless target.respond_to?(@method, true)
+        raise NoMethodError.new("undefined method `#{@method}' for #{target.inspect}:#{target.class}", @method)
+      end
       target.__send__(@method, event: event, context: context)
     end
   end

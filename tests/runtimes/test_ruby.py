@@ -1,0 +1,293 @@
+"""The Ruby runtimes: Lambda's Ruby handler contract through Kindling's own Runtime API client, gems
+vendored in the zip and in layers, and the refusal of a Ruby version the host does not have.
+
+The host's Ruby is Debian's 3.1, a version AWS never offered, so the server maps ``ruby3.2`` to it
+explicitly, as an operator would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support import ROLE, Server, deleting, make_zip
+
+RUNTIME = "ruby3.2"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    instance = Server(tmp_path_factory.mktemp("ruby") / "data", "--runtime", f"{RUNTIME}=/usr/bin/ruby").start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def lam(server: Server):  # type: ignore[no-untyped-def]
+    return server.client()
+
+
+@pytest.fixture
+def layer(lam) -> Iterator:  # type: ignore[no-untyped-def]
+    published: list[tuple[str, int]] = []
+
+    def _publish(name: str, files: dict[str, str | bytes]) -> str:
+        reply = lam.publish_layer_version(LayerName=name, Content={"ZipFile": make_zip(files)})
+        published.append((name, reply["Version"]))
+        return reply["LayerVersionArn"]
+
+    yield _publish
+    for name, version in published:
+        lam.delete_layer_version(LayerName=name, VersionNumber=version)
+
+
+@pytest.fixture
+def deploy(lam) -> Iterator:  # type: ignore[no-untyped-def]
+    with deleting(lam) as created:
+
+        def _deploy(name: str, files: dict[str, str | bytes], handler: str = "app.handler", **settings: object) -> str:
+            lam.create_function(
+                FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler=handler,
+                Code={"ZipFile": make_zip(files)}, **settings,
+            )  # fmt: skip
+            created.append(name)
+            return name
+
+        yield _deploy
+
+
+def invoke(lam, name: str, event: object = None, **extra: object) -> tuple[object, str | None, str]:  # type: ignore[no-untyped-def]
+    """(decoded payload, FunctionError, log tail) of one synchronous invocation."""
+    reply = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}), LogType="Tail", **extra)
+    payload = reply["Payload"].read()
+    return (
+        json.loads(payload) if payload else None,
+        reply.get("FunctionError"),
+        base64.b64decode(reply["LogResult"]).decode(),
+    )
+
+
+HELLO = """
+def handler(event:, context:)
+  puts "hello from ruby"
+  $stderr.puts "to stderr"
+  { "greeting" => "Hello, #{event['name']}!", "event" => event, "ruby" => RUBY_VERSION, "uid" => Process.uid }
+end
+"""
+
+
+def test_hello_world_returns_json_and_logs_stdout_and_stderr(lam, deploy):
+    name = deploy("rb-hello", {"app.rb": HELLO})
+    body, error, log = invoke(lam, name, {"name": "Ruby", "list": [1, 2.5, None, True]})
+    assert error is None, body
+    assert body["greeting"] == "Hello, Ruby!" and body["event"] == {"name": "Ruby", "list": [1, 2.5, None, True]}
+    assert body["ruby"].startswith("3.") and body["uid"] != 0
+    assert "hello from ruby\n" in log and "to stderr\n" in log and "REPORT RequestId:" in log
+    body, error, log = invoke(lam, name, {"name": "again"})  # the warm environment answers too
+    assert error is None and body["greeting"] == "Hello, again!" and "Init Duration" not in log
+
+
+def test_module_class_method_handler_in_a_subfolder(lam, deploy):
+    source = """
+module LambdaFunctions
+  class Handler
+    def self.process(event:, context:)
+      { "via" => "#{self}.process", "n" => event["n"] * 2 }
+    end
+  end
+end
+"""
+    name = deploy("rb-class", {"lib/function.rb": source}, handler="lib/function.LambdaFunctions::Handler.process")
+    body, error, _ = invoke(lam, name, {"n": 21})
+    assert error is None, body
+    assert body == {"via": "LambdaFunctions::Handler.process", "n": 42}
+
+
+def test_context_fields_and_remaining_time(lam, deploy):
+    source = """
+def handler(event:, context:)
+  {
+    "function_name" => context.function_name, "function_version" => context.function_version,
+    "arn" => context.invoked_function_arn, "memory" => context.memory_limit_in_mb,
+    "request_id" => context.aws_request_id, "log_group" => context.log_group_name,
+    "log_stream" => context.log_stream_name, "deadline_ms" => context.deadline_ms,
+    "remaining" => context.get_remaining_time_in_millis, "now_ms" => (Time.now.to_f * 1000).to_i,
+    "identity" => context.identity, "client_context" => context.client_context,
+  }
+end
+"""
+    name = deploy("rb-context", {"app.rb": source}, Timeout=5, MemorySize=256)
+    client_context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
+    reply = lam.invoke(FunctionName=name, Payload=b"{}", ClientContext=client_context)
+    body = json.loads(reply["Payload"].read())
+    assert "FunctionError" not in reply, body
+    assert body["function_name"] == name and body["function_version"] == "$LATEST"
+    assert body["arn"].endswith(f":function:{name}") and body["memory"] == "256"
+    assert re.fullmatch(r"[0-9a-f-]{36}", body["request_id"])
+    assert body["log_group"] == f"/aws/lambda/{name}" and "[$LATEST]" in body["log_stream"]
+    assert 0 < body["remaining"] <= 5000 and abs(body["deadline_ms"] - body["now_ms"] - body["remaining"]) < 50
+    assert body["identity"] is None and body["client_context"]["custom"] == {"k": "v"}
+
+
+def test_environment_variables(lam, deploy):
+    source = """
+def handler(event:, context:)
+  %w[GREETING AWS_EXECUTION_ENV AWS_REGION LAMBDA_TASK_ROOT GEM_PATH RUBYLIB _HANDLER].to_h { |k| [k, ENV[k]] }
+    .merge("cwd" => Dir.pwd)
+end
+"""
+    name = deploy("rb-env", {"app.rb": source}, Environment={"Variables": {"GREETING": "hola"}})
+    body, error, _ = invoke(lam, name)
+    assert error is None, body
+    assert body["GREETING"] == "hola" and body["AWS_EXECUTION_ENV"] == "AWS_Lambda_ruby3.2"
+    assert body["AWS_REGION"] == "us-east-1" and body["LAMBDA_TASK_ROOT"] == "/var/task" == body["cwd"]
+    assert (
+        body["GEM_PATH"].startswith("/var/task/vendor/bundle/ruby/3.2.0:")
+        and "/opt/ruby/gems/3.2.0" in body["GEM_PATH"]
+    )
+    assert body["RUBYLIB"] == "/var/task:/var/runtime/lib:/opt/ruby/lib" and body["_HANDLER"] == "app.handler"
+
+
+def test_handler_error_has_lambdas_ruby_shape(lam, deploy):
+    source = """
+def handler(event:, context:)
+  helper(event)
+end
+
+def helper(event)
+  [1, 2, 3].first("two")
+end
+"""
+    name = deploy("rb-error", {"app.rb": source})
+    body, error, log = invoke(lam, name)
+    assert error == "Unhandled"
+    assert body["errorType"] == "Function<TypeError>"
+    assert body["errorMessage"] == "no implicit conversion of String into Integer"
+    assert body["stackTrace"] == [
+        "/var/task/app.rb:7:in `first'",
+        "/var/task/app.rb:7:in `helper'",
+        "/var/task/app.rb:3:in `handler'",
+    ]
+    assert "Error raised from handler method\n" in log and '"errorType": "Function<TypeError>"' in log
+    _, error, _ = invoke(lam, name)
+    assert error == "Unhandled"  # the environment survived its handler's error
+
+
+def test_missing_handler_method_is_a_critical_no_method_error(lam, deploy):
+    name = deploy("rb-no-method", {"app.rb": "def other(event:, context:) = 1\n"})
+    for _ in range(2):  # the process ends after a critical error; the next invocation starts a new one
+        body, error, _ = invoke(lam, name)
+        assert error == "Unhandled" and body["errorType"] == "Function<NoMethodError>"
+        assert body["errorMessage"].startswith("undefined method `handler' for main:Object")
+
+
+def test_syntax_error_and_missing_file_fail_init(lam, deploy):
+    broken = deploy("rb-syntax", {"app.rb": "def handler(event:, context:\n  1\nend\n"})
+    body, error, log = invoke(lam, broken)
+    assert error == "Unhandled" and body["errorType"] == "Init<SyntaxError>"
+    assert "/var/task/app.rb:3: syntax error" in body["errorMessage"]
+    assert "Init error when loading handler app.handler" in log
+    missing = deploy("rb-missing", {"other.rb": ""})
+    body, error, _ = invoke(lam, missing)
+    assert error == "Unhandled" and body == {
+        "errorMessage": "cannot load such file -- app",
+        "errorType": "Init<LoadError>",
+        "stackTrace": [],
+    }
+    assert lam.get_function_configuration(FunctionName=missing)["State"] == "Active"
+
+
+def test_timeout(lam, deploy):
+    name = deploy("rb-timeout", {"app.rb": "def handler(event:, context:)\n  sleep 10\nend\n"}, Timeout=1)
+    body, error, log = invoke(lam, name)
+    assert error == "Unhandled" and body["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in log
+    assert invoke(lam, name)[1] == "Unhandled"  # a new environment replaces the one that was reset
+
+
+GEMSPEC = """Gem::Specification.new do |s|
+  s.name = "tinygem"
+  s.version = "1.2.3"
+  s.summary = "A gem small enough to write at test time"
+  s.authors = ["Kindling"]
+  s.files = ["lib/tinygem.rb"]
+  s.require_paths = ["lib"]
+end
+"""
+
+
+def test_gems_vendored_under_vendor_bundle_and_a_layers_ruby_lib(lam, deploy, layer):
+    bundle = "vendor/bundle/ruby/3.2.0"  # where `bundle config set path vendor/bundle` puts a Ruby 3.2's gems
+    shared = layer("rb-shared", {"ruby/lib/greeter.rb": 'module Greeter\n  def self.greet(n) = "hi #{n}"\nend\n'})
+    source = """
+require "tinygem"
+require "greeter"
+
+def handler(event:, context:)
+  { "tiny" => Tinygem.shout("gem"), "version" => Gem.loaded_specs["tinygem"].version.to_s,
+    "from" => Gem.loaded_specs["tinygem"].full_gem_path, "layer" => Greeter.greet("layer"),
+    "layer_file" => $LOADED_FEATURES.grep(/greeter/).first }
+end
+"""
+    files: dict[str, str | bytes] = {
+        "app.rb": source,
+        "Gemfile": 'source "https://rubygems.org"\ngem "tinygem"\n',
+        f"{bundle}/specifications/tinygem-1.2.3.gemspec": GEMSPEC,
+        f"{bundle}/gems/tinygem-1.2.3/lib/tinygem.rb": "module Tinygem\n  def self.shout(s) = s.upcase\nend\n",
+    }
+    name = deploy("rb-gems", files, Layers=[shared])
+    body, error, _ = invoke(lam, name)
+    assert error is None, body
+    assert body == {
+        "tiny": "GEM",
+        "version": "1.2.3",
+        "from": f"/var/task/{bundle}/gems/tinygem-1.2.3",
+        "layer": "hi layer",
+        "layer_file": "/opt/ruby/lib/greeter.rb",
+    }
+
+
+def test_a_version_the_host_lacks_is_refused_naming_what_is_missing(lam, server):
+    runtimes = server.health()["runtimes"]
+    assert RUNTIME in runtimes and "ruby3.3" not in runtimes and "ruby3.4" not in runtimes
+    with pytest.raises(ClientError) as caught:
+        lam.create_function(
+            FunctionName="rb-unmapped", Runtime="ruby3.4", Role=ROLE, Handler="app.handler",
+            Code={"ZipFile": make_zip({"app.rb": HELLO})},
+        )  # fmt: skip
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InvalidParameterValueException"
+    assert "The runtime ruby3.4 needs Ruby 3.4 and this host has Ruby 3.1" in error["Message"]
+    assert "--runtime ruby3.4=" in error["Message"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName="rb-unmapped")
+    log = server.log_path.read_text()
+    assert "ruby3.2 is served by /usr/bin/ruby3.1, Ruby 3.1" in log and "the versions differ" in log
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the namespaces sandbox needs root")
+def test_runs_unprivileged_and_cannot_see_the_data_dir(lam, deploy, server):
+    source = """
+def handler(event:, context:)
+  data = event["data_dir"]
+  written = begin
+    File.write("/var/task/x", "x")
+    true
+  rescue SystemCallError
+    false
+  end
+  { "uid" => Process.uid, "data_dir_visible" => File.exist?(data),
+    "db_readable" => File.readable?(File.join(data, "kindling.db")), "task_writable" => written,
+    "tmp_writable" => File.write("/tmp/ok", "ok") == 2, "pids" => Dir.children("/proc").grep(/\\A\\d+\\z/).size }
+end
+"""
+    name = deploy("rb-sandbox", {"app.rb": source})
+    body, error, _ = invoke(lam, name, {"data_dir": str(server.data_dir)})
+    assert error is None, body
+    assert body["uid"] != 0 and body["data_dir_visible"] is False and body["db_readable"] is False
+    assert body["task_writable"] is False and body["tmp_writable"] is True and body["pids"] <= 3
