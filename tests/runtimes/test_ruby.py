@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from support import ROLE, Server, deleting, make_zip
+from support import ROLE, ROOT, Server, deleting, make_zip
 
 RUNTIME = "ruby3.2"
 
@@ -76,7 +76,7 @@ HELLO = """
 def handler(event:, context:)
   puts "hello from ruby"
   $stderr.puts "to stderr"
-  { "greeting" => "Hello, #{event['name']}!", "event" => event, "ruby" => RUBY_VERSION, "uid" => Process.uid }
+  { "event" => event, "gems_loaded" => $LOADED_FEATURES.any? { |f| f.end_with?("/rubygems.rb") } }
 end
 """
 
@@ -85,11 +85,21 @@ def test_hello_world_returns_json_and_logs_stdout_and_stderr(lam, deploy):
     name = deploy("rb-hello", {"app.rb": HELLO})
     body, error, log = invoke(lam, name, {"name": "Ruby", "list": [1, 2.5, None, True]})
     assert error is None, body
-    assert body["greeting"] == "Hello, Ruby!" and body["event"] == {"name": "Ruby", "list": [1, 2.5, None, True]}
-    assert body["ruby"].startswith("3.") and body["uid"] != 0
+    assert body == {"event": {"name": "Ruby", "list": [1, 2.5, None, True]}, "gems_loaded": False}
     assert "hello from ruby\n" in log and "to stderr\n" in log and "REPORT RequestId:" in log
     body, error, log = invoke(lam, name, {"name": "again"})  # the warm environment answers too
-    assert error is None and body["greeting"] == "Hello, again!" and "Init Duration" not in log
+    assert error is None and body["event"] == {"name": "again"} and "Init Duration" not in log
+
+
+def test_the_example(lam, deploy):
+    name = deploy("rb-example", {"app.rb": (ROOT / "examples" / "ruby" / "app.rb").read_text()})
+    body, error, log = invoke(lam, name, {"name": "Matz"})
+    assert error is None, body
+    assert body["greeting"].startswith("hello Matz from Ruby 3.") and 0 < body["remainingMs"] <= 3000
+    assert f"START RequestId: {body['requestId']}" in log and "greeting Matz\n" in log
+    body, error, _ = invoke(lam, name, {"name": "x", "fail": True})
+    assert error == "Unhandled" and body["errorType"] == "Function<ArgumentError>"
+    assert body["errorMessage"] == "asked to fail for x" and body["stackTrace"][0].startswith("/var/task/app.rb:7:in")
 
 
 def test_module_class_method_handler_in_a_subfolder(lam, deploy):
@@ -176,6 +186,16 @@ end
     assert "Error raised from handler method\n" in log and '"errorType": "Function<TypeError>"' in log
     _, error, _ = invoke(lam, name)
     assert error == "Unhandled"  # the environment survived its handler's error
+
+
+def test_name_errors_read_as_on_rubys_own_start_up(lam, deploy):
+    # the runtime loads RubyGems, did_you_mean and error_highlight only when needed: messages are unchanged
+    name = deploy("rb-typo", {"app.rb": "def handler(event:, context:)\n  evnt\nend\n"})
+    body, error, _ = invoke(lam, name)
+    assert error == "Unhandled" and body["errorType"] == "Function<NameError>"
+    message = body["errorMessage"]
+    assert message.startswith("undefined local variable or method ") and "evnt" in message.splitlines()[0]
+    assert message.index("\n  evnt\n  ^^^^") < message.index("Did you mean?  event")  # highlight, then suggestion
 
 
 def test_missing_handler_method_is_a_critical_no_method_error(lam, deploy):

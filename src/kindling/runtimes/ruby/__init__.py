@@ -76,7 +76,7 @@ def runtime(name: str, ruby: Ruby) -> Runtime:
     )
     # an interpreter outside /usr keeps its compiled-in paths: bound where it is, not only at /var/lang
     binds = () if launched.prefix == "/usr" else (launched.prefix,)
-    command = (ruby.executable, "/var/runtime/bootstrap.rb")
+    command = (ruby.executable, "--disable-gems", "/var/runtime/bootstrap.rb")  # RubyGems loads on demand
     return replace(launched, command=command, binds=binds, variables=variables)
 
 
