@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -270,6 +271,34 @@ end
         "layer": "hi layer",
         "layer_file": "/opt/ruby/lib/greeter.rb",
     }
+
+
+def test_bundler_setup_with_the_bundle_config_in_the_zip(lam, deploy):
+    # `bundle config set path vendor/bundle` + `bundle install` put the gems under the interpreter's own ABI
+    abi = subprocess.run(
+        ["/usr/bin/ruby", "-e", "print RbConfig::CONFIG['ruby_version']"], capture_output=True, text=True
+    )
+    bundle = f"vendor/bundle/ruby/{abi.stdout}"
+    lock = "GEM\n  remote: https://rubygems.org/\n  specs:\n    tinygem (1.2.3)\n\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n  tinygem\n"
+    source = """
+require "bundler/setup"
+Bundler.require
+
+def handler(event:, context:)
+  { "tiny" => Tinygem.shout("bundled"), "bundled" => Bundler.definition.specs.map(&:full_name) }
+end
+"""
+    files: dict[str, str | bytes] = {
+        "app.rb": source,
+        "Gemfile": 'source "https://rubygems.org"\ngem "tinygem"\n',
+        "Gemfile.lock": lock,
+        ".bundle/config": '---\nBUNDLE_PATH: "vendor/bundle"\n',
+        f"{bundle}/specifications/tinygem-1.2.3.gemspec": GEMSPEC,
+        f"{bundle}/gems/tinygem-1.2.3/lib/tinygem.rb": "module Tinygem\n  def self.shout(s) = s.upcase\nend\n",
+    }
+    body, error, log = invoke(lam, deploy("rb-bundler", files))
+    assert error is None, (body, log)
+    assert body["tiny"] == "BUNDLED" and "tinygem-1.2.3" in body["bundled"]
 
 
 def test_a_version_the_host_lacks_is_refused_naming_what_is_missing(lam, server):
