@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def start_kindling(stack: contextlib.ExitStack, invoke: ModuleType, path: Path, workdir: Path) -> Kindling:
     """Kindling serving `hello` (stopped when the stack closes), or the reason why not."""
     try:
-        port = stack.enter_context(kindling_server.running(invoke, workdir))
+        port = stack.enter_context(kindling_server.running(invoke, workdir, extra=runtimes.server_flags()))
     except kindling_server.ServerError as exc:
         return f"not started: {exc}"
     client = kindling_server.lambda_client(kindling_server.endpoint(port))

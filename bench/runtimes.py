@@ -1,4 +1,4 @@
-"""Cold and warm latency per runtime: the built-in Python, Node, Java, custom runtimes (shell, Go) and
+"""Cold and warm latency per runtime: the built-in Python, Node, Java, Ruby, custom runtimes (shell, Go) and
 the official clients (Python's awslambdaric, npm's aws-lambda-ric) as custom runtimes.
 
 Cold is the first invoke of each of ``count`` fresh functions; warm is the p50 of ~200 sequential invokes of
@@ -33,6 +33,7 @@ from kit import Progress
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 PY_HANDLER = "def handler(event, context):\n    return {'hello': 'world'}\n"
+RB_HANDLER = "def handler(event:, context:)\n  { 'hello' => 'world' }\nend\n"
 RIC_BOOTSTRAP = "#!/bin/sh\nexec /var/lang/bin/python3.12 -m awslambdaric app.handler\n"
 # npm's aws-lambda-ric, as tests/e2e/test_runtime_api_node_ric.py caches it
 NODE_RIC = Path.home() / ".cache" / "kindling" / "aws-lambda-ric-3.3.0"
@@ -112,11 +113,19 @@ TARGETS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
     "python3.12": ("python3.12", "app.handler", lambda work: _zip(None, {"app.py": PY_HANDLER})),
     "nodejs20.x": ("nodejs20.x", "index.handler", lambda work: _zip(EXAMPLES / "nodejs")),
     "java17": ("java17", "example.Hello::handleRequest", _java),
+    "ruby3.2": ("ruby3.2", "app.handler", lambda work: _zip(None, {"app.rb": RB_HANDLER})),
     "provided.al2023 (sh)": ("provided.al2023", "function.handler", lambda work: _zip(EXAMPLES / "provided-shell")),
     "provided.al2023 (Go)": ("provided.al2023", "bootstrap", _go),
     "provided.al2023 (awslambdaric)": ("provided.al2023", "app.handler", _awslambdaric),
     "provided.al2023 (aws-lambda-ric, Node)": ("provided.al2023", "index.handler", _node_ric),
 }
+
+
+def server_flags() -> tuple[str, ...]:
+    """The bench's server maps ruby3.2 to the host's Ruby, as the tests do: Debian 12's is 3.1, a version no
+    Lambda runtime name has, so without the mapping no Ruby runtime would be measured."""
+    ruby = shutil.which("ruby")
+    return ("--runtime", f"ruby3.2={ruby}") if ruby else ()
 
 
 class _Connection:
