@@ -221,6 +221,13 @@ def test_syntax_error_and_missing_file_fail_init(lam, deploy):
         "stackTrace": [],
     }
     assert lam.get_function_configuration(FunctionName=missing)["State"] == "Active"
+    no_gem = deploy("rb-no-gem", {"app.rb": "\nrequire 'not_a_gem'\n"})
+    body, error, _ = invoke(lam, no_gem)
+    assert error == "Unhandled" and body == {
+        "errorMessage": "cannot load such file -- not_a_gem",
+        "errorType": "Init<LoadError>",
+        "stackTrace": ["/var/task/app.rb:2:in `<top (required)>'"],
+    }
 
 
 def test_timeout(lam, deploy):
@@ -242,17 +249,29 @@ end
 """
 
 
-def test_gems_vendored_under_vendor_bundle_and_a_layers_ruby_lib(lam, deploy, layer):
+def test_gems_vendored_under_vendor_bundle_and_in_a_layer(lam, deploy, layer):
     bundle = "vendor/bundle/ruby/3.2.0"  # where `bundle config set path vendor/bundle` puts a Ruby 3.2's gems
-    shared = layer("rb-shared", {"ruby/lib/greeter.rb": 'module Greeter\n  def self.greet(n) = "hi #{n}"\nend\n'})
+    layer_gems = "ruby/gems/3.2.0"  # and where a layer's gems go
+    layergem_spec = GEMSPEC.replace("tinygem", "layergem").replace("1.2.3", "0.1.0")
+    shared = layer(
+        "rb-shared",
+        {
+            "ruby/lib/greeter.rb": 'module Greeter\n  def self.greet(n) = "hi #{n}"\nend\n',
+            f"{layer_gems}/specifications/layergem-0.1.0.gemspec": layergem_spec,
+            f"{layer_gems}/gems/layergem-0.1.0/lib/layergem.rb": "LAYERGEM = :loaded\n",
+        },
+    )
     source = """
+gem "layergem", "0.1.0"  # Kernel#gem before anything has loaded RubyGems
+require "layergem"
 require "tinygem"
 require "greeter"
 
 def handler(event:, context:)
   { "tiny" => Tinygem.shout("gem"), "version" => Gem.loaded_specs["tinygem"].version.to_s,
     "from" => Gem.loaded_specs["tinygem"].full_gem_path, "layer" => Greeter.greet("layer"),
-    "layer_file" => $LOADED_FEATURES.grep(/greeter/).first }
+    "layer_file" => $LOADED_FEATURES.grep(/greeter/).first,
+    "layergem" => [LAYERGEM, Gem.loaded_specs["layergem"].full_gem_path] }
 end
 """
     files: dict[str, str | bytes] = {
@@ -270,6 +289,7 @@ end
         "from": f"/var/task/{bundle}/gems/tinygem-1.2.3",
         "layer": "hi layer",
         "layer_file": "/opt/ruby/lib/greeter.rb",
+        "layergem": ["loaded", f"/opt/{layer_gems}/gems/layergem-0.1.0"],
     }
 
 

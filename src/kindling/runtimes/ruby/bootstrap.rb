@@ -169,11 +169,11 @@ module Kindling
       @error.class.to_s
     end
 
-    # the user's frames: the runtime's own, from /var/runtime on, are cut as AWS cuts its lib/ frames,
-    # and Ruby's <internal:...> ones (require's) left out
+    # the user's frames: the runtime's own (below the handler, and its Kernel#require between a user's
+    # require and RubyGems') are left out as AWS cuts its lib/ frames, and so are Ruby's <internal:...> ones
     def trace
-      lines = (@error.backtrace || []).first(100).take_while { |line| !line.start_with?(RUNTIME_DIR) }
-      lines.reject { |line| line.start_with?('<internal:') }
+      lines = (@error.backtrace || []).reject { |line| line.start_with?(RUNTIME_DIR, '<internal:') }
+      lines.first(100)
     end
   end
 
