@@ -119,6 +119,12 @@ end
     assert body == {"via": "LambdaFunctions::Handler.process", "n": 42}
 
 
+def test_an_io_is_returned_as_raw_bytes(lam, deploy):
+    name = deploy("rb-raw", {"app.rb": 'def handler(event:, context:) = StringIO.new("not json, #{event["n"]}")\n'})
+    reply = lam.invoke(FunctionName=name, Payload=b'{"n": 1}')
+    assert "FunctionError" not in reply and reply["Payload"].read() == b"not json, 1"
+
+
 def test_context_fields_and_remaining_time(lam, deploy):
     source = """
 def handler(event:, context:)

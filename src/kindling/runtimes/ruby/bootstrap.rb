@@ -25,6 +25,10 @@ module Kindling
   # The runtime starts with --disable-gems and loads them the first time they make a difference: a
   # require that the load path alone cannot satisfy, the Gem constant, Kernel#gem, or an error to describe
   # (both helpers decorate a message only when it is read, so one loaded late still says the same).
+  def self.gems_loaded?
+    @gems_loaded
+  end
+
   def self.load_gems
     return if @gems_loaded
 
@@ -131,7 +135,7 @@ module Kindling
       @client_context = JSON.parse(client_context) if client_context && !client_context.empty?
     end
 
-    def get_remaining_time_in_millis # rubocop:disable Naming/AccessorMethodName (AWS's name)
+    def get_remaining_time_in_millis
       remaining = @deadline_ms - Process.clock_gettime(Process::CLOCK_REALTIME, :millisecond)
       remaining.positive? ? remaining : 0
     end
@@ -218,7 +222,7 @@ module Kindling
     def init(spec, task_root)
       @handler = Handler.new(spec, task_root)
       @handler.load
-    rescue Exception => e # rubocop:disable Lint/RescueException (SyntaxError, LoadError, anything at init)
+    rescue Exception => e # SyntaxError, LoadError: anything at init
       error = LambdaError.new(e, 'Init')
       log("Init error when loading handler #{ENV['_HANDLER']}", error)
       @client.post('/init/error', JSON.generate(error.to_h),
@@ -228,9 +232,9 @@ module Kindling
 
     def serve
       loop do
-        _, headers, body = @client.call('GET', '/invocation/next')
+        _, headers, body = next_invocation
         request_id = headers['lambda-runtime-aws-request-id']
-        $_global_aws_request_id = request_id # rubocop:disable Style/GlobalVars (AWS's runtime sets it too)
+        $_global_aws_request_id = request_id # AWS's runtime sets it too
         trace = headers['lambda-runtime-trace-id']
         trace ? ENV['_X_AMZN_TRACE_ID'] = trace : ENV.delete('_X_AMZN_TRACE_ID')
         invoke(request_id, headers, body)
@@ -239,6 +243,12 @@ module Kindling
 
     private
 
+    def next_invocation
+      @client.call('GET', '/invocation/next')
+    rescue SignalException
+      exit!(0) # shut down while waiting for work: quietly, as AWS's runtime does
+    end
+
     def invoke(request_id, headers, body)
       event = body.empty? ? {} : JSON.parse(body)
       result = @handler.call(event, LambdaContext.new(headers))
@@ -246,7 +256,7 @@ module Kindling
       @client.post("/invocation/#{request_id}/response", payload, 'Content-Type' => type)
     rescue StandardError => e
       fail_invocation(request_id, e, fatal: e.is_a?(NameError)) # NoMethodError is a NameError
-    rescue Exception => e # rubocop:disable Lint/RescueException (exit, raise Exception: posted, then the end)
+    rescue Exception => e # exit, raise Exception...: posted, then the process ends
       fail_invocation(request_id, e, fatal: true)
     end
 
@@ -283,7 +293,7 @@ unless defined?(::Gem)
     def require(path)
       kindling_plain_require(path)
     rescue LoadError
-      raise if Kindling.instance_variable_get(:@gems_loaded)
+      raise if Kindling.gems_loaded?
 
       Kindling.load_gems
       require(path) # RubyGems' own require now
