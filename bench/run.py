@@ -107,6 +107,8 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             )["summary"]
             more["idle_memory"] = extras.idle_memory(port)
             more["burst"] = extras.burst(client, port, 200, progress)
+            more["burst_1000"] = extras.burst(client, port, 1000, progress, sleep_s=5.0, target_s=6.0)
+            more["cold_under_load"] = extras.cold_under_load(invoke, client, port, code, args.cold, progress)
             more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)
             more["without_isolation"] = extras.isolation_cost(invoke, workdir, code, args.cold, progress)
             endpoint = kindling_server.endpoint(port)

@@ -35,7 +35,7 @@ EXAMPLES = ROOT / "examples"
 PY_HANDLER = "def handler(event, context):\n    return {'hello': 'world'}\n"
 RB_HANDLER = "def handler(event:, context:)\n  { 'hello' => 'world' }\nend\n"
 RIC_BOOTSTRAP = "#!/bin/sh\nexec /var/lang/bin/python3.12 -m awslambdaric app.handler\n"
-# npm's aws-lambda-ric, as tests/e2e/test_runtime_api_node_ric.py caches it
+# npm's aws-lambda-ric, as tests/runtimes/test_runtime_api_node_ric.py caches it
 NODE_RIC = Path.home() / ".cache" / "kindling" / "aws-lambda-ric-3.3.0"
 NODE_RIC_BOOTSTRAP = "#!/bin/sh\nexec {node} /var/task/node_modules/aws-lambda-ric/bin/index.mjs index.handler\n"
 
@@ -101,7 +101,7 @@ def _awslambdaric(work: Path) -> bytes:
 def _node_ric(work: Path) -> bytes:
     node = os.path.realpath(shutil.which("node") or "")
     if not (NODE_RIC / "dist").is_dir() or not node.startswith("/usr/"):
-        raise Unavailable("not built: run tests/e2e/test_runtime_api_node_ric.py once (needs node under /usr)")
+        raise Unavailable("not built: run tests/runtimes/test_runtime_api_node_ric.py once (needs node under /usr)")
     tree = work / "node-ric"
     shutil.copytree(NODE_RIC, tree / "node_modules" / "aws-lambda-ric")
     shutil.copy2(EXAMPLES / "nodejs" / "index.mjs", tree / "index.mjs")
