@@ -6,7 +6,6 @@ explicitly, as an operator would."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
+from runtime_helpers import CLIENT_CONTEXT, invoke
 from support import ROLE, ROOT, Server, deleting, make_zip
 
 RUNTIME = "ruby3.2"
@@ -60,17 +60,6 @@ def deploy(lam) -> Iterator:  # type: ignore[no-untyped-def]
             return name
 
         yield _deploy
-
-
-def invoke(lam, name: str, event: object = None, **extra: object) -> tuple[object, str | None, str]:  # type: ignore[no-untyped-def]
-    """(decoded payload, FunctionError, log tail) of one synchronous invocation."""
-    reply = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}), LogType="Tail", **extra)
-    payload = reply["Payload"].read()
-    return (
-        json.loads(payload) if payload else None,
-        reply.get("FunctionError"),
-        base64.b64decode(reply["LogResult"]).decode(),
-    )
 
 
 HELLO = """
@@ -139,8 +128,7 @@ def handler(event:, context:)
 end
 """
     name = deploy("rb-context", {"app.rb": source}, Timeout=5, MemorySize=256)
-    client_context = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
-    reply = lam.invoke(FunctionName=name, Payload=b"{}", ClientContext=client_context)
+    reply = lam.invoke(FunctionName=name, Payload=b"{}", ClientContext=CLIENT_CONTEXT)
     body = json.loads(reply["Payload"].read())
     assert "FunctionError" not in reply, body
     assert body["function_name"] == name and body["function_version"] == "$LATEST"
