@@ -158,6 +158,49 @@ end
     assert body["RUBYLIB"] == "/var/task:/var/runtime/lib:/opt/ruby/lib" and body["_HANDLER"] == "app.handler"
 
 
+LOGGING = """
+require "logger"
+LOG = Logger.new($stdout, progname: "app")
+
+def handler(event:, context:)
+  LOG.debug("hidden at INFO")
+  LOG.info("visible")
+  begin
+    raise ArgumentError, "bad input"
+  rescue ArgumentError => e
+    LOG.error(e)
+  end
+  Logger.new($stdout, formatter: proc { |severity, _, _, message| "#{severity}:#{message}\\n" }).warn("its own")
+  context.aws_request_id
+end
+"""
+
+
+def test_logger_lines_carry_the_request_id_and_follow_the_log_format(lam, deploy):
+    name = deploy("rb-logger", {"app.rb": LOGGING})
+    request_id, error, log = invoke(lam, name)
+    assert error is None, request_id
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} #\d+"
+    assert re.search(rf"^I, \[{stamp}\]  INFO {request_id} -- app: visible$", log, re.M), log
+    assert re.search(rf"^D, \[{stamp}\] DEBUG {request_id} -- app: hidden at INFO$", log, re.M)
+    assert re.search(rf"^E, \[{stamp}\] ERROR {request_id} -- app: bad input \(ArgumentError\)$", log, re.M)
+    assert "WARN:its own\n" in log  # a logger with a formatter of its own keeps it
+
+    lam.update_function_configuration(
+        FunctionName=name, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    request_id, error, log = invoke(lam, name)
+    assert error is None, request_id
+    records = [json.loads(line) for line in log.splitlines() if line.startswith('{"timestamp"')]
+    assert [(r["level"], r["message"]) for r in records] == [("INFO", "visible"), ("ERROR", "bad input")]
+    assert all(r["requestId"] == request_id and r["logger"] == "app" for r in records)
+    assert records[1]["errorType"] == "ArgumentError" and records[1]["stackTrace"][0].startswith(
+        "/var/task/app.rb:9:in"
+    )
+    assert records[1]["location"].startswith("/var/task/app.rb:") and "WARN:its own\n" in log
+
+
 def test_handler_error_has_lambdas_ruby_shape(lam, deploy):
     source = """
 def handler(event:, context:)

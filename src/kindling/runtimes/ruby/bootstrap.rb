@@ -36,6 +36,14 @@ module Kindling
     Kernel.send(:kindling_plain_require, 'rubygems')
   end
 
+  # Logger writes Lambda's lines (lambda_logger.rb), from the moment the function's code loads it
+  def self.patch_logger
+    return if @logger_patched
+
+    @logger_patched = true
+    Kernel.send(:kindling_plain_require, File.join(RUNTIME_DIR, 'lambda_logger'))
+  end
+
   def self.load_error_helpers
     return if @helpers_loaded
 
@@ -283,7 +291,8 @@ end
 unless defined?(::Gem)
   Object.autoload(:Gem, 'rubygems')
 
-  # Kernel#require and Kernel#gem load RubyGems the first time they need it (see Kindling.load_gems)
+  # Kernel#require and Kernel#gem load RubyGems the first time they need it (see Kindling.load_gems);
+  # require also gives Logger Lambda's format once it is loaded
   module Kernel
     alias_method :kindling_plain_require, :require
     private :kindling_plain_require
@@ -291,7 +300,9 @@ unless defined?(::Gem)
     private
 
     def require(path)
-      kindling_plain_require(path)
+      loaded = kindling_plain_require(path)
+      Kindling.patch_logger if loaded && defined?(::Logger::Formatter)
+      loaded
     rescue LoadError
       raise if Kindling.gems_loaded?
 
