@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def start_kindling(stack: contextlib.ExitStack, invoke: ModuleType, path: Path, workdir: Path) -> Kindling:
     """Kindling serving `hello` (stopped when the stack closes), or the reason why not."""
     try:
-        port = stack.enter_context(kindling_server.running(invoke, workdir))
+        port = stack.enter_context(kindling_server.running(invoke, workdir, extra=runtimes.server_flags()))
     except kindling_server.ServerError as exc:
         return f"not started: {exc}"
     client = kindling_server.lambda_client(kindling_server.endpoint(port))
@@ -108,6 +108,8 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             )["summary"]
             more["idle_memory"] = extras.idle_memory(port)
             more["burst"] = extras.burst(client, port, 200, progress)
+            more["burst_1000"] = extras.burst(client, port, 1000, progress, sleep_s=5.0, target_s=6.0)
+            more["cold_under_load"] = extras.cold_under_load(invoke, client, port, code, args.cold, progress)
             more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)
             more["without_isolation"] = extras.isolation_cost(invoke, workdir, code, args.cold, progress)
             endpoint = kindling_server.endpoint(port)

@@ -32,7 +32,7 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
-from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
+from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime, unavailable
 from ..store.db import Store
 from . import images, limits, snapstart
 from .layers import LayerService, check_size
@@ -222,10 +222,7 @@ class FunctionService:
                 f"[{', '.join(CREATABLE)}] or be a valid ARN"
             )
         if runtime is None:
-            available = ", ".join(sorted(self.runtimes)) or "none"
-            raise InvalidParameterValue(
-                f"The runtime {name} is not available on this Kindling server. Available runtimes: {available}."
-            )
+            raise InvalidParameterValue(unavailable(name, self.runtimes))
         if runtime.command and not self.config.network:
             raise InvalidParameterValue(
                 f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."

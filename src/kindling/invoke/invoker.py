@@ -92,6 +92,8 @@ def lambda_environment(
         del env["AWS_EXECUTION_ENV"]  # Lambda sets none for custom runtimes
     elif runtime.name.startswith("nodejs"):
         env.setdefault("NODE_PATH", NODE_PATH.format(major=runtime.version))
+    for name, value in runtime.variables:
+        env.setdefault(name, value)
     return env
 
 
