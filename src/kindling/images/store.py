@@ -106,7 +106,12 @@ class ImageStore:
         except BadReference as bad:
             raise SourceMissing(str(bad)) from None
         with contextlib.closing(open_source(ref)) as source:
-            return self._pull(source, ref, architecture)
+            try:
+                return self._pull(source, ref, architecture)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:  # JSON that is not what it says
+                raise ImageFailed(
+                    f"InvalidManifest: the image's manifest or config cannot be read ({error!r})"
+                ) from None
 
     def _pull(self, source: Source, ref: Reference, architecture: str) -> Image:
         data, media, digest = source.manifest(ref.wanted)
