@@ -278,6 +278,8 @@ def test_bad_image_requests_are_refused_and_change_nothing(lam, images: Images, 
         error(lam.update_function_code, FunctionName=name, ImageUri=f"{images.host}/go-fn:missing")[0]
         == "InvalidParameterValueException"
     )
+    again = error(lam.create_function, FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+    assert again[0] == "ResourceConflictException"
     assert lam.get_function_configuration(FunctionName=name)["RevisionId"] == revision
     assert invoke(lam, name)["version"] == "v1"
 

@@ -249,6 +249,9 @@ class FunctionService:
         if current is None:
             images.check_create(params)
             uri = (params.get("Code") or {}).get("ImageUri")
+            name = parse_function(params["FunctionName"], self.config.region).name
+            if uri and name in self._functions:  # refused before a pull, not after
+                raise ResourceConflict(f"Function already exist: {name}")
         else:
             images.check_update(current, params)
             uri = params.get("ImageUri") if current.package_type == "Image" else None
@@ -256,6 +259,10 @@ class FunctionService:
             return None
         if LAUNCHER not in self.runtimes:
             raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
+        if not self.config.network:
+            raise InvalidParameterValue(
+                "Container images talk to the Runtime API over loopback, which --no-network takes away."
+            )
         architectures = params.get("Architectures") or (list(current.architectures) if current else None)
         return await images.pull(self.images, uri, architectures)
 
