@@ -61,4 +61,9 @@ def test_broken_images_fail_with_a_reason(tmp_path: Path) -> None:
     _archive(tmp_path / "zstd.tar", json.dumps({**manifest, "layers": [zstd]}).encode(), [config, blob])
     with pytest.raises(ImageFailed, match="UnsupportedMediaType"):
         store.pull(f"oci-archive:{tmp_path / 'zstd.tar'}:v1")
+    escaping = {**lying, "digest": "sha256:../../../escaped"}  # a digest is a file name in the store: checked
+    _archive(tmp_path / "escaping.tar", json.dumps({**manifest, "layers": [escaping]}).encode(), [config, blob])
+    with pytest.raises(ImageFailed, match="is not a sha256 digest"):
+        store.pull(f"oci-archive:{tmp_path / 'escaping.tar'}:v1")
+    assert not list(tmp_path.rglob("escaped*"))
     assert not [p for p in (tmp_path / "store" / "layers").iterdir()]  # nothing half unpacked is left

@@ -196,14 +196,14 @@ class OciArchive(_Archive):
     def manifest(self, wanted: str) -> tuple[bytes, str, str]:
         if wanted.startswith("sha256:"):
             data = self.read(f"blobs/sha256/{wanted[7:]}").read()
-            return data, json.loads(data).get("mediaType", OCI_MANIFEST), wanted
+            return data, json.loads(data).get("mediaType", OCI_MANIFEST), _sha256(data)
         entries = json.loads(self.read("index.json").read()).get("manifests", [])
         named = [e for e in entries if e.get("annotations", {}).get("org.opencontainers.image.ref.name") == wanted]
         chosen = named or (entries if wanted == "latest" and len(entries) == 1 else [])
         if not chosen:
             raise SourceMissing(f"{self.path} has no image tagged {wanted}")
-        digest = chosen[0]["digest"]
-        return self.read(f"blobs/sha256/{digest.split(':')[-1]}").read(), chosen[0]["mediaType"], digest
+        data = self.read(f"blobs/sha256/{str(chosen[0]['digest']).split(':')[-1]}").read()
+        return data, chosen[0]["mediaType"], _sha256(data)  # what the bytes are, whatever the index says
 
     def blob(self, digest: str) -> IO[bytes]:
         return self.read(f"blobs/sha256/{digest.split(':')[-1]}")

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -25,9 +26,17 @@ from .sources import INDEXES, Source, SourceMissing, open_source
 __all__ = ["Image", "ImageFailed", "ImageStore", "SourceMissing"]
 
 _TMP = ".tmp-"
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _LAYER_TYPES = ("tar", "tar+gzip", "tar.gzip")  # the endings of the layer media types unpacked here
 _PLATFORMS = {"x86_64": "amd64", "arm64": "arm64"}
 SIZE_EXCEEDED = "SizeLimitExceeded: Uncompressed container image size exceeds 10 GiB limit"
+
+
+def _checked_digest(value: object) -> str:
+    """A digest a manifest names, before it becomes a file name or a URL: ``sha256:`` and 64 hex digits only."""
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise ImageFailed(f"InvalidManifest: {value!r} is not a sha256 digest")
+    return value
 
 
 class ImageFailed(Exception):
@@ -179,7 +188,7 @@ class ImageStore:
         for entry in json.loads(data).get("manifests", []):
             platform = entry.get("platform", {})
             if platform.get("os") == "linux" and platform.get("architecture") == wanted:
-                return str(entry["digest"])
+                return _checked_digest(entry.get("digest"))
         raise ImageFailed(f"UnsupportedPlatform: the image has no linux/{wanted} manifest")
 
     def _unpack(self, source: Source, manifest: dict[str, Any], digest: str, resolved: str) -> Image:
@@ -189,15 +198,15 @@ class ImageStore:
         for layer in layers:
             if not str(layer.get("mediaType", "")).endswith(_LAYER_TYPES):
                 raise ImageFailed(f"UnsupportedMediaType: layers of type {layer.get('mediaType')} cannot be unpacked")
-        config_digest = manifest["config"]["digest"]
+        config_digest = _checked_digest(manifest["config"]["digest"])
         with contextlib.closing(source.blob(config_digest)) as stream:
             checked = _Checked(stream, config_digest)
             config = json.loads(checked.read())
             checked.finish()
+        names = [_checked_digest(layer.get("digest")) for layer in layers]
         size = 0
-        for layer in layers:
-            size += self._layer(source, layer["digest"], IMAGE_MAX - size)
-        names = [layer["digest"] for layer in layers]
+        for name in names:
+            size += self._layer(source, name, IMAGE_MAX - size)
         root_key = hashlib.sha256("\n".join(names).encode()).hexdigest()
         root = self._roots / root_key
         if not root.is_dir():
