@@ -159,6 +159,7 @@ class Kindling:
         self.invoker.opt_dir = self.layers.opt_dir
         if config.otlp_endpoint:
             self.invoker.tracing.export_to(config.otlp_endpoint)
+        self.invoker.tracing.on_segments = self.metrics.xray.record  # sampled invocations' X-Ray segments
         self.functions = FunctionService(
             config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
         )
@@ -238,7 +239,8 @@ class Kindling:
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
-        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform, ConsoleAssets()]
+        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.metrics.xray_api, self.services]
+        services += [platform, ConsoleAssets()]
         dispatcher = Dispatcher(services, fallback=api)
 
         def public(scope: dict) -> bool:
@@ -310,7 +312,7 @@ class Kindling:
         self.provisioned.start()
         await self.events.start()
         await self.services.start()
-        self.metrics.start()
+        await self.metrics.start()
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()

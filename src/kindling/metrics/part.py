@@ -16,6 +16,7 @@ from ..config import Config
 from ..errors import InvalidParameterValue
 from ..store.metrics import MetricStore
 from ..store.sqlite import Database
+from ..store.traces import TraceStore
 from ..web import RawRequest, Reply, json_reply
 from . import cost
 from .alarms import Action, Alarms
@@ -26,6 +27,7 @@ from .prometheus import PrometheusService
 from .recorder import Recorder
 from .series import Metrics
 from .usage import UsageSampler
+from .xray import Daemon, XRay, XRayService
 
 
 class MetricsPart:
@@ -39,15 +41,22 @@ class MetricsPart:
         self.usage = UsageSampler(self.store)
         self.cloudwatch.tick_jobs.append(self._sample_usage)
         self.log_line = functools.partial(take_line, self.recorder)  # for the log store's JSON lines
+        self.xray = XRay(TraceStore(database), config.region, config.account_id)
+        self.xray_api = XRayService(self.xray)
+        self.daemon = Daemon(self.xray)  # the X-Ray daemon's UDP port: the server's own host and port
+        self.config = config
 
     def act_with(self, invoke_function: Action) -> None:
         """How an alarm invokes a Lambda function (asynchronously, through the event queue)."""
         self.alarms.invoke_function = invoke_function
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self.cloudwatch.start()
+        await self.daemon.start(self.config.host, self.config.port)
 
     async def close(self) -> None:
+        self.daemon.close()
+        await self.xray.flush()
         await self.cloudwatch.close()
 
     async def _sample_usage(self) -> None:

@@ -1,0 +1,165 @@
+"""X-Ray: the API on the port (boto3's ``xray`` client), and the daemon's UDP port a function's X-Ray SDK
+sends to, whose segments join the platform's own (``AWS::Lambda``, ``AWS::Lambda::Function`` with
+``Initialization``, ``Invocation``, ``Overhead``) in one trace."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support import Server, create_function
+
+# what an X-Ray SDK does in Lambda: a subsegment under the function segment (the header's Parent), one
+# datagram to AWS_XRAY_DAEMON_ADDRESS
+SENDER = """
+import json, os, random, socket, time
+
+def handler(event, context):
+    fields = dict(part.split("=", 1) for part in os.environ["_X_AMZN_TRACE_ID"].split(";"))
+    host, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].rsplit(":", 1)
+    now = time.time()
+    sub = {"type": "subsegment", "trace_id": fields["Root"], "parent_id": fields["Parent"],
+           "id": "%016x" % random.getrandbits(64), "name": "work", "start_time": now - 0.01, "end_time": now,
+           "annotations": {"order": 7}}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b'{"format":"json","version":1}\\n' + json.dumps(sub).encode(), (host, int(port)))
+    return {"trace": os.environ["_X_AMZN_TRACE_ID"], "daemon": os.environ["AWS_XRAY_DAEMON_ADDRESS"]}
+"""
+
+
+def new_trace_id() -> str:
+    return f"1-{int(time.time()):08x}-{random.getrandbits(96):024x}"
+
+
+def segment_id() -> str:
+    return f"{random.getrandbits(64):016x}"
+
+
+@pytest.fixture(scope="module")
+def xray(server: Server):  # type: ignore[no-untyped-def]
+    return server.client("xray")
+
+
+def wait_for_trace(xray: Any, trace_id: str, done: Any, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        if traces and done(traces[0]):
+            return traces[0]
+        assert time.monotonic() < deadline, f"trace not complete: {traces}"
+        time.sleep(0.1)
+
+
+def test_put_segments_then_read_them_as_one_trace(xray: Any) -> None:
+    trace_id, parent, child = new_trace_id(), segment_id(), segment_id()
+    now = time.time()
+    segment = {
+        "trace_id": trace_id,
+        "id": parent,
+        "name": "orders",
+        "start_time": now - 1,
+        "end_time": now,
+        "http": {"request": {"method": "GET", "url": "http://shop/orders"}, "response": {"status": 500}},
+        "fault": True,
+        "annotations": {"customer": "ada"},
+    }
+    sub = {"type": "subsegment", "trace_id": trace_id, "parent_id": parent, "id": child, "name": "db",
+           "start_time": now - 0.5, "end_time": now - 0.2}  # fmt: skip
+    answer = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(segment), json.dumps(sub)])
+    assert answer["UnprocessedTraceSegments"] == []
+
+    trace = wait_for_trace(xray, trace_id, lambda trace: len(trace["Segments"]) == 1)
+    document = json.loads(trace["Segments"][0]["Document"])
+    assert document["name"] == "orders"
+    assert [s["name"] for s in document["subsegments"]] == ["db"]  # the subsegment sent alone joined its parent
+    assert trace["Duration"] == pytest.approx(1.0, abs=0.01)
+
+    summaries = xray.get_trace_summaries(StartTime=now - 60, EndTime=now + 60)["TraceSummaries"]
+    mine = next(summary for summary in summaries if summary["Id"] == trace_id)
+    assert mine["HasFault"] is True and mine["HasError"] is False
+    assert mine["Http"]["HttpStatus"] == 500 and mine["Http"]["HttpMethod"] == "GET"
+    assert mine["ResponseTime"] == pytest.approx(1.0, abs=0.01)
+    assert mine["Annotations"]["customer"][0]["AnnotationValue"] == {"StringValue": "ada"}
+
+    filtered = xray.get_trace_summaries(
+        StartTime=now - 60, EndTime=now + 60, FilterExpression='service("orders") AND fault'
+    )["TraceSummaries"]
+    assert [summary["Id"] for summary in filtered] == [trace_id]
+    none = xray.get_trace_summaries(StartTime=now - 60, EndTime=now + 60, FilterExpression='service("nope")')
+    assert none["TraceSummaries"] == []
+
+
+def test_bad_input_is_refused_and_changes_nothing(server: Server, xray: Any) -> None:
+    trace_id = new_trace_id()
+    bad = {"trace_id": trace_id, "id": "not-hex", "name": "x", "start_time": time.time(), "end_time": time.time()}
+    answer = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(bad), "{not json"])
+    assert [item["ErrorCode"] for item in answer["UnprocessedTraceSegments"]] == ["InvalidSegment"] * 2
+    assert xray.batch_get_traces(TraceIds=[trace_id])["UnprocessedTraceIds"] == [trace_id]
+    with pytest.raises(ClientError) as refused:
+        xray.batch_get_traces(TraceIds=[new_trace_id() for _ in range(6)])
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    with pytest.raises(ClientError) as refused:
+        xray.get_trace_summaries(StartTime=time.time(), EndTime=time.time() - 10)
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    with pytest.raises(ClientError) as refused:
+        xray.get_trace_summaries(
+            StartTime=time.time() - 10, EndTime=time.time(), FilterExpression="http.url BEGINSWITH"
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    request = urllib.request.Request(server.endpoint + "/TraceSegments", data=b"[1, 2", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as raw:
+        urllib.request.urlopen(request, timeout=10)
+    assert raw.value.code == 400 and raw.value.headers["x-amzn-ErrorType"] == "InvalidRequestException"
+    assert json.loads(raw.value.read())["message"]
+
+
+def test_sampling_rules_are_xrays_default(xray: Any) -> None:
+    rules = xray.get_sampling_rules()["SamplingRuleRecords"]
+    assert rules[0]["SamplingRule"]["FixedRate"] == 0.05 and rules[0]["SamplingRule"]["ReservoirSize"] == 1
+
+
+def test_a_functions_segments_over_udp_join_the_platforms(server: Server, lam: Any, xray: Any) -> None:
+    create_function(lam, "xray-sender", {"app.py": SENDER}, TracingConfig={"Mode": "Active"})
+    trace_id, caller = new_trace_id(), segment_id()
+    lam.meta.events.register_first(
+        "before-sign.lambda.Invoke",
+        lambda request, **_: request.headers.__setitem__(
+            "X-Amzn-Trace-Id", f"Root={trace_id};Parent={caller};Sampled=1"
+        ),
+    )
+    try:
+        seen = json.loads(lam.invoke(FunctionName="xray-sender")["Payload"].read())
+    finally:
+        lam.meta.events.unregister("before-sign.lambda.Invoke")
+    fields = dict(part.split("=", 1) for part in seen["trace"].split(";"))
+    assert fields["Root"] == trace_id and fields["Sampled"] == "1"
+    assert fields["Parent"] != caller  # the function segment's id, as on Lambda
+    assert seen["daemon"].endswith(f":{server.port}")
+
+    def complete(trace: dict[str, Any]) -> bool:
+        documents = [json.loads(segment["Document"]) for segment in trace["Segments"]]
+        function = [d for d in documents if d.get("origin") == "AWS::Lambda::Function"]
+        return bool(function) and "work" in {s["name"] for s in function[0].get("subsegments", [])}
+
+    trace = wait_for_trace(xray, trace_id, complete)
+    documents = {json.loads(s["Document"])["origin"]: json.loads(s["Document"]) for s in trace["Segments"]}
+    assert set(documents) == {"AWS::Lambda", "AWS::Lambda::Function"}
+    service, function = documents["AWS::Lambda"], documents["AWS::Lambda::Function"]
+    assert service["parent_id"] == caller and function["parent_id"] == service["id"]
+    assert function["id"] == fields["Parent"]
+    names = [s["name"] for s in function["subsegments"]]
+    assert names[:3] == ["Initialization", "Invocation", "Overhead"] and "work" in names  # a cold start
+    invocation = function["subsegments"][1]
+    assert invocation["end_time"] - invocation["start_time"] < trace["Duration"]
+    summaries = xray.get_trace_summaries(
+        StartTime=time.time() - 60, EndTime=time.time() + 5, FilterExpression='service("xray-sender")'
+    )["TraceSummaries"]
+    mine = next(summary for summary in summaries if summary["Id"] == trace_id)
+    assert mine["EntryPoint"]["Type"] == "AWS::Lambda"
+    assert mine["Annotations"]["order"][0]["AnnotationValue"] == {"NumberValue": 7}
