@@ -154,6 +154,7 @@ class Kindling:
         if not config.network and isinstance(self.backend, NamespacesBackend):  # the endpoint stays reachable
             self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
             self.backend.bridge = (str(self.bridge.path), config.port)
+            self.bridge.on_datagram = self.metrics.xray.datagram  # the X-Ray daemon's port, from inside
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir

@@ -8,6 +8,7 @@ import json
 import random
 import time
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -124,7 +125,23 @@ def test_sampling_rules_are_xrays_default(xray: Any) -> None:
     assert rules[0]["SamplingRule"]["FixedRate"] == 0.05 and rules[0]["SamplingRule"]["ReservoirSize"] == 1
 
 
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    instance = Server(tmp_path_factory.mktemp("xray-nonet") / "data", "--no-network").start()
+    yield instance
+    instance.stop()
+
+
 def test_a_functions_segments_over_udp_join_the_platforms(server: Server, lam: Any, xray: Any) -> None:
+    send_and_check(server, lam, xray)
+
+
+def test_without_network_the_daemon_port_is_reached_through_the_bridge(isolated: Server) -> None:
+    assert isolated.health()["sandbox"] == "namespaces"
+    send_and_check(isolated, isolated.client(), isolated.client("xray"))
+
+
+def send_and_check(server: Server, lam: Any, xray: Any) -> None:
     create_function(lam, "xray-sender", {"app.py": SENDER}, TracingConfig={"Mode": "Active"})
     trace_id, caller = new_trace_id(), segment_id()
     lam.meta.events.register_first(
