@@ -4,11 +4,13 @@ sends to, whose segments join the platform's own (``AWS::Lambda``, ``AWS::Lambda
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,3 +182,48 @@ def send_and_check(server: Server, lam: Any, xray: Any) -> None:
     mine = next(summary for summary in summaries if summary["Id"] == trace_id)
     assert mine["EntryPoint"]["Type"] == "AWS::Lambda"
     assert mine["Annotations"]["order"][0]["AnnotationValue"] == {"NumberValue": 7}
+
+
+SDK_HANDLER = """
+from aws_xray_sdk.core import xray_recorder
+
+def handler(event, context):
+    with xray_recorder.in_subsegment("sdk-work") as subsegment:
+        subsegment.put_annotation("step", "one")
+    return "done"
+"""
+
+
+def package_files(*packages: str) -> dict[str, str | bytes]:
+    """Packages of the test's own environment (their pure-Python parts), as a function's zip carries them."""
+    files: dict[str, str | bytes] = {}
+    for package in packages:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for path in root.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".so":
+                files[str(path.relative_to(root.parent))] = path.read_bytes()
+    return files
+
+
+def test_the_aws_xray_sdk_works_unchanged(lam: Any, xray: Any) -> None:
+    files = {"app.py": SDK_HANDLER, **package_files("aws_xray_sdk", "wrapt")}
+    create_function(lam, "xray-sdk", files, TracingConfig={"Mode": "Active"}, Timeout=30)
+    trace_id = new_trace_id()
+    lam.meta.events.register_first(
+        "before-sign.lambda.Invoke",
+        lambda request, **_: request.headers.__setitem__("X-Amzn-Trace-Id", f"Root={trace_id};Sampled=1"),
+    )
+    try:
+        reply = lam.invoke(FunctionName="xray-sdk")
+    finally:
+        lam.meta.events.unregister("before-sign.lambda.Invoke")
+    assert json.loads(reply["Payload"].read()) == "done", reply
+
+    def has_sdk_work(trace: dict[str, Any]) -> bool:
+        documents = [json.loads(segment["Document"]) for segment in trace["Segments"]]
+        return any(s["name"] == "sdk-work" for d in documents for s in d.get("subsegments", []))
+
+    trace = wait_for_trace(xray, trace_id, has_sdk_work)
+    function = next(json.loads(s["Document"]) for s in trace["Segments"] if "AWS::Lambda::Function" in s["Document"])
+    work = next(s for s in function["subsegments"] if s["name"] == "sdk-work")
+    assert work["annotations"] == {"step": "one"}
