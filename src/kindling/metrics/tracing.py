@@ -14,10 +14,12 @@ by the batch processor's thread for the export; an unsampled invocation costs a 
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..models import FunctionVersion, InvokeRequest, InvokeResult
 
@@ -58,16 +60,28 @@ class Tracing:
         return f"Root={root};Sampled={int(sampled)}"
 
     def export_to(self, endpoint: str) -> None:
-        """Send sampled invocations' spans to an OTLP/HTTP collector (``http://host:4318``)."""
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        """Send sampled invocations' spans to an OTLP collector: over HTTP (``http://host:4318``), or over gRPC
+        when the URL says so (``grpc://host:4317``, ``grpcs://`` with TLS) or ``OTEL_EXPORTER_OTLP_PROTOCOL``
+        (or its ``_TRACES_`` form) is ``grpc``, as OpenTelemetry's SDKs read it."""
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-        url = endpoint.rstrip("/")
-        url = url if url.endswith("/v1/traces") else url + "/v1/traces"
+        url = urlsplit(endpoint)
+        protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        exporter: SpanExporter
+        if url.scheme in ("grpc", "grpcs") or protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+            secure = url.scheme in ("grpcs", "https")
+            exporter = GrpcExporter(endpoint=f"{'https' if secure else 'http'}://{url.netloc}", insecure=not secure)
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            path = endpoint.rstrip("/")
+            exporter = OTLPSpanExporter(endpoint=path if path.endswith("/v1/traces") else path + "/v1/traces")
         self._provider = TracerProvider(resource=Resource.create({"service.name": "kindling", "cloud.provider": "aws"}))
-        self._provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url), schedule_delay_millis=500))
+        self._provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
         self._tracer = self._provider.get_tracer("kindling.metrics.tracing")
 
     @property
