@@ -193,6 +193,7 @@ class Kindling:
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
         self.pollers = Pollers(config, self.mappings, self.invocations)
+        self.pollers.metrics = self.metrics.recorder
         model = ServiceModel()
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
         self.trail = AuditTrail(
@@ -299,6 +300,10 @@ class Kindling:
         spares = pool.ready() if pool is not None else 0
         return {"environments": dict(states), "spares": spares, "queue": queue}
 
+    def _stopping(self) -> None:
+        self.events.pause()  # queued events wait for the next start instead of starting now
+        self.services.stopping()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
+
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
         record, code_dir, invoked = self.functions.invoke_target(function_arn, None)
         await self.events.enqueue(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
@@ -336,7 +341,7 @@ class Kindling:
                 ssl_certfile=self.config.tls_cert or None,
                 ssl_keyfile=self.config.tls_key or None,
             ),
-            on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
+            on_stop=self._stopping,
         )
         log.info(
             "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",

@@ -213,6 +213,16 @@ class Recorder:
         for dims in ((), (("FunctionName", function),)):
             self.put(LAMBDA, metric, dims, unit, self.clock(), value)
 
+    def mapping_events(self, uuid: str, metric: str, events: int) -> None:
+        """An event source mapping's event count (``PolledEventCount``…), under ``EventSourceMappingUUID``."""
+        if events:
+            self.put(LAMBDA, metric, (("EventSourceMappingUUID", uuid),), "Count", self.clock(), float(events))
+
+    def iterator_age(self, function: str, uuid: str, age_ms: float) -> None:
+        """A stream mapping's ``IteratorAge``: the last record's age as its batch goes to the function."""
+        self.count("IteratorAge", function, max(0.0, age_ms), "Milliseconds")
+        self.put(LAMBDA, "IteratorAge", (("EventSourceMappingUUID", uuid),), "Milliseconds", self.clock(), age_ms)
+
     def put(
         self,
         namespace: str,
