@@ -22,6 +22,7 @@ from . import cost
 from .alarms import Action, Alarms
 from .cloudwatch import CloudWatchService
 from .emf import take_line
+from .notify import SnsPublisher
 from .operations import MetricOperations
 from .prometheus import PrometheusService
 from .recorder import Recorder
@@ -36,6 +37,7 @@ class MetricsPart:
         self.store = MetricStore(database)
         self.metrics = Metrics(self.store, self.recorder)
         self.alarms = Alarms(self.store, self.metrics, config.region, config.account_id)
+        self.alarms.notify_sns = SnsPublisher(config)
         self.cloudwatch = CloudWatchService(MetricOperations(self.metrics, self.recorder), self.alarms)
         self.prometheus = PrometheusService(self.cloudwatch)
         self.usage = UsageSampler(self.store)
