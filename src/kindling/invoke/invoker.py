@@ -153,9 +153,12 @@ class Invoker:
 
     async def _new_environment(self, pool: Pool, initialization: str = "on-demand") -> Environment:
         if pool.version.snap_start_optimized:
-            return await self.snapshots.environment(pool.version)
-        env_id, sandbox, stream = await self._sandbox(pool.version, pool.code_dir, initialization)
-        return Environment(env_id, pool.version, sandbox, stream)
+            env = await self.snapshots.environment(pool.version)
+        else:
+            env_id, sandbox, stream = await self._sandbox(pool.version, pool.code_dir, initialization)
+            env = Environment(env_id, pool.version, sandbox, stream)
+        env.on_post_runtime = self.metrics.post_runtime
+        return env
 
     async def _sandbox(
         self, version: FunctionVersion, code_dir: Path, initialization: str, host_tmp: bool = True

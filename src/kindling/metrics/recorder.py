@@ -213,6 +213,10 @@ class Recorder:
         for dims in ((), (("FunctionName", function),)):
             self.put(LAMBDA, metric, dims, unit, self.clock(), value)
 
+    def post_runtime(self, function: str, duration_ms: float) -> None:
+        """``PostRuntimeExtensionsDuration``: the extensions' work after the runtime answered."""
+        self.count("PostRuntimeExtensionsDuration", function, duration_ms, "Milliseconds")
+
     def mapping_events(self, uuid: str, metric: str, events: int) -> None:
         """An event source mapping's event count (``PolledEventCount``…), under ``EventSourceMappingUUID``."""
         if events:
