@@ -152,6 +152,7 @@ class Invoker:
         return pool
 
     async def _new_environment(self, pool: Pool, initialization: str = "on-demand") -> Environment:
+        env: Environment
         if pool.version.snap_start_optimized:
             env = await self.snapshots.environment(pool.version)
         else:
