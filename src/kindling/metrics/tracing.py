@@ -104,6 +104,8 @@ class Tracing:
         return request if trace == request.trace_id else dataclasses.replace(request, trace_id=trace)
 
     def finished(self, version: FunctionVersion, request: InvokeRequest, result: InvokeResult) -> None:
+        if not self._open or "Sampled=1" not in request.trace_id:  # the unsampled invocation's whole cost
+            return
         header = fields(request.trace_id)
         opened = self._open.pop(header.get("Parent", ""), None)
         if opened is None or result.duration_ms is None:
