@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from support import Server, create_function
+from support import Server, aws_cli, create_function
 
 # what an X-Ray SDK does in Lambda: a subsegment under the function segment (the header's Parent), one
 # datagram to AWS_XRAY_DAEMON_ADDRESS
@@ -227,3 +227,17 @@ def test_the_aws_xray_sdk_works_unchanged(lam: Any, xray: Any) -> None:
     function = next(json.loads(s["Document"]) for s in trace["Segments"] if "AWS::Lambda::Function" in s["Document"])
     work = next(s for s in function["subsegments"] if s["name"] == "sdk-work")
     assert work["annotations"] == {"step": "one"}
+
+
+def test_the_aws_cli_reads_traces(server: Server, xray: Any) -> None:
+    trace_id, now = new_trace_id(), time.time()
+    segment = {"trace_id": trace_id, "id": segment_id(), "name": "cli-seen", "start_time": now - 0.2, "end_time": now}
+    xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
+    args = ["--start-time", str(int(now - 60)), "--end-time", str(int(now + 60))]
+    listed = aws_cli(
+        server.endpoint, "xray", "get-trace-summaries", *args, "--filter-expression", 'service("cli-seen")'
+    )
+    assert [summary["Id"] for summary in json.loads(listed.stdout)["TraceSummaries"]] == [trace_id]
+    fetched = aws_cli(server.endpoint, "xray", "batch-get-traces", "--trace-ids", trace_id)
+    [trace] = json.loads(fetched.stdout)["Traces"]
+    assert json.loads(trace["Segments"][0]["Document"])["name"] == "cli-seen"
