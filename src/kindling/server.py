@@ -63,7 +63,7 @@ from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
 from .runtimes.registry import discover
-from .sandbox.bridge import EndpointBridge
+from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
@@ -318,7 +318,7 @@ class Kindling:
         self.provisioned.start()
         await self.events.start()
         await self.services.start()
-        await self.metrics.start()
+        await self.metrics.start(reachable_host(self.config.host))
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import functools
+import logging
 import time
 from collections.abc import Awaitable
 from datetime import datetime
@@ -30,6 +31,8 @@ from .series import Metrics
 from .usage import UsageSampler
 from .xray import Daemon, XRay, XRayService
 
+log = logging.getLogger("kindling.metrics")
+
 
 class MetricsPart:
     def __init__(self, config: Config, database: Database) -> None:
@@ -52,9 +55,14 @@ class MetricsPart:
         """How an alarm invokes a Lambda function (asynchronously, through the event queue)."""
         self.alarms.invoke_function = invoke_function
 
-    async def start(self) -> None:
+    async def start(self, daemon_host: str) -> None:
+        """``daemon_host``: where the X-Ray daemon's UDP port listens (the address functions reach the server at:
+        loopback for a server on every address, so nothing outside the host can write traces)."""
         self.cloudwatch.start()
-        await self.daemon.start(self.config.host, self.config.port)
+        try:
+            await self.daemon.start(daemon_host, self.config.port)
+        except OSError as error:  # the UDP port of that number is taken: traces still come through the API
+            log.warning("X-Ray daemon port udp:%s:%s unavailable: %s", daemon_host, self.config.port, error)
 
     async def close(self) -> None:
         self.daemon.close()
