@@ -241,3 +241,48 @@ def test_the_aws_cli_reads_traces(server: Server, xray: Any) -> None:
     fetched = aws_cli(server.endpoint, "xray", "batch-get-traces", "--trace-ids", trace_id)
     [trace] = json.loads(fetched.stdout)["Traces"]
     assert json.loads(trace["Segments"][0]["Document"])["name"] == "cli-seen"
+
+
+def test_an_async_event_shows_its_time_in_the_queue(lam: Any, xray: Any) -> None:
+    create_function(lam, "xray-async", {"app.py": "def handler(event, context):\n    return 1\n"})
+    trace_id = new_trace_id()
+    lam.meta.events.register_first(
+        "before-sign.lambda.Invoke",
+        lambda request, **_: request.headers.__setitem__("X-Amzn-Trace-Id", f"Root={trace_id};Sampled=1"),
+    )
+    try:
+        assert lam.invoke(FunctionName="xray-async", InvocationType="Event")["StatusCode"] == 202
+    finally:
+        lam.meta.events.unregister("before-sign.lambda.Invoke")
+
+    def has_service(trace: dict[str, Any]) -> bool:
+        return any('"AWS::Lambda"' in segment["Document"] for segment in trace["Segments"])
+
+    trace = wait_for_trace(xray, trace_id, has_service)
+    service = next(json.loads(s["Document"]) for s in trace["Segments"] if '"AWS::Lambda"' in s["Document"])
+    dwell, attempt = service["subsegments"]
+    assert (dwell["name"], attempt["name"]) == ("Dwell Time", "Attempt #1")
+    assert service["start_time"] == dwell["start_time"] <= dwell["end_time"] == attempt["start_time"]
+
+
+def test_a_snapstart_restore_shows_as_restore(lam: Any, xray: Any) -> None:
+    create_function(
+        lam, "xray-snap", {"app.py": "def handler(event, context):\n    return 1\n"},
+        SnapStart={"ApplyOn": "PublishedVersions"},
+    )  # fmt: skip
+    version = lam.publish_version(FunctionName="xray-snap")["Version"]
+    lam.get_waiter("published_version_active").wait(
+        FunctionName="xray-snap", Qualifier=version, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
+    )
+    trace_id = new_trace_id()
+    lam.meta.events.register_first(
+        "before-sign.lambda.Invoke",
+        lambda request, **_: request.headers.__setitem__("X-Amzn-Trace-Id", f"Root={trace_id};Sampled=1"),
+    )
+    try:
+        assert lam.invoke(FunctionName="xray-snap", Qualifier=version)["Payload"].read() == b"1"
+    finally:
+        lam.meta.events.unregister("before-sign.lambda.Invoke")
+    trace = wait_for_trace(xray, trace_id, lambda trace: len(trace["Segments"]) == 2)
+    function = next(json.loads(s["Document"]) for s in trace["Segments"] if "AWS::Lambda::Function" in s["Document"])
+    assert [s["name"] for s in function["subsegments"]] == ["Restore", "Invocation", "Overhead"]

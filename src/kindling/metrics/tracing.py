@@ -149,9 +149,16 @@ class Tracing:
         }
         if len(caller) == 16:
             service["parent_id"] = caller
+        if request.queued_at is not None:  # an async event: its time in the queue, then this attempt
+            service["start_time"] = min(request.queued_at, started)
+            service["subsegments"] = [
+                _subsegment("Dwell Time", service["start_time"], started),
+                _subsegment(f"Attempt #{request.attempt}", started, done),
+            ]
         subsegments = []
         if init_s:
-            subsegments.append(_subsegment("Initialization", end - invocation_s - init_s, end - invocation_s))
+            first = "Restore" if version.snap_start_optimized else "Initialization"  # SnapStart restores
+            subsegments.append(_subsegment(first, end - invocation_s - init_s, end - invocation_s))
         subsegments.append(_subsegment("Invocation", end - invocation_s, end))
         subsegments.append(_subsegment("Overhead", end, done))
         function: dict[str, Any] = {
@@ -197,6 +204,8 @@ class Tracing:
         invocation_ns = int(invocation_s * 1e9)
         init_ns = int(init_s * 1e9)
         start = min(int(started * 1e9), end_ns - invocation_ns - init_ns)
+        if request.queued_at is not None:  # an async event's span covers its time in the queue
+            start = min(start, int(request.queued_at * 1e9))
         attributes = {
             "faas.name": version.name,
             "faas.version": result.executed_version,
@@ -211,9 +220,13 @@ class Tracing:
         if result.function_error:
             segment.set_status(trace.Status(trace.StatusCode.ERROR, result.function_error))
         inside = trace.set_span_in_context(segment)
+        if request.queued_at is not None:
+            segment.set_attribute("aws.lambda.attempt", request.attempt)
+            self._tracer.start_span("Dwell Time", inside, start_time=start).end(end_time=int(started * 1e9))
         if init_ns:
             start_init = end_ns - invocation_ns - init_ns
-            self._tracer.start_span("Initialization", inside, start_time=start_init).end(end_time=start_init + init_ns)
+            first = "Restore" if version.snap_start_optimized else "Initialization"
+            self._tracer.start_span(first, inside, start_time=start_init).end(end_time=start_init + init_ns)
         self._tracer.start_span("Invocation", inside, start_time=end_ns - invocation_ns).end(end_time=end_ns)
         done = time.time_ns()
         self._tracer.start_span("Overhead", inside, start_time=end_ns).end(end_time=done)
