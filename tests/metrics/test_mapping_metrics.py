@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from support import Server, create_function
 
@@ -107,3 +110,12 @@ def test_kinesis_mapping_records_iterator_age(server: Server, lam: Any, cw: Any)
     age = statistic(cw, "IteratorAge", {"FunctionName": "aged-consumer"}, "Maximum")
     assert waited_at_least_ms <= age < 60_000
     assert statistic(cw, "IteratorAge", dims, "Maximum") == age
+    with urllib.request.urlopen(server.endpoint + "/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    lag = {
+        sample.labels["mapping"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "kindling_event_source_mapping_iterator_age_milliseconds"
+    }
+    assert 0 <= lag[uuid] <= age  # the last batch's (the only one here)

@@ -122,6 +122,7 @@ class Recorder:
         self.owners: dict[str, tuple[str, str, float]] = {}  # env id -> (function, version, created): usage samples
         self.cold_starts: dict[str, int] = {}  # runtime -> count, for Prometheus
         self.init_ms: dict[str, Histogram] = {}
+        self.iterator_ages: dict[str, tuple[str, float]] = {}  # mapping UUID -> (function, last IteratorAge ms)
 
     # ------------------------------------------------------------ invocations
     def _tick(self) -> None:
@@ -224,7 +225,9 @@ class Recorder:
 
     def iterator_age(self, function: str, uuid: str, age_ms: float) -> None:
         """A stream mapping's ``IteratorAge``: the last record's age as its batch goes to the function."""
-        self.count("IteratorAge", function, max(0.0, age_ms), "Milliseconds")
+        age_ms = max(0.0, age_ms)
+        self.iterator_ages[uuid] = (function, age_ms)
+        self.count("IteratorAge", function, age_ms, "Milliseconds")
         self.put(LAMBDA, "IteratorAge", (("EventSourceMappingUUID", uuid),), "Milliseconds", self.clock(), age_ms)
 
     def put(
