@@ -286,3 +286,16 @@ def test_a_snapstart_restore_shows_as_restore(lam: Any, xray: Any) -> None:
     trace = wait_for_trace(xray, trace_id, lambda trace: len(trace["Segments"]) == 2)
     function = next(json.loads(s["Document"]) for s in trace["Segments"] if "AWS::Lambda::Function" in s["Document"])
     assert [s["name"] for s in function["subsegments"]] == ["Restore", "Invocation", "Overhead"]
+
+
+def test_time_range_by_trace_id_or_by_event(xray: Any) -> None:
+    now = time.time()
+    old_trace = f"1-{int(now - 3600):08x}-{random.getrandbits(96):024x}"  # began an hour ago, a segment now
+    segment = {"trace_id": old_trace, "id": segment_id(), "name": "late", "start_time": now - 1, "end_time": now}
+    xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
+    recent = {"StartTime": now - 60, "EndTime": now + 60, "FilterExpression": 'service("late")'}
+    by_id = xray.get_trace_summaries(**recent)["TraceSummaries"]
+    by_event = xray.get_trace_summaries(**recent, TimeRangeType="Event")["TraceSummaries"]
+    assert by_id == [] and [summary["Id"] for summary in by_event] == [old_trace]
+    earlier = xray.get_trace_summaries(StartTime=now - 3660, EndTime=now - 3540, FilterExpression='service("late")')
+    assert [summary["Id"] for summary in earlier["TraceSummaries"]] == [old_trace]

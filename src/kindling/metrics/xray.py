@@ -132,12 +132,13 @@ class XRay:
             raise invalid("StartTime and EndTime are required")
         if end <= start or end - start > SUMMARY_RANGE_MAX_S:
             raise invalid("The time range must be positive and at most 24 hours")
-        if params.get("TimeRangeType", "TraceId") not in ("TraceId", "Event", "Service"):
+        range_type = params.get("TimeRangeType", "TraceId")
+        if range_type not in ("TraceId", "Event", "Service"):
             raise invalid("TimeRangeType must be TraceId, Event or Service")
         tests = traces.parse_filter(params["FilterExpression"]) if params.get("FilterExpression") else []
         offset = _token(params.get("NextToken"))
         found = []
-        ids = self.store.trace_ids(float(start), float(end))
+        ids = self.store.trace_ids(float(start), float(end), by_trace_time=range_type == "TraceId")
         for trace_id, documents in self.store.documents(ids).items():
             summary = traces.summary(trace_id, traces.assemble(documents), self.account)
             if all(test(summary) for test in tests):

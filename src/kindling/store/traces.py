@@ -16,6 +16,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS trace_segments (
     seq INTEGER PRIMARY KEY,
     trace_id TEXT NOT NULL,
+    trace_time INTEGER NOT NULL,
     id TEXT NOT NULL,
     start REAL NOT NULL,
     received REAL NOT NULL,
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS trace_segments (
     UNIQUE (trace_id, id)
 );
 CREATE INDEX IF NOT EXISTS trace_segments_start ON trace_segments (start);
+CREATE INDEX IF NOT EXISTS trace_segments_time ON trace_segments (trace_time);
 """
 
 Row = tuple[str, str, float, float, str]  # trace id, segment id, start, received, document (JSON)
@@ -35,20 +37,23 @@ class TraceStore(Tables):
         """Save segments (a segment sent again under the same id replaces the first: in progress, then done)."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT INTO trace_segments (trace_id, id, start, received, document) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO trace_segments (trace_id, trace_time, id, start, received, document) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (trace_id, id) DO UPDATE SET start = excluded.start, received = excluded.received, "
                 "document = excluded.document",
-                list(rows),
+                [(trace_id, int(trace_id[2:10], 16), *rest) for trace_id, *rest in rows],
             )
             db.execute("DELETE FROM trace_segments WHERE received < ?", (now - RETENTION_S,))
             db.execute(
                 "DELETE FROM trace_segments WHERE seq <= (SELECT MAX(seq) FROM trace_segments) - ?", (MAX_SEGMENTS,)
             )
 
-    def trace_ids(self, start: float, end: float) -> list[str]:
-        """Traces with a segment that started in [start, end), newest first."""
+    def trace_ids(self, start: float, end: float, by_trace_time: bool = True) -> list[str]:
+        """Traces in [start, end): by the time in their id (when they began), or with a segment that started
+        then; newest first."""
+        column = "trace_time" if by_trace_time else "start"
         found = self.rows(
-            "SELECT trace_id, MAX(start) AS last FROM trace_segments WHERE start >= ? AND start < ? "
+            f"SELECT trace_id, MAX(start) AS last FROM trace_segments WHERE {column} >= ? AND {column} < ? "
             "GROUP BY trace_id ORDER BY last DESC",
             (start, end),
         )
