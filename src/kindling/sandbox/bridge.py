@@ -28,8 +28,9 @@ CHUNK = 1 << 16
 
 
 def datagram_socket(stream_socket: str) -> str:
-    """The host's datagram socket beside the endpoint's stream socket."""
-    return str(Path(stream_socket).with_name("datagrams.sock"))
+    """The host's datagram socket beside the endpoint's stream socket (hidden alike)."""
+    path = Path(stream_socket)
+    return str(path.with_name(("." if path.name.startswith(".") else "") + "datagrams.sock"))
 
 
 def reachable_host(host: str) -> str:
