@@ -119,3 +119,26 @@ def test_kinesis_mapping_records_iterator_age(server: Server, lam: Any, cw: Any)
         if sample.name == "kindling_event_source_mapping_iterator_age_milliseconds"
     }
     assert 0 <= lag[uuid] <= age  # the last batch's (the only one here)
+
+
+def test_stream_records_given_up_are_dropped_and_sent_on(server: Server, lam: Any, cw: Any) -> None:
+    kinesis, sqs = server.client("kinesis"), server.client("sqs")
+    kinesis.create_stream(StreamName="doomed", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="doomed")["StreamDescription"]["StreamARN"]
+    url = sqs.create_queue(QueueName="doomed-failures")["QueueUrl"]
+    failures = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    create_function(lam, "doomed-consumer", {"app.py": "def handler(event, context):\n    raise ValueError('no')\n"})
+    for index in range(2):
+        kinesis.put_record(StreamName="doomed", Data=json.dumps({"n": index}).encode(), PartitionKey="k")
+    uuid = lam.create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName="doomed-consumer",
+        StartingPosition="TRIM_HORIZON",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": failures}},
+        MetricsConfig={"Metrics": ["EventCount"]},
+    )["UUID"]
+    dims = {"EventSourceMappingUUID": uuid}
+    wait_until(lambda: statistic(cw, "OnFailureDestinationDeliveredEventCount", dims) == 2, "the failure record")
+    assert statistic(cw, "DroppedEventCount", dims) == 2
+    assert statistic(cw, "FailedInvokeEventCount", dims) == statistic(cw, "InvokedEventCount", dims) == 2
