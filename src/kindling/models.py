@@ -100,6 +100,8 @@ class InvokeRequest:
     cognito_identity: str | None = None
     trace_id: str = ""
     request_id: str = ""  # the caller's RequestId, the invocation's own (START, context); "" for a new one
+    queued_at: float | None = None  # an async event's arrival (epoch seconds): its trace's Dwell Time
+    attempt: int = 1  # an async event's attempt (its trace's "Attempt #n")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
-from .bridge import SANDBOX_PATH
+from .bridge import DATAGRAM_SANDBOX_PATH, SANDBOX_PATH, datagram_socket
 from .contract import SandboxFull, SandboxSpec
 from .forking import ForkedSandbox, ForkingBackend, unmount
 from .spares import Spares
@@ -119,7 +119,8 @@ class NamespacesBackend(ForkingBackend):
         bridge = None
         if not spec.network and self.bridge is not None:
             readonly[SANDBOX_PATH] = self.bridge[0]
-            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1]}
+            readonly[DATAGRAM_SANDBOX_PATH] = datagram_socket(self.bridge[0])  # the X-Ray daemon's port
+            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1], "datagrams": DATAGRAM_SANDBOX_PATH}
         return {
             "isolate": True,
             "network": spec.network,
