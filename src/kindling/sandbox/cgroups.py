@@ -124,10 +124,26 @@ class EnvironmentCgroup:
         return sorted({str(p / "cgroup.procs") for p in self.paths.values()})
 
     def configure(self, memory_mb: int, pids_max: int) -> None:
+        """Make the groups and set every limit: a new group has the kernel's defaults (no memory limit,
+        the 100 ms CFS period), so only what differs is written (each write is a syscall on a hot path)."""
         for path in set(self.paths.values()):
             path.mkdir(exist_ok=True)
         limit = str(memory_mb * 1024 * 1024)
-        memory, cpu, pids = self.paths["memory"], self.paths["cpu"], self.paths["pids"]
+        if self.version == 1:
+            _write(self.paths["memory"] / "memory.limit_in_bytes", limit)  # below memsw's "unlimited": first
+            with contextlib.suppress(OSError):  # only with swap accounting
+                _write(self.paths["memory"] / "memory.memsw.limit_in_bytes", limit)
+        self._set_cpu_weight(memory_mb)
+        if self.version == 2:
+            _write(self.paths["memory"] / "memory.max", limit)
+            with contextlib.suppress(OSError):
+                _write(self.paths["memory"] / "memory.swap.max", "0")
+        _write(self.paths["pids"] / "pids.max", str(pids_max))
+
+    def resize(self, memory_mb: int) -> None:
+        """Another memory size (and so CPU weight) for groups that exist (a spare's, taken)."""
+        limit = str(memory_mb * 1024 * 1024)
+        memory = self.paths["memory"]
         if self.version == 1:
             # memory+swap may never be below memory: raising, it goes first (and fails harmlessly when
             # lowering); lowering, it follows. Only with swap accounting.
@@ -136,14 +152,15 @@ class EnvironmentCgroup:
             _write(memory / "memory.limit_in_bytes", limit)
             with contextlib.suppress(OSError):
                 _write(memory / "memory.memsw.limit_in_bytes", limit)
-            _write(cpu / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
-            _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
         else:
             _write(memory / "memory.max", limit)
-            with contextlib.suppress(OSError):
-                _write(memory / "memory.swap.max", "0")
-            _write(cpu / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
-        _write(pids / "pids.max", str(pids_max))
+        self._set_cpu_weight(memory_mb)
+
+    def _set_cpu_weight(self, memory_mb: int) -> None:
+        if self.version == 1:
+            _write(self.paths["cpu"] / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
+        else:
+            _write(self.paths["cpu"] / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
 
     def rename(self, name: str) -> None:
         """Give a spare's groups an environment's name: a rename moves no process, so it costs nothing."""

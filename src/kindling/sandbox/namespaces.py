@@ -61,28 +61,35 @@ class NamespacesBackend(ForkingBackend):
     async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> ForkedSandbox:
         if not self._free_uids:
             raise SandboxFull("every uid of the pool is in use")
-        uid = self._free_uids.pop()
-        sandbox = ForkedSandbox(spec, uid, self._scratch(spec), self)
-        try:
-            if host_tmp:
-                isolate.mount(
-                    "tmpfs",
-                    str(sandbox.scratch / "tmp"),
-                    "tmpfs",
-                    isolate.MS_NOSUID | isolate.MS_NODEV,
-                    f"size={spec.ephemeral_mb}m,mode=0700,uid={uid},gid={uid}",
-                )
-            spare = None
-            if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
-                spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
+        sandbox = ForkedSandbox(spec, self._free_uids.pop(), self.root / spec.env_id, self)
+        if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
+            spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
             if spare is not None:
                 sandbox.cgroup, sandbox.spare = spare.group, spare.id
-            elif self.cgroups is not None:
-                sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
+        # The folders, mount and groups are kernel work (mkdir on cgroupfs waits on its locks): in a
+        # thread, the event loop serves the rest of a burst meanwhile (``README``: scaling up).
+        work = asyncio.ensure_future(asyncio.to_thread(self._prepare, sandbox, host_tmp))
+        try:
+            await asyncio.shield(work)
         except BaseException:
+            await asyncio.wait([work])  # what the thread made must be there before it is undone
             await self.destroy(sandbox)
             raise
         return sandbox
+
+    def _prepare(self, sandbox: ForkedSandbox, host_tmp: bool) -> None:
+        spec = sandbox.spec
+        (sandbox.scratch / "tmp").mkdir(parents=True)
+        if host_tmp:  # on the host, so that it outlives a runtime's restart
+            isolate.mount(
+                "tmpfs",
+                str(sandbox.scratch / "tmp"),
+                "tmpfs",
+                isolate.MS_NOSUID | isolate.MS_NODEV,
+                f"size={spec.ephemeral_mb}m,mode=0700,uid={sandbox.uid},gid={sandbox.uid}",
+            )
+        if sandbox.cgroup is None and self.cgroups is not None:
+            sandbox.cgroup = self.cgroups.create(spec.env_id, spec.memory_mb)
 
     def _layout(
         self, sandbox: ForkedSandbox, env: dict[str, str], mounts: dict[str, str], argv: list[str]

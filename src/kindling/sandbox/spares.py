@@ -55,7 +55,7 @@ class Spares:
             return None
         try:
             spare.group.rename(env_id)
-            spare.group.configure(memory_mb, 1024)
+            spare.group.resize(memory_mb)
         except OSError as error:  # the environment's own groups then, made the usual way
             log.warning("could not hand spare %s to %s: %s", spare.id, env_id, error)
             self._discard(spare)
