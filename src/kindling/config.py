@@ -27,6 +27,7 @@ class Config:
     uid_base: int = 61000  # environments run as uid_base + slot, never as root
     uid_count: int = 4000
     cpu_quota: bool = True  # CPU in proportion to memory (1,769 MB = 1 vCPU) after init
+    cpu_priority: bool = True  # the server, its zygotes and environments ahead of other host load (README)
     runtime_paths: dict[str, str] = field(default_factory=dict)  # "python3.12" -> interpreter
     sqs_endpoint: str = ""  # an SQS-compatible API for dead-letter queues and SQS destinations
     # AWS services served elsewhere: "sqs" -> "http://host:port" (``--service-endpoint``, repeatable)

@@ -104,6 +104,7 @@ def choose_backend(config: Config) -> SandboxBackend:
         uid_base=config.uid_base,
         uid_count=config.uid_count,
         cpu_quota=config.cpu_quota,
+        cpu_priority=config.cpu_priority,
         server_id=str(os.getpid()),
     )
 

@@ -106,6 +106,9 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 )
 @click.option("--no-cpu-quota", is_flag=True, help="do not cap CPU in proportion to memory after init")
 @click.option(
+    "--no-cpu-priority", is_flag=True, help="do not favour the server and its functions over other host processes"
+)
+@click.option(
     "--runtime",
     "runtimes",
     multiple=True,
@@ -145,6 +148,7 @@ def server(
     sqs_endpoint: str,
     service_endpoints: dict[str, str],
     no_cpu_quota: bool,
+    no_cpu_priority: bool,
     runtimes: list[tuple[str, str]],
     auth: str | None,
     audit_retention: float,
@@ -175,6 +179,7 @@ def server(
         sqs_endpoint=sqs_endpoint,
         service_endpoints=service_endpoints,
         cpu_quota=not no_cpu_quota,
+        cpu_priority=not no_cpu_priority,
         runtime_paths={**Config.runtime_overrides_from_env(), **dict(runtimes)},
         auth=auth_mode(auth, host),
         audit_retention_days=audit_retention,

@@ -56,6 +56,14 @@ def _write(path: Path, value: str) -> None:
         handle.write(value)
 
 
+def _set_weight(version: int, group: Path, memory_mb: int) -> None:
+    """A CPU weight in proportion to memory: 1,769 MB weighs as much as one default process."""
+    if version == 1:
+        _write(group / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
+    else:
+        _write(group / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
+
+
 def _kill_members(group: Path) -> None:
     for pid in (group / "cgroup.procs").read_text().split() if group.exists() else ():
         with contextlib.suppress(ProcessLookupError, ValueError):
@@ -86,7 +94,9 @@ def remove_stale(hierarchy: Hierarchy, prefix: str = "kindling-") -> None:
 class CgroupTree:
     """The server's own subtree, ``kindling-<id>``, with one child group per environment."""
 
-    def __init__(self, hierarchy: Hierarchy, name: str) -> None:
+    def __init__(self, hierarchy: Hierarchy, name: str, weight_cpus: int = 1) -> None:
+        """``weight_cpus``: the whole tree's CPU weight against its siblings (other host processes), in
+        default processes' worth; more than 1 favours the environments over other load."""
         self.hierarchy = hierarchy
         self.roots = {c: m / name for c, m in hierarchy.mounts.items()}
         for root in set(self.roots.values()):
@@ -96,6 +106,8 @@ class CgroupTree:
             with contextlib.suppress(OSError):
                 _write(root.parent / "cgroup.subtree_control", " ".join("+" + c for c in CONTROLLERS))
             _write(root / "cgroup.subtree_control", " ".join("+" + c for c in CONTROLLERS))
+        if weight_cpus != 1:
+            _set_weight(self.hierarchy.version, self.roots["cpu"], MB_PER_VCPU * weight_cpus)
 
     def create(self, env_id: str, memory_mb: int, pids_max: int = 1024) -> EnvironmentCgroup:
         group = EnvironmentCgroup(self.hierarchy.version, {c: r / env_id for c, r in self.roots.items()})
@@ -157,10 +169,7 @@ class EnvironmentCgroup:
         self._set_cpu_weight(memory_mb)
 
     def _set_cpu_weight(self, memory_mb: int) -> None:
-        if self.version == 1:
-            _write(self.paths["cpu"] / "cpu.shares", str(max(2, 1024 * memory_mb // MB_PER_VCPU)))
-        else:
-            _write(self.paths["cpu"] / "cpu.weight", str(max(1, min(10000, 100 * memory_mb // MB_PER_VCPU))))
+        _set_weight(self.version, self.paths["cpu"], memory_mb)
 
     def rename(self, name: str) -> None:
         """Give a spare's groups an environment's name: a rename moves no process, so it costs nothing."""

@@ -19,15 +19,21 @@ from .spares import Spares
 from .zygote import Zygote
 
 log = logging.getLogger("kindling.sandbox")
+PRIORITY_NICE = -5  # with cpu_priority: the server and its zygotes (so a fork's first steps) ahead of host load
+PRIORITY_CPUS = 4  # with cpu_priority: the environments' tree weighs as much as this many busy processes
 
 
 class NamespacesBackend(ForkingBackend):
     name = "namespaces"
     isolated = True
 
-    def __init__(self, data_dir: Path, *, uid_base: int, uid_count: int, cpu_quota: bool, server_id: str) -> None:
+    def __init__(
+        self, data_dir: Path, *, uid_base: int, uid_count: int, cpu_quota: bool, server_id: str, cpu_priority: bool
+    ) -> None:
         super().__init__(data_dir)
         self.cpu_quota = cpu_quota
+        if cpu_priority:
+            _renice(PRIORITY_NICE)
         self.mount_point = self.root / ".root"
         self.mount_point.mkdir(exist_ok=True)
         self._free_uids = list(range(uid_base + uid_count - 1, uid_base - 1, -1))
@@ -37,7 +43,7 @@ class NamespacesBackend(ForkingBackend):
             log.warning("no usable cgroup hierarchy: environments run without memory/CPU/pids limits")
         else:
             cgroups.remove_stale(hierarchy)
-            self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}")
+            self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}", PRIORITY_CPUS if cpu_priority else 1)
         self.spares = Spares(self.cgroups) if self.cgroups is not None else None
         # sandboxes without network reach the endpoint through this (host socket, port) (``bridge.py``)
         self.bridge: tuple[str, int] | None = None
@@ -160,6 +166,15 @@ class NamespacesBackend(ForkingBackend):
         await super().close()
         if self.cgroups is not None:
             self.cgroups.remove()
+
+
+def _renice(nice: int) -> None:
+    """Every thread of the server (a nice value is a thread's); later threads and the zygotes inherit it."""
+    for task in os.listdir("/proc/self/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(task), nice)
+        except OSError as error:  # a thread that just ended; or no CAP_SYS_NICE (a container without it)
+            log.debug("could not renice thread %s: %s", task, error)
 
 
 def _read(path: str) -> str:
