@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kindling.sandbox.cgroups import discover
 from tests.support import Server, running
+
+from kindling.sandbox.cgroups import discover
 
 
 def _nice(pid: int) -> int:
