@@ -1,13 +1,18 @@
-"""One headless Debian chromium for the console's tests (``playwright install`` cannot download browsers here)."""
+"""One headless Debian chromium and one server per module for the console's tests (``playwright install`` cannot
+download browsers here)."""
 
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from support import Server, running
 
 CHROMIUM = "/usr/bin/chromium"
 # set to a folder (e.g. docs/console) to keep a screenshot of each main page
@@ -36,12 +41,36 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _leave_no_function(lam) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The server is shared with the rest of the suite: the functions the console made are deleted afterwards."""
-    before = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
-    yield
-    for page in lam.get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            if function["FunctionName"] not in before:
-                lam.delete_function(FunctionName=function["FunctionName"])
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module (its ``SERVER_ARGS`` added, e.g. ``--auth iam``): what one module makes
+    (functions, buckets, queues, metrics) never shows in another's pages."""
+    extra = getattr(request.module, "SERVER_ARGS", ())
+    with running(tmp_path_factory.mktemp("console") / "data", "--keep-alive", "30", *extra) as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def lam(server: Server):  # type: ignore[no-untyped-def]
+    return server.client()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def logged(server: Server, function: str, text: str, timeout: float = 30) -> str:
+    """The function's log text once it contains ``text`` (an event delivered by a trigger runs on its own time)."""
+    logs = server.client("logs")
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            events = []
+        seen = "".join(event["message"] for event in events)
+        if text in seen:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in the logs of {function}: {seen[-2000:]}")

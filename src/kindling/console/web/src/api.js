@@ -12,21 +12,33 @@ export function setCredentials(value) {
   else sessionStorage.removeItem(KEY);
 }
 
+// the codes of a request refused for its signature or key (not for what the key may do)
+const SIGN_IN_FAILURES = /^(UnrecognizedClient|InvalidSignature|IncompleteSignature|MissingAuthenticationToken|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken)/;
+
 export class ApiError extends Error {
   constructor(message, type, status) {
     super(message);
     this.type = type;
     this.status = status;
   }
+
+  get signInFailed() {
+    return SIGN_IN_FAILURES.test(this.type || "");
+  }
 }
 
-export async function request(method, path, { body, headers = {}, service = "lambda", raw = false } = {}) {
+// S3 and SQS calls are routed by the service their signature names, so they are signed with this placeholder
+// when nobody signed in (the server then checks no signature)
+const ANONYMOUS = { accessKeyId: "console", secretAccessKey: "console", region: "us-east-1" };
+
+export async function request(method, path, { body, headers = {}, service = "lambda", raw = false, signAnyway = false } = {}) {
   const url = new URL(path, location.origin);
   let payload = body;
   if (body !== undefined && !(typeof body === "string" || body instanceof Uint8Array)) payload = JSON.stringify(body);
   const sent = { ...headers };
   if (payload !== undefined && !sent["content-type"]) sent["content-type"] = "application/json";
-  const signed = credentials ? await sign({ method, url, headers: sent, body: payload, service, ...credentials }) : sent;
+  const keys = credentials || (signAnyway ? ANONYMOUS : null);
+  const signed = keys ? await sign({ method, url, headers: sent, body: payload, service, ...keys }) : sent;
   const res = await fetch(url, { method, headers: signed, body: payload });
   if (raw) return res;
   const text = await res.text();
@@ -36,7 +48,8 @@ export async function request(method, path, { body, headers = {}, service = "lam
   } catch {
     data = { Message: text };
   }
-  if (!res.ok) throw new ApiError(data.Message || data.message || res.statusText, data.Type || data.__type, res.status);
+  const type = data.__type || (res.headers.get("x-amzn-errortype") || "").split(":")[0] || data.Type;
+  if (!res.ok) throw new ApiError(data.Message || data.message || res.statusText, type, res.status);
   return data;
 }
 
@@ -83,7 +96,16 @@ export const lambda = {
     request("PUT", `/2019-09-25/functions/${encodeURIComponent(name)}/event-invoke-config`, { body: params }),
   tags: (arn) => request("GET", `/2017-03-31/tags/${encodeURIComponent(arn)}`),
   tag: (arn, tags) => request("POST", `/2017-03-31/tags/${encodeURIComponent(arn)}`, { body: { Tags: tags } }),
+  addPermission: (name, statement) => request("POST", `${fn(name)}/policy`, { body: statement }),
+  mappings: (name) => request("GET", `/2015-03-31/event-source-mappings/?FunctionName=${encodeURIComponent(name)}`),
+  createMapping: (params) => request("POST", "/2015-03-31/event-source-mappings/", { body: params }),
+  updateMapping: (uuid, params) => request("PUT", `/2015-03-31/event-source-mappings/${uuid}`, { body: params }),
+  deleteMapping: (uuid) => request("DELETE", `/2015-03-31/event-source-mappings/${uuid}`),
+  layers: () => request("GET", "/2018-10-31/layers"),
+  layerVersions: (layer) => request("GET", `/2018-10-31/layers/${encodeURIComponent(layer)}/versions`),
   schedules: () => request("GET", "/kindling/schedules"),
+  putSchedule: (rule, params) => request("PUT", `/kindling/schedules/${encodeURIComponent(rule)}`, { body: params }),
+  deleteSchedule: (rule) => request("DELETE", `/kindling/schedules/${encodeURIComponent(rule)}`),
   routeTables: () => request("GET", "/kindling/apis"),
 };
 

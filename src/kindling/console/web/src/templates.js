@@ -17,29 +17,11 @@ const NODE = `export const handler = async (event) => {
   return response;
 };
 `;
-const PYTHON_HELLO = `import json
-
-print('Loading function')
-
-
-def lambda_handler(event, context):
-    print("Received event: " + json.dumps(event, indent=2))
-    print("value1 = " + str(event.get('key1')))
-    return event.get('key1')
-`;
-const NODE_HELLO = `console.log('Loading function');
-
-export const handler = async (event) => {
-  console.log('Received event:', JSON.stringify(event, null, 2));
-  console.log('value1 =', event.key1);
-  return event.key1;
-};
-`;
-
-/** The file and handler a new function starts with, or null when its runtime needs an uploaded package. */
-export function starter(runtime, blueprint = false) {
-  if (runtime.startsWith("python")) return { file: "lambda_function.py", handler: "lambda_function.lambda_handler", code: blueprint ? PYTHON_HELLO : PYTHON };
-  if (runtime.startsWith("nodejs")) return { file: "index.mjs", handler: "index.handler", code: blueprint ? NODE_HELLO : NODE };
+/** The file and handler a new function starts with (a blueprint's code, or AWS's default), or null when its
+ * runtime needs an uploaded package. */
+export function starter(runtime, blueprint = null) {
+  if (runtime.startsWith("python")) return { file: "lambda_function.py", handler: "lambda_function.lambda_handler", code: blueprint ? blueprint.python : PYTHON };
+  if (runtime.startsWith("nodejs")) return { file: "index.mjs", handler: "index.handler", code: blueprint ? blueprint.node : NODE };
   return null;
 }
 
