@@ -227,29 +227,3 @@ def test_first_load_is_small(server) -> None:
             total += len(answer.read())
     assert scripts
     assert total <= 300 * 1024, total
-
-
-def test_sign_in_when_the_server_checks_signatures(server, page: Page) -> None:
-    """Until the server checks signatures, /health's auth is rewritten on its way to the browser: the console
-    must then ask for a key and sign every call with it."""
-
-    def checked(route) -> None:  # type: ignore[no-untyped-def]
-        answer = route.fetch()
-        route.fulfill(response=answer, json={**answer.json(), "auth": "sigv4"})
-
-    page.route("**/health", checked)
-    authorizations: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            authorizations.append(request.headers.get("authorization", "")) if "/2015-03-31/" in request.url else None
-        ),
-    )
-    page.goto(f"{server.endpoint}/console/")
-    page.get_by_label("Access key ID").fill("AKIDCONSOLE")
-    page.get_by_label("Secret access key").fill("secret")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Create function")).to_be_visible()
-    expect(page.get_by_text("Key AKIDCONSOLE")).to_be_visible()
-    assert authorizations
-    assert all(a.startswith("AWS4-HMAC-SHA256 Credential=AKIDCONSOLE/") for a in authorizations)
