@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,15 @@ def lam(server: Server):  # type: ignore[no-untyped-def]
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def eventually(check: Callable[[], object], timeout: float = 30) -> None:
+    """Returns once ``check()`` is true (state the server reaches on its own time, e.g. a deleted mapping)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout} s: {check}")
+        time.sleep(0.1)
 
 
 def logged(server: Server, function: str, text: str, timeout: float = 30) -> str:

@@ -14,7 +14,7 @@ from conftest import logged, shot, unique
 from support import create_function
 
 
-def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, **fields: str) -> None:
+def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, shoot: str = "", **fields: str) -> None:
     page.goto(f"{endpoint}/console/#/create")
     page.get_by_label("Use a blueprint").check()
     page.get_by_label(blueprint).check()
@@ -22,6 +22,8 @@ def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, 
     page.get_by_label("Runtime").select_option(runtime)
     for label, value in fields.items():
         page.get_by_label(label.replace("_", " ").capitalize(), exact=True).fill(value)
+    if shoot:
+        shot(page, shoot)
     page.get_by_role("button", name="Create function").click()
     created = f"Successfully created the function {name} with its trigger"
     expect(page.get_by_role("status").filter(has_text=created)).to_be_visible()
@@ -43,10 +45,7 @@ def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page) -> No
             "LambdaFunctionConfigurations": [{"LambdaFunctionArn": other_arn, "Events": ["s3:ObjectRemoved:*"]}]
         },
     )
-    page.goto(f"{server.endpoint}/console/#/create")
-    page.get_by_label("Use a blueprint").check()
-    shot(page, "blueprints")
-    _create(page, server.endpoint, "Get S3 object", name, "python3.12", bucket_name=bucket)
+    _create(page, server.endpoint, "Get S3 object", name, "python3.12", "blueprints", bucket_name=bucket)
     arns = [
         c["LambdaFunctionArn"]
         for c in s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]

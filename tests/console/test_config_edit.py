@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import unique
+from conftest import eventually, unique
 from support import create_function, make_zip
 
 
@@ -38,8 +38,8 @@ def test_asynchronous_invocation_destinations(server, lam, page: Page, function:
     assert config["DestinationConfig"]["OnFailure"] == {"Destination": queue_arn}
     expect(page.get_by_label("On failure destination")).to_have_value(queue_arn)
     page.get_by_label("On failure destination").fill("")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_label("On failure destination")).to_have_value("")
+    with page.expect_response(lambda r: "event-invoke-config" in r.url and r.request.method == "PUT"):
+        page.get_by_role("button", name="Save").click()
     assert not lam.get_function_event_invoke_config(FunctionName=function)["DestinationConfig"].get("OnFailure")
 
 
@@ -80,6 +80,8 @@ def test_triggers_add_and_delete_an_event_source_mapping(server, lam, page: Page
     [mapping] = lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
     assert mapping["EventSourceArn"] == arn and mapping["BatchSize"] == 3
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name=f"Delete {arn}").click()
+    with page.expect_response(lambda r: "event-source-mappings" in r.url and r.request.method == "DELETE"):
+        page.get_by_role("button", name=f"Delete {arn}").click()
+    eventually(lambda: lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"] == [])
+    page.get_by_role("tab", name="Triggers").click()  # drawn again
     expect(page.get_by_text("No event source mappings.")).to_be_visible()
-    assert lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"] == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from auth.auth_support import put_user
-from conftest import unique
+from conftest import shot, unique
 from support import create_function
 
 SERVER_ARGS = ("--auth", "iam")
@@ -25,6 +25,7 @@ def test_a_wrong_key_is_refused_with_a_clear_error(server, page: Page) -> None:
     _sign_in(page, server.endpoint, "AKIANOTAREALKEY00000", "wrong")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Sign-in failed: The security token included in the request is invalid.")
+    shot(page, "signin")
     root_key, _ = server.root_keys
     page.get_by_label("Access key ID").fill(root_key)
     page.get_by_label("Secret access key").fill("not-the-secret")
