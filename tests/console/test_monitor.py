@@ -3,6 +3,7 @@ invocations, errors, duration p50/p99, throttles and concurrency, as a user's bo
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from support import create_function
 
 CODE = """
 def handler(event, context):
+    print(event.get("say", "nothing to say"))
     if event.get("fail"):
         raise RuntimeError("asked to fail")
     return "ok"
@@ -80,3 +82,23 @@ def test_list_shows_the_hour_with_a_sparkline(server, watched: str, page: Page) 
     expect(row.locator("[data-stat=errors]")).to_have_text("1")
     expect(row.get_by_role("img", name=re.compile(r"^Invocations per 5 minutes: .*3$"))).to_be_visible()
     shot(page, "functions")
+
+
+def test_live_tail_streams_what_matches_the_filter(server, lam, watched: str, page: Page) -> None:
+    page.goto(f"{server.endpoint}/console/#/functions/{watched}/monitor")
+    events = page.get_by_label("Log events", exact=True)
+    expect(events).to_contain_text("asked to fail")  # the last hour, read first
+    page.get_by_label("Filter log events").fill('"tail me"')
+    page.get_by_label("Live tail").check()
+    expect(page.get_by_role("status").filter(has_text="Tailing")).to_be_visible()
+    expect(events).to_have_text("No log events in the last hour.")
+    for say in ("tail me once", "not this one", "tail me twice"):
+        lam.invoke(FunctionName=watched, Payload=json.dumps({"say": say}).encode())
+    expect(events).to_have_text(re.compile(r"tail me once\n.*tail me twice$"))
+    assert "not this one" not in events.inner_text()
+    with page.expect_request(lambda r: "StartLiveTail" in (r.headers.get("x-amz-target") or "")):
+        page.get_by_label("Filter log events").fill('"not this"')
+        page.get_by_role("button", name="Search").click()
+    expect(events).to_contain_text("not this one")
+    page.get_by_label("Live tail").uncheck()
+    expect(page.get_by_role("status").filter(has_text="Tailing")).to_have_count(0)

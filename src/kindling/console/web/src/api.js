@@ -1,5 +1,6 @@
 // The console's only way to the server: the public Lambda REST API, CloudWatch Logs' JSON API and Kindling's
 // documented endpoints, on the page's own origin, signed when the user signed in with a key.
+import { messages } from "./eventstream.js";
 import { sign } from "./sigv4.js";
 
 const KEY = "kindling.console.credentials";
@@ -31,7 +32,7 @@ export class ApiError extends Error {
 // when nobody signed in (the server then checks no signature)
 const ANONYMOUS = { accessKeyId: "console", secretAccessKey: "console", region: "us-east-1" };
 
-export async function request(method, path, { body, headers = {}, service = "lambda", raw = false, signAnyway = false } = {}) {
+export async function request(method, path, { body, headers = {}, service = "lambda", raw = false, signAnyway = false, signal } = {}) {
   const url = new URL(path, location.origin);
   let payload = body;
   if (body !== undefined && !(typeof body === "string" || body instanceof Uint8Array)) payload = JSON.stringify(body);
@@ -39,8 +40,12 @@ export async function request(method, path, { body, headers = {}, service = "lam
   if (payload !== undefined && !sent["content-type"]) sent["content-type"] = "application/json";
   const keys = credentials || (signAnyway ? ANONYMOUS : null);
   const signed = keys ? await sign({ method, url, headers: sent, body: payload, service, ...keys }) : sent;
-  const res = await fetch(url, { method, headers: signed, body: payload });
-  if (raw) return res;
+  const res = await fetch(url, { method, headers: signed, body: payload, signal });
+  return raw ? res : answer(res);
+}
+
+/** The JSON of an answer, or the AWS error it carries (the type from the body or x-amzn-errortype). */
+async function answer(res) {
   const text = await res.text();
   let data = {};
   try {
@@ -110,12 +115,26 @@ export const lambda = {
 };
 
 export const logs = {
-  call: (operation, params) =>
+  call: (operation, params, options = {}) =>
     request("POST", "/", {
       body: JSON.stringify(params),
       service: "logs",
       headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `Logs_20140328.${operation}` },
+      ...options,
     }),
+  /** StartLiveTail on the function's log group: yields [] once the session started, then each second's
+   * matching events, until signal aborts. */
+  async *liveTail(functionName, filterPattern, signal) {
+    const params = { logGroupIdentifiers: [`/aws/lambda/${functionName}`] };
+    if (filterPattern) params.logEventFilterPattern = filterPattern;
+    const res = await logs.call("StartLiveTail", params, { raw: true, signal });
+    if (!res.ok) await answer(res);
+    for await (const message of messages(res.body)) {
+      if (message.messageType === "exception") throw new ApiError(message.payload.message || message.type, message.type, 500);
+      if (message.type === "sessionStart") yield []; // positioned: what comes next is streamed
+      if (message.type === "sessionUpdate") yield message.payload.sessionResults || [];
+    }
+  },
   /** Every event of a function's log group since startTime that matches the filter pattern. */
   async filter(functionName, startTime, filterPattern, limit = 2000) {
     const events = [];

@@ -60,23 +60,61 @@ function metricsSection(m) {
       chart("Concurrent executions", [{ name: "Maximum", values: m.series.concurrency, color: "#037f0c" }], { label: `Concurrent executions: at most ${m.totals.concurrency}` })));
 }
 
+const line = (e) => `${new Date(e.timestamp).toISOString()}  ${e.message.trimEnd()}`;
+
 function logViewer(name, start) {
   const filter = h("input", { type: "search", placeholder: "Filter pattern, e.g. ERROR or \"Hello\"" });
   const lines = h("pre", { class: "logs", "aria-label": "Log events", tabIndex: 0 });
+  const state = h("span", { class: "hint", role: "status" });
+  let session = null; // the live tail's AbortController
   async function showLogs() {
     const events = await logs.filter(name, start, filter.value.trim(), 500).catch((e) => [{ timestamp: Date.now(), message: e.message }]);
-    lines.textContent = events.map((e) => `${new Date(e.timestamp).toISOString()}  ${e.message.trimEnd()}`).join("\n") || "No log events in the last hour.";
+    lines.textContent = events.map(line).join("\n") || "No log events in the last hour.";
   }
-  // live tail: the filter runs again every 2 seconds while the box is ticked and the tab is open
-  const live = h("input", { type: "checkbox", onchange: () => live.checked && tail() });
+  // live tail: a StartLiveTail event stream, whose updates (every second) are appended while the box is
+  // ticked and the tab is open; a group that does not exist yet (never invoked) is asked for again
+  const live = h("input", { type: "checkbox", onchange: () => (live.checked ? tail() : stop()) });
+  const stop = () => {
+    session?.abort();
+    session = null;
+    state.textContent = "";
+  };
   async function tail() {
-    while (live.checked && document.body.contains(lines)) {
-      await showLogs();
-      await new Promise((r) => setTimeout(r, 2000));
+    stop();
+    const mine = (session = new AbortController());
+    while (session === mine && document.body.contains(lines)) {
+      // the last hour is read once the session is positioned, so no event falls between the two; an event
+      // in both is shown once
+      const seen = new Set();
+      const shown = [];
+      const add = (events) => {
+        for (const e of events) {
+          const key = `${e.logStreamName}\u0000${e.timestamp}\u0000${e.message}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          shown.push(e);
+        }
+        shown.sort((a, b) => a.timestamp - b.timestamp);
+        lines.textContent = shown.map(line).join("\n") || "No log events in the last hour.";
+      };
+      try {
+        state.textContent = "Tailing…";
+        let first = true;
+        for await (const results of logs.liveTail(name, filter.value.trim(), mine.signal)) {
+          if (!document.body.contains(lines)) return mine.abort();
+          if (first) add(await logs.filter(name, start, filter.value.trim(), 500));
+          first = false;
+          add(results);
+        }
+      } catch (error) {
+        if (mine.signal.aborted) return;
+        state.textContent = error.type?.includes("ResourceNotFound") ? "Waiting for the first log events…" : `Live tail: ${error.message}`;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
     }
   }
-  const form = h("form", { class: "bar", onsubmit: (e) => (e.preventDefault(), showLogs()) }, field("Filter log events", filter),
-    h("button", { type: "submit" }, "Search"), h("label", { class: "inline" }, live, "Live tail"));
+  const form = h("form", { class: "bar", onsubmit: (e) => (e.preventDefault(), live.checked ? tail() : showLogs()) }, field("Filter log events", filter),
+    h("button", { type: "submit" }, "Search"), h("label", { class: "inline" }, live, "Live tail"), state);
   return { nodes: [form, lines], showLogs };
 }
 
