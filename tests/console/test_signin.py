@@ -59,7 +59,7 @@ def test_the_root_key_signs_every_call(server, lam, page: Page) -> None:
     expect(page.locator("[data-metric=invocations]")).to_have_text("1")
     api_calls = [(url, auth) for url, auth in requests if "/health" not in url]
     scopes = {auth.split("/")[3] for _, auth in api_calls}
-    assert {"lambda", "sqs", "monitoring", "logs"} <= scopes, scopes
+    assert {"lambda", "iam", "sqs", "monitoring", "logs"} <= scopes, scopes
     assert all(auth.startswith(f"AWS4-HMAC-SHA256 Credential={root_key}/") for _, auth in api_calls)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Access key ID")).to_be_visible()

@@ -1,7 +1,8 @@
 // Create function: AWS's three paths — Author from scratch, Use a blueprint, Upload a .zip file.
 import { strToU8, zipSync } from "fflate";
-import { lambda } from "./api.js";
+import { lambda, signedIn } from "./api.js";
 import { BLUEPRINTS } from "./blueprints.js";
+import { iam } from "./services.js";
 import { starter } from "./templates.js";
 import { field, h, mount, toast } from "./ui.js";
 
@@ -26,7 +27,11 @@ export async function createPage(health) {
   const runtime = h("select", {}, ...runtimes.map((r) => h("option", { value: r, selected: r === "python3.12" }, r)));
   const arch = h("fieldset", {}, h("legend", {}, "Architecture"),
     ...["x86_64", "arm64"].map((a, i) => h("label", { class: "inline" }, h("input", { type: "radio", name: "arch", value: a, checked: i === 0 }), a)));
-  const role = h("input", { value: "", placeholder: "arn:aws:iam::000000000000:role/lambda-basic-execution", "aria-describedby": "role-hint" });
+  const roleChoice = h("fieldset", {}, h("legend", {}, "Execution role"),
+    ...[["new", "Create a new role with basic Lambda permissions"], ["existing", "Use an existing role"]].map(([v, t], i) =>
+      h("label", { class: "inline" }, h("input", { type: "radio", name: "role", value: v, checked: i === 0, onchange: update }), t)));
+  const existingRole = h("select");
+  const existingField = field("Existing role", existingRole, "Roles from IAM's ListRoles.");
   const zip = h("input", { type: "file", accept: ".zip,application/zip" });
   const handler = h("input", { value: "lambda_function.lambda_handler" });
   const how = h("fieldset", { class: "choices" }, h("legend", {}, "Choose one of the following options to create your function."),
@@ -50,12 +55,22 @@ export async function createPage(health) {
     h("section", { class: "panel" }, h("h2", {}, "Basic information"),
       field("Function name", name, "Letters, numbers, hyphens and underscores, up to 64."),
       field("Runtime", runtime), arch,
-      field("Execution role", role, "Leave empty to create a new role with basic Lambda permissions."), zipFields),
+      roleChoice, existingField, zipFields),
     triggerFields,
     h("div", { class: "actions" }, h("a", { href: "#/functions", class: "button" }, "Cancel"), submit));
   const chosen = () => form.querySelector("input[name=how]:checked").value;
   const blueprint = () => (chosen() === "blueprint" ? BLUEPRINTS.find((b) => b.id === form.querySelector("input[name=blueprint]:checked").value) : null);
+  const roleMode = () => form.querySelector("input[name=role]:checked").value;
+  let rolesAsked = false;
   function update() {
+    existingField.hidden = roleMode() !== "existing";
+    if (!existingField.hidden && !rolesAsked) {
+      rolesAsked = true;
+      existingRole.replaceChildren(h("option", { value: "" }, "Loading roles…"));
+      iam.roles().then(
+        (roles) => existingRole.replaceChildren(...(roles.length ? roles.map((r) => h("option", { value: r.arn }, r.name)) : [h("option", { value: "" }, "No roles")])),
+        (error) => existingRole.replaceChildren(h("option", { value: "" }, `Could not list roles: ${error.message}`)));
+    }
     zipFields.hidden = chosen() !== "zip";
     blueprintChoice.hidden = chosen() !== "blueprint";
     const picked = blueprint();
@@ -83,12 +98,14 @@ export async function createPage(health) {
       code = zipFiles({ [start.file]: start.code });
       handlerName = start.handler;
     }
+    if (roleMode() === "existing" && !existingRole.value) return toast("Choose an existing role.", "error");
     submit.disabled = true;
     try {
+      const roleArn = roleMode() === "existing" ? existingRole.value : await iam.createBasicRole(fnName, signedIn()?.region || "us-east-1");
       await lambda.create({
         FunctionName: fnName,
         Runtime: runtime.value,
-        Role: role.value.trim() || `arn:aws:iam::000000000000:role/service-role/${fnName}-role`,
+        Role: roleArn,
         Handler: handlerName,
         Architectures: [form.querySelector("input[name=arch]:checked").value],
         Code: { ZipFile: toBase64(code) },

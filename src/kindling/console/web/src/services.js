@@ -1,18 +1,22 @@
 // The other AWS APIs the console calls on the same port, as any SDK calls them: S3 (REST with XML bodies),
-// SQS and CloudWatch (JSON protocol). S3 and SQS are found by the service their signature names.
+// IAM (query protocol), SQS and CloudWatch (JSON protocol). S3, IAM and SQS are found by the service their
+// signature names.
 import { ApiError, request } from "./api.js";
 
 const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
-async function s3Call(method, path, body) {
-  const headers = body ? { "content-type": "application/xml" } : {};
-  const res = await request(method, path, { body, headers, service: "s3", raw: true, signAnyway: true });
+/** A call to an XML API (S3's REST, IAM's query protocol): the answer's document, or the error it carries. */
+async function xmlCall(service, method, path, body, contentType = "application/xml") {
+  const headers = body ? { "content-type": contentType } : {};
+  const res = await request(method, path, { body, headers, service, raw: true, signAnyway: true });
   const text = await res.text();
   const doc = text ? new DOMParser().parseFromString(text, "application/xml") : null;
   const tag = (name) => doc?.getElementsByTagName(name)[0]?.textContent;
   if (!res.ok) throw new ApiError(tag("Message") || res.statusText, tag("Code"), res.status);
   return doc;
 }
+
+const s3Call = (method, path, body) => xmlCall("s3", method, path, body);
 
 export const s3 = {
   /** Creates the bucket unless the caller has it already. */
@@ -41,6 +45,36 @@ export const s3 = {
     add(config, "CloudFunction", functionArn);
     for (const event of events) add(config, "Event", event);
     await s3Call("PUT", path, new XMLSerializer().serializeToString(doc));
+  },
+};
+
+const TRUST = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] };
+
+function iamCall(action, params) {
+  const body = new URLSearchParams({ Action: action, Version: "2010-05-08", ...params }).toString();
+  return xmlCall("iam", "POST", "/", body, "application/x-www-form-urlencoded; charset=utf-8");
+}
+
+export const iam = {
+  /** The roles a function may take on (ARN and name), as ListRoles gives them. */
+  async roles() {
+    const doc = await iamCall("ListRoles", { MaxItems: "1000" });
+    return [...doc.getElementsByTagName("member")].filter((m) => m.getElementsByTagName("Arn").length)
+      .map((m) => ({ arn: m.getElementsByTagName("Arn")[0].textContent, name: m.getElementsByTagName("RoleName")[0].textContent }));
+  },
+  /** What AWS's console makes for "Create a new role with basic Lambda permissions": a role Lambda may assume,
+   * allowed to write the function's logs. Returns its ARN. */
+  async createBasicRole(functionName, region) {
+    const name = `${functionName.slice(0, 44)}-role-${Math.random().toString(36).slice(2, 10)}`;
+    const doc = await iamCall("CreateRole", { RoleName: name, Path: "/service-role/", AssumeRolePolicyDocument: JSON.stringify(TRUST) });
+    const arn = doc.getElementsByTagName("Arn")[0].textContent;
+    const logs = `arn:aws:logs:${region}:${arn.split(":")[4]}`;
+    const policy = { Version: "2012-10-17", Statement: [
+      { Effect: "Allow", Action: "logs:CreateLogGroup", Resource: `${logs}:*` },
+      { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logs}:log-group:/aws/lambda/${functionName}:*`] },
+    ] };
+    await iamCall("PutRolePolicy", { RoleName: name, PolicyName: "AWSLambdaBasicExecutionRole", PolicyDocument: JSON.stringify(policy) });
+    return arn;
   },
 };
 
