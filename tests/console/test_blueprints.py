@@ -53,6 +53,10 @@ def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page) -> No
     assert len(arns) == 2 and arns[1].endswith(f":function:{name}")
     statement = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"][0]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    page.get_by_role("tab", name="Configuration").click()
+    page.get_by_role("tab", name="Triggers").click()
+    source = page.get_by_role("row").filter(has=page.get_by_role("cell", name=f"arn:aws:s3:::{bucket}", exact=True))
+    expect(source.get_by_role("cell", name="s3.amazonaws.com")).to_be_visible()
     s3.put_object(Bucket=bucket, Key="reports/june.txt", Body=b"hello", ContentType="text/plain")
     assert f"New object s3://{bucket}/reports/june.txt of type text/plain" in logged(server, name, "New object")
 

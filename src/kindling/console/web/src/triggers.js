@@ -1,5 +1,5 @@
 // The Configuration tab's Triggers and Layers sections: event source mappings (add, enable/disable, delete),
-// function URL, schedules, route tables; the function's layers (add a layer version, remove one).
+// the services the resource policy lets invoke, function URL, schedules, route tables; the function's layers (add a layer version, remove one).
 import { lambda } from "./api.js";
 import { field, h, toast } from "./ui.js";
 
@@ -33,9 +33,13 @@ function mappingsTable(mappings, reload) {
 
 export async function triggersSection(config, reload) {
   const name = config.FunctionName;
-  const [url, mapped, schedules, apis] = await Promise.all([
+  const [url, mapped, schedules, apis, policy] = await Promise.all([
     quiet(lambda.url(name), null), quiet(lambda.mappings(name), {}), quiet(lambda.schedules(), {}), quiet(lambda.routeTables(), {}),
+    quiet(lambda.policy(name), null),
   ]);
+  // a service that pushes events (an S3 bucket, an SNS topic, an EventBridge rule) shows in the resource policy
+  const pushed = (policy ? JSON.parse(policy.Policy).Statement : []).filter((st) => st.Principal?.Service)
+    .map((st) => ({ service: st.Principal.Service, source: st.Condition?.ArnLike?.["AWS:SourceArn"] || st.Condition?.ArnEquals?.["AWS:SourceArn"] || "any", sid: st.Sid }));
   const source = h("input", { placeholder: "arn:aws:sqs:us-east-1:000000000000:my-queue", autocomplete: "off" });
   const batch = h("input", { type: "number", min: 1, max: 10000, value: 10 });
   const mine = (schedules.Schedules || []).filter((s) => s.FunctionName === name || String(s.FunctionArn || s.Target || "").includes(`:${name}`));
@@ -48,6 +52,9 @@ export async function triggersSection(config, reload) {
       act("Trigger added.", () => lambda.createMapping({ FunctionName: name, EventSourceArn: source.value.trim(), BatchSize: Number(batch.value) }), reload);
     } }, h("h4", {}, "Add trigger"), field("Event source ARN", source, "An SQS queue, a Kinesis stream or a DynamoDB stream."), field("Batch size", batch),
     h("button", { type: "submit" }, "Add trigger")),
+    h("h3", {}, "Services that invoke the function"),
+    pushed.length ? table(["Service", "Source", "Statement ID"], pushed.map((p) => h("tr", {}, h("td", {}, p.service), h("td", { class: "mono" }, p.source), h("td", {}, p.sid))))
+      : h("p", {}, "No service may invoke the function (AddPermission lets one)."),
     h("h3", {}, "Function URL"),
     url ? h("p", {}, h("a", { href: url.FunctionUrl }, url.FunctionUrl), ` (auth: ${url.AuthType})`)
       : h("button", { onclick: () => act("Function URL created.", () => lambda.createUrl(name), reload) }, "Create function URL"),
