@@ -116,3 +116,20 @@ def test_a_trigger_that_fails_leaves_the_function_and_says_why(server, lam, page
     failed = f"Created the function {name}, but its trigger failed"
     expect(page.get_by_role("status").filter(has_text=failed)).to_contain_text("ScheduleExpression is not valid")
     assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+
+
+def test_a_custom_runtime_starts_with_a_shell_hello_world(server, lam, page: Page) -> None:
+    name = unique("shell")
+    page.goto(f"{server.endpoint}/console/#/create")
+    page.get_by_label("Function name").fill(name)
+    page.get_by_label("Runtime").select_option("provided.al2023")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.get_by_role("button", name="bootstrap")).to_be_visible()
+    expect(page.locator(".cm-content")).to_contain_text("Hello from Lambda!")  # function.sh, the handler's file
+    page.get_by_role("tab", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
+    result = page.get_by_role("region", name="Execution result")
+    expect(result).to_contain_text("Status: Succeeded")
+    expect(result.locator(".response")).to_contain_text('"body": "\\"Hello from Lambda!\\""')
+    expect(result.locator(".logs")).to_contain_text('Received event: {"key1":"value1"')
+    assert lam.get_function_configuration(FunctionName=name)["Handler"] == "function.handler"

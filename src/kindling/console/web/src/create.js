@@ -94,8 +94,8 @@ export async function createPage(health) {
       handlerName = handler.value.trim();
     } else {
       const start = starter(runtime.value, blueprint());
-      if (!start) return toast(`The ${runtime.value} runtime needs a package: choose "Upload a .zip file".`, "error");
-      code = zipFiles({ [start.file]: start.code });
+      if (!start) return toast(`The ${runtime.value} runtime needs a package${blueprint() ? " for this blueprint" : ""}: choose "Upload a .zip file".`, "error");
+      code = zipFiles(start.files);
       handlerName = start.handler;
     }
     if (roleMode() === "existing" && !existingRole.value) return toast("Choose an existing role.", "error");
