@@ -8,6 +8,7 @@ import json
 import urllib.request
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import logged, shot, unique
@@ -30,7 +31,8 @@ def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, 
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
 
 
-def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page) -> None:
+@pytest.mark.parametrize("runtime", ["python3.12", "nodejs20.x"])
+def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page, runtime: str) -> None:
     name, bucket = unique("s3proc"), unique("uploads")
     s3 = server.client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -45,7 +47,7 @@ def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page) -> No
             "LambdaFunctionConfigurations": [{"LambdaFunctionArn": other_arn, "Events": ["s3:ObjectRemoved:*"]}]
         },
     )
-    _create(page, server.endpoint, "Get S3 object", name, "python3.12", "blueprints", bucket_name=bucket)
+    _create(page, server.endpoint, "Get S3 object", name, runtime, "blueprints", bucket_name=bucket)
     arns = [
         c["LambdaFunctionArn"]
         for c in s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
@@ -57,8 +59,8 @@ def test_s3_object_processor_runs_for_each_upload(server, lam, page: Page) -> No
     page.get_by_role("tab", name="Triggers").click()
     source = page.get_by_role("row").filter(has=page.get_by_role("cell", name=f"arn:aws:s3:::{bucket}", exact=True))
     expect(source.get_by_role("cell", name="s3.amazonaws.com")).to_be_visible()
-    s3.put_object(Bucket=bucket, Key="reports/june.txt", Body=b"hello", ContentType="text/plain")
-    assert f"New object s3://{bucket}/reports/june.txt of type text/plain" in logged(server, name, "New object")
+    s3.put_object(Bucket=bucket, Key="reports/june 1.txt", Body=b"hello", ContentType="text/plain")
+    assert f"New object s3://{bucket}/reports/june 1.txt of type text/plain" in logged(server, name, "New object")
 
 
 def test_sqs_consumer_gets_the_queue_messages(server, lam, page: Page) -> None:
@@ -78,9 +80,10 @@ def test_sqs_consumer_gets_the_queue_messages(server, lam, page: Page) -> None:
     assert lam.get_event_source_mapping(UUID=mapping["UUID"])["State"] in ("Disabled", "Disabling")
 
 
-def test_http_api_answers_on_its_function_url(server, lam, page: Page) -> None:
+@pytest.mark.parametrize("runtime", ["python3.12", "nodejs20.x"])
+def test_http_api_answers_on_its_function_url(server, lam, page: Page, runtime: str) -> None:
     name = unique("api")
-    _create(page, server.endpoint, "HTTP API (function URL)", name, "python3.12")
+    _create(page, server.endpoint, "HTTP API (function URL)", name, runtime)
     url = lam.get_function_url_config(FunctionName=name)["FunctionUrl"]
     assert lam.get_function_url_config(FunctionName=name)["AuthType"] == "NONE"
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)  # *.localhost need not resolve
@@ -93,9 +96,13 @@ def test_http_api_answers_on_its_function_url(server, lam, page: Page) -> None:
         connection.close()
 
 
-def test_scheduled_job_gets_a_schedule(server, page: Page) -> None:
+@pytest.mark.parametrize("runtime", ["python3.12", "nodejs20.x"])
+def test_scheduled_job_gets_a_schedule(server, lam, page: Page, runtime: str) -> None:
     name = unique("nightly")
-    _create(page, server.endpoint, "Scheduled job", name, "python3.12", schedule_expression="rate(2 hours)")
+    _create(page, server.endpoint, "Scheduled job", name, runtime, schedule_expression="rate(2 hours)")
+    event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-01-01T00:00:00Z"}
+    assert lam.invoke(FunctionName=name, Payload=json.dumps(event).encode())["Payload"].read() == b'"done"'
+    assert "event time 2026-01-01T00:00:00Z" in logged(server, name, "Scheduled run at")
     with urllib.request.urlopen(f"{server.endpoint}/kindling/schedules") as answer:
         schedules = json.loads(answer.read())["Schedules"]
     mine = [s for s in schedules if name in json.dumps(s)]
