@@ -7,7 +7,9 @@ import { field, h } from "./ui.js";
 
 const PERIOD = 60;
 const SLOTS = 60;
-const DAY = 86400; // one bucket for the hour's percentiles (periods are aligned on multiples of themselves)
+// the hour's percentiles in one bucket: periods are aligned on multiples of themselves, so a day-long one holds
+// the whole hour (but in the hour after midnight UTC, when the later of two buckets is shown)
+const DAY = 86400;
 
 const metric = (id, name, stat, fn, period = PERIOD) => ({
   Id: id,
