@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 from conftest import logged, shot, unique
 from support import create_function
 
+SERVER_ARGS = ("--runtime", "ruby3.2=/usr/bin/ruby")  # Debian's Ruby (3.1) serves ruby3.2, as in tests/runtimes
+
 
 def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, shoot: str = "", **fields: str) -> None:
     page.goto(f"{endpoint}/console/#/create")
@@ -26,7 +28,7 @@ def _create(page: Page, endpoint: str, blueprint: str, name: str, runtime: str, 
     if shoot:
         shot(page, shoot)
     page.get_by_role("button", name="Create function").click()
-    created = f"Successfully created the function {name} with its trigger"
+    created = f"Successfully created the function {name}"
     expect(page.get_by_role("status").filter(has_text=created)).to_be_visible()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
 
@@ -140,3 +142,23 @@ def test_a_custom_runtime_starts_with_a_shell_hello_world(server, lam, page: Pag
     expect(result.locator(".response")).to_contain_text('"body": "\\"Hello from Lambda!\\""')
     expect(result.locator(".logs")).to_contain_text('Received event: {"key1":"value1"')
     assert lam.get_function_configuration(FunctionName=name)["Handler"] == "function.handler"
+
+
+def test_ruby_starts_with_aws_default_and_has_the_hello_world_blueprint(server, lam, page: Page) -> None:
+    assert "ruby3.2" in server.health()["runtimes"]
+    name = unique("ruby")
+    _create(page, server.endpoint, "Hello world function", name, "ruby3.2")
+    expect(page.locator(".cm-content")).to_contain_text("Received event")
+    page.get_by_role("tab", name="Test").click()
+    page.get_by_role("button", name="Test", exact=True).click()
+    result = page.get_by_role("region", name="Execution result")
+    expect(result.locator(".response")).to_have_text('"value1"')
+    expect(result.locator(".logs")).to_contain_text("value1 = value1")
+    plain = unique("rubyplain")
+    page.goto(f"{server.endpoint}/console/#/create")
+    page.get_by_label("Function name").fill(plain)
+    page.get_by_label("Runtime").select_option("ruby3.2")
+    page.get_by_role("button", name="Create function").click()
+    expect(page.get_by_role("heading", name=plain, level=1)).to_be_visible()
+    answer = json.loads(lam.invoke(FunctionName=plain)["Payload"].read())
+    assert answer == {"statusCode": 200, "body": '"Hello from Lambda!"'}

@@ -1,4 +1,4 @@
-// Blueprints: starting code for Python and Node, and the trigger each one sets up once the function exists,
+// Blueprints: starting code for Python and Node (and Ruby for hello world), and the trigger each one sets up once the function exists,
 // through the same public APIs any client uses (S3, SQS, Lambda permissions, mappings, URLs, schedules).
 import { lambda } from "./api.js";
 import { s3, sqs } from "./services.js";
@@ -96,11 +96,22 @@ export const handler = async (event) => {
 };
 `;
 
+const HELLO_RUBY = `require 'json'
+
+puts 'Loading function'
+
+def lambda_handler(event:, context:)
+  puts "Received event: #{JSON.pretty_generate(event)}"
+  puts "value1 = #{event['key1']}"
+  event['key1']
+end
+`;
+
 const statementId = (prefix) => `${prefix}-${Date.now().toString(36)}`;
 
 /** Each blueprint: its code per language, the fields its trigger asks for, and attach(fn, values). */
 export const BLUEPRINTS = [
-  { id: "hello-world", title: "Hello world function", summary: "Logs the event and returns key1.", python: HELLO_PY, node: HELLO_NODE, fields: [] },
+  { id: "hello-world", title: "Hello world function", summary: "Logs the event and returns key1.", python: HELLO_PY, node: HELLO_NODE, ruby: HELLO_RUBY, fields: [] },
   {
     id: "s3-object",
     title: "Get S3 object",

@@ -17,6 +17,13 @@ const NODE = `export const handler = async (event) => {
   return response;
 };
 `;
+const RUBY = `require 'json'
+
+def lambda_handler(event:, context:)
+    # TODO implement
+    { statusCode: 200, body: JSON.generate('Hello from Lambda!') }
+end
+`;
 // a custom runtime (provided.*) in shell and curl, which the runtime's image has
 const BOOTSTRAP = `#!/bin/sh
 # A custom runtime in shell: takes the next event from the Runtime API, runs the handler named by _HANDLER
@@ -47,6 +54,7 @@ handler() {
 export function starter(runtime, blueprint = null) {
   if (runtime.startsWith("python")) return { files: { "lambda_function.py": blueprint ? blueprint.python : PYTHON }, handler: "lambda_function.lambda_handler" };
   if (runtime.startsWith("nodejs")) return { files: { "index.mjs": blueprint ? blueprint.node : NODE }, handler: "index.handler" };
+  if (runtime.startsWith("ruby") && (!blueprint || blueprint.ruby)) return { files: { "lambda_function.rb": blueprint ? blueprint.ruby : RUBY }, handler: "lambda_function.lambda_handler" };
   if (runtime.startsWith("provided") && (!blueprint || blueprint.id === "hello-world")) return { files: { bootstrap: BOOTSTRAP, "function.sh": SHELL }, handler: "function.handler" };
   return null;
 }
