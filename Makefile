@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs \
+	qemu-user-static binfmt-support
 RUNTIMES := src/kindling/runtimes
 PY_SDK := $(RUNTIMES)/python/sdk
 CONSOLE := src/kindling/console
@@ -19,6 +20,7 @@ install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
 	@command -v npm >/dev/null || scripts/apt-ensure.sh nodejs npm  # the Node aws-lambda-ric test builds with npm
+	@scripts/binfmt-ensure.sh  # arm64 functions under qemu-user emulation, when the container allows it
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip >/dev/null
 	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'

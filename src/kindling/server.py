@@ -62,6 +62,7 @@ from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
+from .runtimes import architectures
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge
 from .sandbox.contract import SandboxBackend
@@ -274,6 +275,7 @@ class Kindling:
             "auth": self.config.auth,  # the console asks for a key pair unless this says "open"
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
+            "architectures": sorted(architectures.runnable()),  # the foreign one only emulated, for custom runtimes
             "functions": len(self.functions.list_functions()),
         }
         return Reply(200, json.dumps(body).encode())
@@ -336,10 +338,11 @@ class Kindling:
             on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
         )
         log.info(
-            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, architectures: %s, auth: %s)",
             self.config.endpoint,
             self.backend.name,
             ", ".join(sorted(self.runtimes)) or "none",
+            ", ".join(sorted(architectures.runnable())),
             self.config.auth,
         )
         if self.credentials_path:

@@ -30,6 +30,8 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
+from ..runtimes import architectures as architectures_
+from ..runtimes import catalog
 from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import limits, snapstart
@@ -197,10 +199,7 @@ class FunctionService:
     # ----------------------------------------------------------- mutations
     def _runtime(self, name: str) -> Runtime:
         if name in DEPRECATED:
-            raise InvalidParameterValue(
-                f"The runtime parameter of {name} is no longer supported for creating or updating AWS Lambda "
-                "functions. We recommend you use a supported runtime while creating or updating functions."
-            )
+            raise InvalidParameterValue(catalog.deprecated(name, self.runtimes))
         runtime = self.runtimes.get(name)
         if runtime is None and name not in CREATABLE:
             raise InvalidParameterValue(
@@ -208,15 +207,19 @@ class FunctionService:
                 f"[{', '.join(CREATABLE)}] or be a valid ARN"
             )
         if runtime is None:
-            available = ", ".join(sorted(self.runtimes)) or "none"
-            raise InvalidParameterValue(
-                f"The runtime {name} is not available on this Kindling server. Available runtimes: {available}."
-            )
+            raise InvalidParameterValue(catalog.unavailable(name, self.runtimes))
         if runtime.command and not self.config.network:
             raise InvalidParameterValue(
                 f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."
             )
         return runtime
+
+    def _architecture(self, architectures: list[str] | None, runtime: str) -> None:
+        """A foreign architecture runs only emulated, and only custom runtimes (``runtimes/architectures.py``)."""
+        for architecture in architectures or ():
+            refusal = architectures_.refusal(architecture, runtime, runtime.startswith("provided"))
+            if refusal:
+                raise InvalidParameterValue(refusal)
 
     def _store_code(
         self, zip_file: str | bytes | None, from_s3: bool, function: str, signing_config: str | None = None
@@ -252,6 +255,7 @@ class FunctionService:
         if not runtime_name:
             raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
         self._runtime(runtime_name)
+        self._architecture(params.get("Architectures"), runtime_name)
         if not params.get("Handler"):
             raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
@@ -312,6 +316,7 @@ class FunctionService:
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
+        self._architecture(params.get("Architectures"), entry.latest.runtime)
         ref = self._store_code(params.get("ZipFile"), from_s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
@@ -334,6 +339,7 @@ class FunctionService:
         current = entry.latest
         if "Runtime" in params:
             self._runtime(params["Runtime"])
+            self._architecture(list(current.architectures), params["Runtime"])
         merged = {
             "MemorySize": params.get("MemorySize", current.memory_size),
             "Timeout": params.get("Timeout", current.timeout),

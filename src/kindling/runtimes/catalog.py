@@ -1,0 +1,54 @@
+"""What ``CreateFunction`` tells a user whose ``Runtime`` cannot run here: AWS's words for a deprecated
+runtime, and for a runtime AWS offers but this host cannot serve, what is missing and how to supply it."""
+
+from __future__ import annotations
+
+from .registry import CREATABLE, JAVA_RUNTIMES, NODE_RUNTIMES, PYTHON_RUNTIMES, Runtime
+
+# AWS's newest runtime of each family, recommended when the host has none of that family
+_NEWEST = {"python": "python3.14", "nodejs": "nodejs24.x", "java": "java25", "dotnet": "dotnet10", "ruby": "ruby3.4"}
+
+
+def family(name: str) -> str:
+    for prefix in ("python", "nodejs", "java", "dotnetcore", "dotnet", "ruby"):
+        if name.startswith(prefix):
+            return "dotnet" if prefix == "dotnetcore" else prefix
+    return "provided"
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    digits = "".join(c if c.isdigit() else " " for c in name.split(".al")[0])
+    return tuple(int(part) for part in digits.split())
+
+
+def deprecated(name: str, available: dict[str, Runtime]) -> str:
+    """AWS's message, recommending the newest runtime of the same language this server runs (else AWS's)."""
+    kind = family(name)
+    here = sorted((r for r in available if family(r) == kind and r in CREATABLE), key=_version_key)
+    newest = here[-1] if here else _NEWEST.get(kind, "provided.al2023")
+    return (
+        f"The runtime parameter of {name} is no longer supported for creating or updating AWS Lambda functions. "
+        f"We recommend you use the new runtime ({newest}) while creating or updating functions."
+    )
+
+
+def unavailable(name: str, available: dict[str, Runtime]) -> str:
+    """A runtime AWS offers that this host cannot serve: what it needs, and what the host has instead."""
+    have = ", ".join(sorted(available)) or "none"
+    kind = family(name)
+    if kind == "dotnet":
+        need = (
+            "Kindling cannot run .NET functions: no .NET runtime is installable on this host "
+            "(there is no .NET SDK in its package sources)"
+        )
+    elif name in NODE_RUNTIMES:
+        need = f"{name} needs Node.js {NODE_RUNTIMES[name]} (`node`, or --runtime {name}=/path/to/node), not found"
+    elif name in JAVA_RUNTIMES:
+        major = JAVA_RUNTIMES[name]
+        need = f"{name} needs a JDK {major} (`java` and `javac`; Debian's openjdk-{major}-jdk-headless), not found"
+    elif name in PYTHON_RUNTIMES or kind == "python":
+        version = name.removeprefix("python")
+        need = f"{name} needs a Python {version} interpreter (python{version}, or --runtime {name}=/path), not found"
+    else:
+        need = f"the runtime {name} is not available on this Kindling server"
+    return f"{need[0].upper()}{need[1:]}. Available runtimes: {have}."
