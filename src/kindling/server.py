@@ -278,6 +278,9 @@ class Kindling:
             "architectures": sorted(architectures.runnable()),  # the foreign one only emulated, for custom runtimes
             "functions": len(self.functions.list_functions()),
         }
+        prestarts = getattr(self.backend, "prestarts", None)  # the namespaces backend's (sandbox/prestart.py)
+        if prestarts is not None:
+            body["prestarted"] = prestarts.ready()
         return Reply(200, json.dumps(body).encode())
 
     async def _environments(self) -> Reply:
