@@ -3,7 +3,7 @@ runtime, and for a runtime AWS offers but this host cannot serve, what is missin
 
 from __future__ import annotations
 
-from .registry import CREATABLE, JAVA_RUNTIMES, NODE_RUNTIMES, PYTHON_RUNTIMES, Runtime
+from .registry import CREATABLE, JAVA_RUNTIMES, NODE_RUNTIMES, Runtime
 
 # AWS's newest runtime of each family, recommended when the host has none of that family
 _NEWEST = {"python": "python3.14", "nodejs": "nodejs24.x", "java": "java25", "dotnet": "dotnet10", "ruby": "ruby3.4"}
@@ -17,7 +17,7 @@ def family(name: str) -> str:
 
 
 def _version_key(name: str) -> tuple[int, ...]:
-    digits = "".join(c if c.isdigit() else " " for c in name.split(".al")[0])
+    digits = "".join(c if c.isdigit() else " " for c in name)
     return tuple(int(part) for part in digits.split())
 
 
@@ -37,18 +37,15 @@ def unavailable(name: str, available: dict[str, Runtime]) -> str:
     have = ", ".join(sorted(available)) or "none"
     kind = family(name)
     if kind == "dotnet":
-        need = (
-            "Kindling cannot run .NET functions: no .NET runtime is installable on this host "
-            "(there is no .NET SDK in its package sources)"
-        )
+        need = ".NET cannot be installed on this host (there is no .NET SDK in its package sources)"
     elif name in NODE_RUNTIMES:
-        need = f"{name} needs Node.js {NODE_RUNTIMES[name]} (`node`, or --runtime {name}=/path/to/node), not found"
+        need = f"it needs Node.js {NODE_RUNTIMES[name]} (`node`, or --runtime {name}=/path/to/node), not installed"
     elif name in JAVA_RUNTIMES:
         major = JAVA_RUNTIMES[name]
-        need = f"{name} needs a JDK {major} (`java` and `javac`; Debian's openjdk-{major}-jdk-headless), not found"
-    elif name in PYTHON_RUNTIMES or kind == "python":
+        need = f"it needs a JDK {major} (`java` and `javac`, Debian's openjdk-{major}-jdk-headless), not installed"
+    elif kind == "python":
         version = name.removeprefix("python")
-        need = f"{name} needs a Python {version} interpreter (python{version}, or --runtime {name}=/path), not found"
+        need = f"it needs a Python {version} interpreter (python{version}, or --runtime {name}=/path), not installed"
     else:
-        need = f"the runtime {name} is not available on this Kindling server"
-    return f"{need[0].upper()}{need[1:]}. Available runtimes: {have}."
+        need = "no interpreter for it is installed"
+    return f"The runtime {name} is not available on this Kindling server: {need}. Available runtimes: {have}."
