@@ -113,10 +113,10 @@ def test_two_prestarted_functions_do_not_share_a_sandbox(server: Server, lam, se
 def test_handler_errors_and_timeouts_in_a_prestarted_runtime(server: Server, lam, seeded) -> None:  # type: ignore[no-untyped-def]
     name, _ = prestarted_function(server, lam, Environment={"Variables": {"MY_VAR": "e"}}, Timeout=1)
     body, error, log = invoke(lam, name, {"fail": True})
-    assert error == "Unhandled"
+    assert error == "Unhandled" and "\tERROR\tInvoke Error" in log
     assert body["errorType"] == "TypeError" and body["errorMessage"] == "bad e"
     body, error, log = invoke(lam, name, {"sleep": 3000})
-    assert error == "Unhandled" and body["errorType"] == "Sandbox.Timedout"
+    assert error == "Unhandled" and body["errorType"] == "Sandbox.Timedout" and "Task timed out after" in log
     body, error, _ = invoke(lam, name, {})  # the runtime restarts the usual way, in the same sandbox
     assert error is None and body["env"] == "e"
 
