@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Server, create_function
+from support import ROLE, Server, create_function
 
 PROBE = """
 import fs from "node:fs";
@@ -141,3 +141,69 @@ def test_the_data_dir_holds_no_prestart_leftovers_after_stop(tmp_path: Path) -> 
     finally:
         assert with_prestart.stop() == 0
     assert not [p for p in (data / "sandboxes").iterdir() if not p.name.startswith(".")]
+
+
+JAVA_PROBE = """
+package probe;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+public class Probe {
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) throws Exception {
+        if (event.containsKey("fail")) throw new IllegalStateException("bad " + System.getenv("MY_VAR"));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("startedMs", ProcessHandle.current().info().startInstant().get().toEpochMilli());
+        out.put("env", System.getenv("MY_VAR"));
+        out.put("api", System.getenv("AWS_LAMBDA_RUNTIME_API"));
+        out.put("prestartFlag", System.getenv("KINDLING_PRESTARTED"));
+        out.put("name", context.getFunctionName());
+        out.put("memory", context.getMemoryLimitInMB());
+        out.put("data", new File((String) event.get("dataDir")).exists());
+        out.put("status", Files.readString(Path.of("/proc/self/status")).lines()
+            .filter(line -> line.startsWith("Uid:")).findFirst().orElse(""));
+        out.put("task", new File("/var/task/probe").list().length);
+        return out;
+    }
+}
+"""
+
+
+def test_a_prestarted_jvm_serves_the_function_confined(server: Server, lam, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    from support import make_zip
+
+    assert "java17" in server.health()["runtimes"]
+    interfaces = Path(__file__).parents[2] / "src" / "kindling" / "runtimes" / "java"
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "Probe.java").write_text(JAVA_PROBE)
+    javac = shutil.which("javac") or "javac"
+    subprocess.run(
+        [javac, "-implicit:none", "-sourcepath", str(interfaces), "-d", str(tmp_path / "out"), "probe/Probe.java"],
+        cwd=tmp_path, check=True, timeout=300,
+    )  # fmt: skip
+    code = make_zip({"probe/Probe.class": (tmp_path / "out" / "probe" / "Probe.class").read_bytes()})
+    params = {"Runtime": "java17", "Handler": "probe.Probe::handleRequest", "Role": ROLE, "Timeout": 10}
+    lam.create_function(FunctionName="java-seed", Code={"ZipFile": code}, **params)
+    body, error, _ = invoke(lam, "java-seed", {"dataDir": str(server.data_dir)})
+    assert error is None, body
+    wait_prestarted(server)
+    created = time.time() * 1000
+    environment = {"Variables": {"MY_VAR": "java"}}
+    lam.create_function(FunctionName="java-pre", Code={"ZipFile": code}, Environment=environment, **params)
+    lam.get_waiter("function_active_v2").wait(FunctionName="java-pre")
+    body, error, _ = invoke(lam, "java-pre", {"dataDir": str(server.data_dir)})
+    assert error is None, body
+    assert body["startedMs"] < created - 1, "the JVM started after its function: it was not pre-started"
+    assert body["env"] == "java" and body["prestartFlag"] is None and body["api"].startswith("127.0.0.1:")
+    assert body["name"] == "java-pre" and body["memory"] == 128 and body["task"] == 1
+    assert body["data"] is False and body["status"].split()[1] != "0"  # the data dir unseen, not root
+    body, error, _ = invoke(lam, "java-pre", {"fail": True})
+    assert error == "Unhandled" and body["errorType"] == "java.lang.IllegalStateException"
+    assert body["errorMessage"] == "bad java"

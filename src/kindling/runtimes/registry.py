@@ -59,6 +59,8 @@ JAVA_SOURCES = Path(__file__).with_name("java")
 # (java and the class path are arguments, so that the process backend can map them to host paths)
 JAVA_SCRIPT = (
     'exec "$1" -Xmx$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE * 85 / 100))m -XX:+TieredCompilation '
+    # a pre-started JVM (sandbox/prestart.py) takes its function's environment through java.io and java.util
+    "${KINDLING_PRESTARTED:+--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED} "
     '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "$2" kindling.Bootstrap'
 )
 

@@ -30,7 +30,7 @@ from .forking import ForkedSandbox
 from .mountns import Mounter
 
 log = logging.getLogger("kindling.sandbox")
-PRESTARTED = ("nodejs",)  # the runtimes whose program waits for its claim (runtimes/nodejs/index.mjs)
+PRESTARTED = ("nodejs", "java")  # whose program waits for its claim (runtimes/nodejs/index.mjs, java/Prestart.java)
 PER_KEY = 1
 MAX_KEYS = 4
 # what an interpreter reads as it starts (module paths, its options, the loader's), unlike the rest

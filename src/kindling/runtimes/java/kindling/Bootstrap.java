@@ -32,9 +32,11 @@ import java.util.Map;
  */
 public final class Bootstrap {
     private static final String BASE = "/2018-06-01/runtime/";
-    private static final RuntimeClient API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
+    private static RuntimeClient API;
 
     public static void main(String[] args) throws Exception {
+        if (System.getenv("KINDLING_PRESTARTED") != null) Prestart.claim();
+        API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
         Method method;
         Object instance;
         try {
