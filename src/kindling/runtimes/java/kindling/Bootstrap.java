@@ -35,7 +35,10 @@ public final class Bootstrap {
     private static RuntimeClient API;
 
     public static void main(String[] args) throws Exception {
-        if (System.getenv("KINDLING_PRESTARTED") != null) Prestart.claim();
+        if (System.getenv("KINDLING_PRESTARTED") != null) {
+            rehearse();
+            Prestart.claim();
+        }
         API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
         Method method;
         Object instance;
@@ -65,6 +68,32 @@ public final class Bootstrap {
                 System.err.println(stackText(cause));
                 post("invocation/" + requestId + "/error", shape(cause), cause.getClass().getName());
             }
+        }
+    }
+
+    /** What a pre-started JVM does while it waits: a cold start's code, run once on a stand-in handler, so
+     * that its classes are loaded and linked before the function's own start needs them. */
+    private static void rehearse() {
+        try {
+            Class<?> type = Class.forName(Rehearsal.class.getName(), true, loader());
+            Method method = find(type, "handleRequest");
+            Object instance = type.getDeclaredConstructor().newInstance();
+            Map<String, String> headers = Map.of(
+                    "lambda-runtime-aws-request-id", "-", "lambda-runtime-deadline-ms", "0",
+                    "lambda-runtime-invoked-function-arn", "-");
+            byte[] event = "{\"k\": [1, 2.5, true, null, \"s\"]}".getBytes(StandardCharsets.UTF_8);
+            RuntimeClient.Reply reply = new RuntimeClient.Reply(200, headers, event);
+            run(method, instance, reply.body, context(reply));
+            shape(new IllegalStateException("-"));
+        } catch (Throwable ignored) {
+            // a rehearsal only: the real start reports its own errors
+        }
+    }
+
+    /** The stand-in handler of {@link #rehearse}. */
+    public static final class Rehearsal {
+        public Object handleRequest(Map<String, Object> event, Context context) {
+            return event;
         }
     }
 
