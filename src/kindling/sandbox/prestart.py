@@ -111,7 +111,8 @@ class Prestarts:
         self._empty = empty
         self._ready: dict[tuple, list[PrestartedSandbox]] = {}  # the keys used last at the end
         self._filling: dict[tuple, int] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # pre-starts under way
+        self._destroying: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._closed = False
         self.mounter = Mounter()
@@ -160,10 +161,11 @@ class Prestarts:
             self._filling[wanted] = self._filling.get(wanted, 0) + 1
             self._spawn(self._prestart(wanted, spec))
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, work: Awaitable[None], tasks: set[asyncio.Task[None]] | None = None) -> None:
         task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        into = self._tasks if tasks is None else tasks
+        into.add(task)
+        task.add_done_callback(into.discard)
 
     async def _prestart(self, wanted: tuple, spec: SandboxSpec) -> None:
         environment = {**startup_environment(spec.environment), "KINDLING_PRESTARTED": "1"}
@@ -172,7 +174,7 @@ class Prestarts:
         )
         try:
             sandbox = await self._create(placeholder)
-        except (OSError, SpawnError, RuntimeError) as error:
+        except Exception as error:  # no uid left (SandboxFull), cgroups refused, ...: no pre-start this time
             self._filling[wanted] -= 1
             log.info("could not pre-start a %s sandbox: %s", spec.runtime.name, error)
             return
@@ -198,13 +200,14 @@ class Prestarts:
             sandbox.kill(sandbox.waiting)
             close(sandbox.waiting)
             sandbox.waiting = None
-        self._spawn(sandbox.destroy())
+        self._spawn(sandbox.destroy(), self._destroying)  # finished, never cancelled, by close
 
     async def close(self) -> None:
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._destroying, return_exceptions=True)
         for sandboxes in self._ready.values():
             for sandbox in sandboxes:
                 if sandbox.waiting is not None:
