@@ -214,10 +214,11 @@ class FunctionService:
             )
         return runtime
 
-    def _architecture(self, architectures: list[str] | None, runtime: str) -> None:
-        """A foreign architecture runs only emulated, and only custom runtimes (``runtimes/architectures.py``)."""
+    @staticmethod
+    def _architecture(architectures: list[str] | None) -> None:
+        """A foreign architecture only where it can be emulated (``runtimes/architectures.py``)."""
         for architecture in architectures or ():
-            refusal = architectures_.refusal(architecture, runtime, runtime.startswith("provided"))
+            refusal = architectures_.refusal(architecture)
             if refusal:
                 raise InvalidParameterValue(refusal)
 
@@ -255,7 +256,7 @@ class FunctionService:
         if not runtime_name:
             raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
         self._runtime(runtime_name)
-        self._architecture(params.get("Architectures"), runtime_name)
+        self._architecture(params.get("Architectures"))
         if not params.get("Handler"):
             raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
@@ -316,7 +317,7 @@ class FunctionService:
         self._check_revision(entry, params.get("RevisionId"))
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
-        self._architecture(params.get("Architectures"), entry.latest.runtime)
+        self._architecture(params.get("Architectures"))
         ref = self._store_code(params.get("ZipFile"), from_s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
@@ -339,7 +340,6 @@ class FunctionService:
         current = entry.latest
         if "Runtime" in params:
             self._runtime(params["Runtime"])
-            self._architecture(list(current.architectures), params["Runtime"])
         merged = {
             "MemorySize": params.get("MemorySize", current.memory_size),
             "Timeout": params.get("Timeout", current.timeout),

@@ -58,21 +58,15 @@ def runnable() -> frozenset[str]:
     return frozenset(arch for arch in _EXIT_42 if arch == host or _runs(arch))
 
 
-def refusal(architecture: str, runtime: str, custom: bool) -> str | None:
-    """Why a function of ``architecture`` cannot run here, or None. A foreign architecture runs emulated
-    for custom runtimes only: the managed ones would need that architecture's interpreter installed."""
+def refusal(architecture: str) -> str | None:
+    """Why a function of ``architecture`` cannot run here, or None. A foreign architecture needs emulation:
+    a custom runtime's ``bootstrap`` then runs emulated; the managed runtimes run Kindling's runtime on the
+    host's own interpreter (the handler's code is the same; a native module built for the other
+    architecture would not load)."""
     host = host_architecture()
-    if architecture == host:
+    if architecture == host or architecture in runnable():
         return None
-    if architecture not in runnable():
-        return (
-            f"Architecture {architecture} cannot run on this {host} Kindling server: running it needs user-mode "
-            "emulation (Debian's qemu-user-static and binfmt-support, with binfmt_misc available), which is missing."
-        )
-    if not custom:
-        return (
-            f"Architecture {architecture} runs on this {host} Kindling server under emulation for custom runtimes "
-            f"(provided.al2023, provided.al2) only: {runtime} would need an {architecture} interpreter, which is "
-            "not installed."
-        )
-    return None
+    return (
+        f"Architecture {architecture} cannot run on this {host} Kindling server: running it needs user-mode "
+        "emulation (Debian's qemu-user-static and binfmt-support, with binfmt_misc available), which is missing."
+    )
