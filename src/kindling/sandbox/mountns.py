@@ -72,6 +72,7 @@ class Mounter:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kindling-mountns")
         self._home = -1  # the server's mount namespace, as the dedicated thread sees it
+        self.unsupported = False  # the kernel lacks the mount API, or we may not use it: no pre-starts
 
     def _enter_thread(self) -> None:
         if self._home < 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import itertools
 import json
@@ -93,6 +94,8 @@ class PrestartedSandbox(ForkedSandbox):
             process.control.sendall(claim.encode())
         except (OSError, AssertionError) as error:  # gone meanwhile: a fresh runtime, the usual way
             log.warning("could not hand pre-started %s its function: %s", spec.env_id, error)
+            if isinstance(error, OSError) and error.errno in (errno.ENOSYS, errno.EPERM) and self.mounter:
+                self.mounter.unsupported = True  # a kernel before 5.12, or a container that forbids it
             self.kill(process)
             close(process)
             return await super().start(extra_env)
@@ -123,7 +126,7 @@ class Prestarts:
     def take(self, spec: SandboxSpec) -> PrestartedSandbox | None:
         """A pre-started sandbox made ``spec``'s (its cgroups renamed after it), or None; a refill starts."""
         wanted = key(spec)
-        if wanted is None:
+        if wanted is None or self.mounter.unsupported:
             return None
         ready = self._ready.pop(wanted, [])
         self._ready[wanted] = ready
