@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import Config
 
-PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13"}
+PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13", "python3.14": "3.14"}
 DEPRECATED = (
     "python2.7",
     "python3.6",
