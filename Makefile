@@ -15,7 +15,7 @@ CONSOLE := src/kindling/console
 
 .PHONY: install run test lint bench clean
 
-install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(CONSOLE)/build/index.html
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(VENV)/.node22 $(CONSOLE)/build/index.html
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
@@ -54,6 +54,15 @@ $(VENV)/.sdk-nodejs: $(RUNTIMES)/nodejs/package-lock.json $(STAMP)
 	@npm ci --prefix $(RUNTIMES)/nodejs --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 	@echo "AWS SDK for JavaScript installed in $(RUNTIMES)/nodejs/node_modules"
+
+# nodejs22.x: Debian 12 has no Node 22, the npm registry has its official build (node-linux-<arch>); the
+# runtime registry finds it in ~/.cache/kindling/node22
+NODE22 := 22.23.5
+$(VENV)/.node22: $(STAMP)
+	@npm install --prefix $(HOME)/.cache/kindling/node22 --no-save --no-audit --no-fund --loglevel=error \
+		node-linux-$$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')@$(NODE22) >/dev/null
+	@touch $@
+	@echo "Node.js $(NODE22) installed in ~/.cache/kindling/node22"
 
 run: install
 	$(VENV)/bin/kindling server --host $(HOST) --port $(PORT) --data-dir $(DATA)

@@ -60,7 +60,8 @@ def test_a_retired_runtime_gets_awss_words_and_the_newest_of_its_language(raw_la
             f"The runtime parameter of {retired} is no longer supported for creating or updating AWS Lambda functions. "
             f"We recommend you use the new runtime ({newest}) while creating or updating functions."
         )
-    assert "recommend you use the new runtime (nodejs20.x)" in refusal(raw_lam, Runtime="nodejs14.x", Handler="a.b")
+    node = sorted(r for r in server.health()["runtimes"] if r.startswith("nodejs"))[-1]  # nodejs22.x here
+    assert f"recommend you use the new runtime ({node})" in refusal(raw_lam, Runtime="nodejs14.x", Handler="a.b")
     assert raw_lam.list_functions()["Functions"] == [] or all(
         f["FunctionName"] != "refused" for f in raw_lam.list_functions()["Functions"]
     )
@@ -75,7 +76,7 @@ def test_dotnet_is_refused_clearly(raw_lam) -> None:  # type: ignore[no-untyped-
 @pytest.mark.parametrize(
     ("runtime", "needs"),
     [
-        ("nodejs22.x", "it needs Node.js 22"),
+        ("nodejs24.x", "it needs Node.js 24"),
         ("java21", "it needs a JDK 21"),
         ("python3.14", "it needs a Python 3.14 interpreter"),
     ],
@@ -123,3 +124,20 @@ def test_arm64_custom_runtime_runs_emulated_or_is_refused(lam, raw_lam, server, 
         assert reply.get("FunctionError") is None and body["arch"] == "arm64" and body["uid"] != 0
     finally:
         lam.delete_function(FunctionName="arm-go")
+
+
+NODE_VERSION = """
+export const handler = async (event, context) => ({ version: process.version, name: context.functionName,
+  env: process.env.AWS_EXECUTION_ENV, nodePath: process.env.NODE_PATH, uid: process.getuid() });
+"""
+
+
+def test_nodejs22_runs_on_node_22_from_the_npm_registry(lam, server, deploy) -> None:  # type: ignore[no-untyped-def]
+    assert "nodejs22.x" in server.health()["runtimes"]  # make install brings it (Debian 12 has no Node 22)
+    for _ in range(2):  # the second cold start may be served by a pre-started Node 22
+        name = deploy({"index.mjs": NODE_VERSION}, handler="index.handler", runtime="nodejs22.x")
+        reply = lam.invoke(FunctionName=name, Payload=b"{}")
+        body = json.loads(reply["Payload"].read())
+        assert reply.get("FunctionError") is None, body
+        assert body["version"].startswith("v22.") and body["name"] == name and body["uid"] != 0
+        assert body["env"] == "AWS_Lambda_nodejs22.x" and body["nodePath"].startswith("/opt/nodejs/node22/")

@@ -49,8 +49,9 @@ CREATABLE = (
 )  # fmt: skip
 BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
 PYTHON_SDK = BOOTSTRAP.with_name("sdk")  # boto3 & co (make install), bound read-only at /var/runtime
-NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
+NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22", "nodejs24.x": "24"}
 NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")
+NODE_CACHE = Path.home() / ".cache" / "kindling"  # Node versions Debian lacks, from the npm registry (Makefile)
 PROVIDED_RUNTIMES = {"provided.al2023": "al2023", "provided.al2": "al2"}
 CUSTOM_BOOTSTRAP = "/var/task/bootstrap"
 JAVA_RUNTIMES = {"java17": "17", "java21": "21"}
@@ -215,6 +216,7 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
     runtimes = _pythons(overrides)
     for name, major in NODE_RUNTIMES.items():
         found = [shutil.which(f"node{major}"), shutil.which("node"), "/usr/bin/node", "/usr/local/bin/node"]
+        found += sorted(glob.glob(str(NODE_CACHE / f"node{major}/node_modules/node-linux-*/bin/node")))  # make install
         for candidate in [overrides[name]] if name in overrides else [c for c in found if c]:
             node = _node(candidate, major)
             if node:
