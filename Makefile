@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs \
-	qemu-user-static binfmt-support
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs ruby \
+	docker-registry qemu-user-static binfmt-support
 RUNTIMES := src/kindling/runtimes
 PY_SDK := $(RUNTIMES)/python/sdk
 CONSOLE := src/kindling/console
@@ -85,8 +85,12 @@ lint: install
 
 # the suite in parallel (one server per worker, whole files per worker), then the tests that time themselves or
 # fill the machine, alone; pytest exits 5 when it collected no test: that is a failure, not a pass
+# coverage of the parallel pass (the servers the tests start included): the total here, lines in build/coverage/
+COVERAGE = --cov --cov-report=html:build/coverage --cov-fail-under=$(COVERAGE_FLOOR)
+COVERAGE_FLOOR = 60
+
 test: install lint
-	@$(PY) -m pytest -q -n 4 --dist loadfile -m "not serial"; rc=$$?; if [ $$rc -ne 0 ]; then exit $$rc; fi
+	@$(PY) -m pytest -q -n 4 --dist loadfile -m "not serial" $(COVERAGE); rc=$$?; if [ $$rc -ne 0 ]; then exit $$rc; fi
 	@$(PY) -m pytest -q -m serial; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 
 bench: install

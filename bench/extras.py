@@ -1,11 +1,13 @@
-"""What the cold-start issue asks the bench to show besides latency: what isolation costs, a burst of
-200 sleeping invocations, the memory of an idle environment, and a numpy cold start."""
+"""What the cold-start issues ask the bench to show besides latency: what isolation costs, bursts of 200
+and 1,000 sleeping invocations, cold starts on a busy machine, the memory of an idle environment, and a
+numpy cold start."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,22 +66,42 @@ async def _post(port: int, name: str, payload: bytes) -> int:
     return status
 
 
-def burst(client: BaseClient, port: int, count: int, progress: Progress) -> dict:
-    """``count`` simultaneous invocations of a function that sleeps 1 s, each needing a new environment."""
+def burst(
+    client: BaseClient, port: int, count: int, progress: Progress, sleep_s: float = 1.0, target_s: float = 3.0
+) -> dict:
+    """``count`` simultaneous invocations (each on its own connection) of a function that sleeps ``sleep_s``,
+    each needing a new environment: how fast Kindling scales a function up from nothing."""
+    name = f"burst-{count}"
     try:
-        kindling_server.deploy(client, "burst", zip_tree({"app.py": SLEEPER}), handler="app.handler", timeout=30)
+        kindling_server.deploy(client, name, zip_tree({"app.py": SLEEPER}), handler="app.handler", timeout=30)
     except (BotoCoreError, ClientError) as exc:
         return {"error": str(exc)}
+    payload = json.dumps({"sleep": sleep_s}).encode()
 
-    async def all_at_once() -> list[int]:
-        return await asyncio.gather(*(_post(port, "burst", b'{"sleep": 1}') for _ in range(count)))
+    async def all_at_once() -> list[int | BaseException]:
+        calls = (_post(port, name, payload) for _ in range(count))
+        return await asyncio.gather(*calls, return_exceptions=True)
 
     started = time.perf_counter()
     statuses = asyncio.run(all_at_once())
     elapsed = time.perf_counter() - started
     ok = statuses.count(200)
-    progress(f"burst: {ok}/{count} ok in {elapsed:.2f} s")
-    return {"invocations": count, "ok": ok, "total_s": round(elapsed, 3), "target_s": 3.0}
+    progress(f"burst: {ok}/{count} ok in {elapsed:.2f} s (each sleeps {sleep_s:g} s)")
+    return {"invocations": count, "ok": ok, "sleep_s": sleep_s, "total_s": round(elapsed, 3), "target_s": target_s}
+
+
+def cold_under_load(
+    kit: ModuleType, client: BaseClient, port: int, code: bytes, count: int, progress: Progress
+) -> dict:
+    """Cold starts while a CPU-bound process runs on every core: the kernel's run queue, not Kindling, is
+    what a cold start waits on then, and this shows how much."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        return cold.measure(kit, client, port, code, count, progress, prefix="loaded-cold")["summary"]
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def _memory_kb(pid: int) -> dict[str, int]:

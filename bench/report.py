@@ -51,7 +51,9 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
     rps_ratio = rps[KINDLING] / rps["serverless-offline"] if rps[KINDLING] and rps["serverless-offline"] else None
     after_idle = extras.get("cold_after_idle", {})
     idle_p50, idle_p99 = after_idle.get("p50_ms"), after_idle.get("p99_ms")
-    burst = extras.get("burst", {})
+    burst, thousand = extras.get("burst", {}), extras.get("burst_1000", {})
+    loaded = extras.get("cold_under_load", {})
+    load_ratio = loaded["p99_ms"] / p99 if p99 and "p99_ms" in loaded else None
     idle = extras.get("idle_memory", {})
     snapshot = extras.get("numpy_cold", {}).get("snapshot", {})
     sdk = extras.get("boto3_cold", {})
@@ -106,6 +108,20 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
             burst.get("total_s"),
             None if "total_s" not in burst else burst["ok"] == burst["invocations"] and burst["total_s"] < 3,
             None if "total_s" not in burst else f"{burst['ok']}/{burst['invocations']} ok in {burst['total_s']:.2f} s",
+        ),
+        _target(
+            "burst_1000",
+            "burst of 1,000 invocations sleeping 5 s, each on its own connection: all succeed in <= 6 s",
+            thousand.get("total_s"),
+            None if "total_s" not in thousand else thousand["ok"] == 1000 and thousand["total_s"] <= 6,
+            None if "total_s" not in thousand else f"{thousand['ok']}/1000 ok in {thousand['total_s']:.2f} s",
+        ),
+        _target(
+            "cold_p99_under_load",
+            "cold start p99 with a CPU-bound process per core <= 3x the quiet p99",
+            load_ratio,
+            None if load_ratio is None else load_ratio <= 3,
+            None if load_ratio is None else f"{load_ratio:.2f}x (p99 {loaded['p99_ms']:.1f} ms vs {p99:.1f} ms quiet)",
         ),
         _target(
             "idle_uss_mb",
@@ -240,6 +256,14 @@ def extras_lines(extras: dict) -> str:
             f"cold start after 0.5 s of idle: p50 {after_idle['p50_ms']:.1f} ms, p99 {after_idle['p99_ms']:.1f} ms"
             f" over {after_idle['n']}"
         )
+    loaded = extras.get("cold_under_load", {})
+    if "p50_ms" in loaded:
+        lines.append(
+            f"cold start with a busy process per core: p50 {loaded['p50_ms']:.1f} ms, p99 {loaded['p99_ms']:.1f} ms"
+        )
+    thousand = extras.get("burst_1000", {})
+    if "total_s" in thousand:
+        lines.append(f"burst of 1,000 sleeping 5 s: {thousand['ok']}/1000 ok in {thousand['total_s']:.2f} s")
     sdk = extras.get("boto3_cold", {})
     if "p50_ms" in sdk:
         lines.append(f"boto3 cold start (import, two clients): p50 {sdk['p50_ms']:.1f} ms, p99 {sdk['p99_ms']:.1f} ms")

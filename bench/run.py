@@ -26,6 +26,7 @@ import cold
 import extras
 import hot_reload
 import http_load
+import images
 import kindling_server
 import kit
 import report
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def start_kindling(stack: contextlib.ExitStack, invoke: ModuleType, path: Path, workdir: Path) -> Kindling:
     """Kindling serving `hello` (stopped when the stack closes), or the reason why not."""
     try:
-        port = stack.enter_context(kindling_server.running(invoke, workdir))
+        port = stack.enter_context(kindling_server.running(invoke, workdir, extra=runtimes.server_flags()))
     except kindling_server.ServerError as exc:
         return f"not started: {exc}"
     client = kindling_server.lambda_client(kindling_server.endpoint(port))
@@ -107,12 +108,15 @@ def measure(invoke: ModuleType, path: Path, workdir: Path, args: argparse.Namesp
             )["summary"]
             more["idle_memory"] = extras.idle_memory(port)
             more["burst"] = extras.burst(client, port, 200, progress)
+            more["burst_1000"] = extras.burst(client, port, 1000, progress, sleep_s=5.0, target_s=6.0)
+            more["cold_under_load"] = extras.cold_under_load(invoke, client, port, code, args.cold, progress)
             more["numpy_cold"] = extras.numpy_cold(invoke, client, port, 3 if args.quick else 5, progress)
             more["without_isolation"] = extras.isolation_cost(invoke, workdir, code, args.cold, progress)
             endpoint = kindling_server.endpoint(port)
             more["async"] = async_load.measure(client, endpoint, code, progress, 1000 if args.quick else 5000)
             more["hot_reload"] = hot_reload.measure_hot_reload(port, 5 if args.quick else 20, progress)
             more["runtimes"] = runtimes.measure_runtimes(client, port, progress, 3 if args.quick else 5)
+            more["runtimes"] |= images.measure_images(client, port, progress, 3 if args.quick else 5)
             more["auth"] = auth_overhead.measure(progress, 1000 if args.quick else 4000)
             more["http"] = http_load.measure_http(
                 invoke, client, port, code, path, workdir, progress, 2 if args.quick else 5

@@ -1,4 +1,4 @@
-"""Cold and warm latency per runtime: the built-in Python, Node, Java, custom runtimes (shell, Go) and
+"""Cold and warm latency per runtime: the built-in Python, Node, Java, Ruby, custom runtimes (shell, Go) and
 the official clients (Python's awslambdaric, npm's aws-lambda-ric) as custom runtimes.
 
 Cold is the first invoke of each of ``count`` fresh functions; warm is the p50 of ~200 sequential invokes of
@@ -33,8 +33,9 @@ from kit import Progress
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 PY_HANDLER = "def handler(event, context):\n    return {'hello': 'world'}\n"
+RB_HANDLER = "def handler(event:, context:)\n  { 'hello' => 'world' }\nend\n"
 RIC_BOOTSTRAP = "#!/bin/sh\nexec /var/lang/bin/python3.12 -m awslambdaric app.handler\n"
-# npm's aws-lambda-ric, as tests/e2e/test_runtime_api_node_ric.py caches it
+# npm's aws-lambda-ric, as tests/runtimes/test_runtime_api_node_ric.py caches it
 NODE_RIC = Path.home() / ".cache" / "kindling" / "aws-lambda-ric-3.3.0"
 NODE_RIC_BOOTSTRAP = "#!/bin/sh\nexec {node} /var/task/node_modules/aws-lambda-ric/bin/index.mjs index.handler\n"
 
@@ -100,7 +101,7 @@ def _awslambdaric(work: Path) -> bytes:
 def _node_ric(work: Path) -> bytes:
     node = os.path.realpath(shutil.which("node") or "")
     if not (NODE_RIC / "dist").is_dir() or not node.startswith("/usr/"):
-        raise Unavailable("not built: run tests/e2e/test_runtime_api_node_ric.py once (needs node under /usr)")
+        raise Unavailable("not built: run tests/runtimes/test_runtime_api_node_ric.py once (needs node under /usr)")
     tree = work / "node-ric"
     shutil.copytree(NODE_RIC, tree / "node_modules" / "aws-lambda-ric")
     shutil.copy2(EXAMPLES / "nodejs" / "index.mjs", tree / "index.mjs")
@@ -112,11 +113,19 @@ TARGETS: dict[str, tuple[str, str, Callable[[Path], bytes]]] = {
     "python3.12": ("python3.12", "app.handler", lambda work: _zip(None, {"app.py": PY_HANDLER})),
     "nodejs20.x": ("nodejs20.x", "index.handler", lambda work: _zip(EXAMPLES / "nodejs")),
     "java17": ("java17", "example.Hello::handleRequest", _java),
+    "ruby3.2": ("ruby3.2", "app.handler", lambda work: _zip(None, {"app.rb": RB_HANDLER})),
     "provided.al2023 (sh)": ("provided.al2023", "function.handler", lambda work: _zip(EXAMPLES / "provided-shell")),
     "provided.al2023 (Go)": ("provided.al2023", "bootstrap", _go),
     "provided.al2023 (awslambdaric)": ("provided.al2023", "app.handler", _awslambdaric),
     "provided.al2023 (aws-lambda-ric, Node)": ("provided.al2023", "index.handler", _node_ric),
 }
+
+
+def server_flags() -> tuple[str, ...]:
+    """The bench's server maps ruby3.2 to the host's Ruby, as the tests do: Debian 12's is 3.1, a version no
+    Lambda runtime name has, so without the mapping no Ruby runtime would be measured."""
+    ruby = shutil.which("ruby")
+    return ("--runtime", f"ruby3.2={ruby}") if ruby else ()
 
 
 class _Connection:

@@ -1,7 +1,7 @@
 """A handler that reports what a function can see and do from inside its execution environment.
 
-Shared by the isolation tests of fresh environments (``e2e``) and of environments restored from a
-SnapStart snapshot (``snapstart``), so both are held to the same checks.
+Shared by the isolation tests of fresh environments (``sandbox/``) and of environments restored from a
+SnapStart snapshot (``sandbox/snapstart/``), so both are held to the same checks.
 """
 
 PROBE = """

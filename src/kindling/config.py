@@ -37,7 +37,7 @@ class Config:
     audit_retention_days: float = 90.0  # the audit trail keeps events this long
     tls_cert: str = ""  # with tls_key: HTTPS on the port
     tls_key: str = ""
-    otlp_endpoint: str = ""  # an OTLP/HTTP collector for the traces of sampled invocations
+    otlp_endpoint: str = ""  # an OTLP collector (HTTP, or gRPC: grpc://) for the traces of sampled invocations
 
     @property
     def endpoint(self) -> str:

@@ -18,3 +18,4 @@ EPHEMERAL_MIN, EPHEMERAL_MAX = 512, 10_240  # MB of /tmp
 ENV_MAX_BYTES = 4096  # all environment variables together
 ZIPPED_MAX = 52_428_800  # a zip uploaded directly
 UNZIPPED_MAX = 262_144_000  # a function's code and layers, unzipped
+IMAGE_MAX = 10_737_418_240  # a container image, uncompressed (10 GiB)

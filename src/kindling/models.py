@@ -43,6 +43,8 @@ class FunctionVersion:
     snap_start_optimized: bool = False  # OptimizationStatus On: a version published with ApplyOn set
     state_reason: str = ""  # with state_reason_code: why a version is Pending or Failed
     state_reason_code: str = ""
+    # PackageType Image: ImageUri, ResolvedImageUri, ImageConfig (as set), the image's EntryPoint/Cmd/Env/WorkingDir
+    image: dict[str, Any] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> FunctionVersion:
         return dataclasses.replace(self, **changes)
@@ -98,6 +100,8 @@ class InvokeRequest:
     cognito_identity: str | None = None
     trace_id: str = ""
     request_id: str = ""  # the caller's RequestId, the invocation's own (START, context); "" for a new one
+    queued_at: float | None = None  # an async event's arrival (epoch seconds): its trace's Dwell Time
+    attempt: int = 1  # an async event's attempt (its trace's "Attempt #n")
 
 
 @dataclass

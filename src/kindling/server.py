@@ -58,13 +58,14 @@ from .functions.settings import FunctionSettings
 from .functions.signing import CodeSigning
 from .functions.urls import UrlService
 from .ids import request_id
+from .images import ImageStore
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
 from .runtimes import architectures
 from .runtimes.registry import discover
-from .sandbox.bridge import EndpointBridge
+from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
@@ -155,13 +156,22 @@ class Kindling:
         if not config.network and isinstance(self.backend, NamespacesBackend):  # the endpoint stays reachable
             self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
             self.backend.bridge = (str(self.bridge.path), config.port)
+            self.bridge.on_datagram = self.metrics.xray.datagram  # the X-Ray daemon's port, from inside
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
         if config.otlp_endpoint:
             self.invoker.tracing.export_to(config.otlp_endpoint)
+        self.invoker.tracing.on_segments = self.metrics.xray.record  # sampled invocations' X-Ray segments
+        images = ImageStore(data / "images") if isinstance(self.backend, NamespacesBackend) else None
         self.functions = FunctionService(
-            config, Store(self.database, Sealer(master_key(data))), self.code, self.invoker, self.runtimes, self.layers
+            config,
+            Store(self.database, Sealer(master_key(data))),
+            self.code,
+            self.invoker,
+            self.runtimes,
+            self.layers,
+            images,
         )
         self.invoker.snapshots.on_state = self.functions.snapshot_settled
         self.invocations = Invocations(self.functions, self.invoker)
@@ -192,6 +202,7 @@ class Kindling:
         self.route_tables = RouteTables(self.functions, self.resources)
         self.mappings = EventSources(config, MappingStore(self.database), self.functions)
         self.pollers = Pollers(config, self.mappings, self.invocations)
+        self.pollers.metrics = self.metrics.recorder
         model = ServiceModel()
         self.identities = Identities(self.database, config.account_id, root_key, root_secret)
         self.trail = AuditTrail(
@@ -239,7 +250,8 @@ class Kindling:
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
-        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.services, platform, ConsoleAssets()]
+        services += [self.metrics.cloudwatch, self.metrics.prometheus, self.metrics.xray_api, self.services]
+        services += [platform, ConsoleAssets()]
         dispatcher = Dispatcher(services, fallback=api)
 
         def public(scope: dict) -> bool:
@@ -301,6 +313,10 @@ class Kindling:
         spares = pool.ready() if pool is not None else 0
         return {"environments": dict(states), "spares": spares, "queue": queue}
 
+    def _stopping(self) -> None:
+        self.events.pause()  # queued events wait for the next start instead of starting now
+        self.services.stopping()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
+
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
         record, code_dir, invoked = self.functions.invoke_target(function_arn, None)
         await self.events.enqueue(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
@@ -315,7 +331,7 @@ class Kindling:
         self.provisioned.start()
         await self.events.start()
         await self.services.start()
-        self.metrics.start()
+        await self.metrics.start(reachable_host(self.config.host))
         flusher = asyncio.create_task(self.logs.flush_forever())
         self.scheduler.start()
         self.pollers.start()
@@ -338,7 +354,7 @@ class Kindling:
                 ssl_certfile=self.config.tls_cert or None,
                 ssl_keyfile=self.config.tls_key or None,
             ),
-            on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
+            on_stop=self._stopping,
         )
         log.info(
             "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, architectures: %s, auth: %s)",

@@ -1,6 +1,6 @@
 """What the asynchronous-invocation tests share: servers with short delays, a moto SQS, a collector.
 
-Imported by ``tests/e2e/test_async_*.py`` as ``events.harness`` (``tests/`` is on the path).
+Imported by the ``test_async_*.py`` modules beside it as ``harness``.
 """
 
 from __future__ import annotations

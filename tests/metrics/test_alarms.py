@@ -87,3 +87,46 @@ def test_bad_alarms_are_refused(cw) -> None:  # type: ignore[no-untyped-def]
             ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
     assert cw.describe_alarms(AlarmNames=["bad"])["MetricAlarms"] == []
+
+
+def test_an_alarm_publishes_to_its_sns_topic_and_the_subscribed_function_runs(lam, cw, server: Server) -> None:  # type: ignore[no-untyped-def]
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    listener = lam.get_function(FunctionName=create_function(lam, "alarm-listener", {"app.py": ACTION}))
+    listener_arn = listener["Configuration"]["FunctionArn"]
+    lam.add_permission(
+        FunctionName="alarm-listener", StatementId="sns", Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com", SourceArn=topic,
+    )  # fmt: skip
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=listener_arn)
+    cw.put_metric_alarm(
+        AlarmName="queue-deep", AlarmDescription="too many orders waiting", Namespace="Shop", MetricName="Backlog",
+        Dimensions=[{"Name": "Queue", "Value": "orders"}], Statistic="Maximum", Period=60, EvaluationPeriods=1,
+        Threshold=100, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore", AlarmActions=[topic],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName="queue-deep", StateValue="ALARM", StateReason="backlog over 100")
+    logs = server.client("logs")
+
+    def delivered() -> list[dict]:
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/lambda/alarm-listener", filterPattern="ALARM-EVENT")
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+        return [json.loads(e["message"].split("ALARM-EVENT ", 1)[1]) for e in events["events"]]
+
+    [event] = wait_for(delivered)
+    record = event["Records"][0]
+    assert record["EventSource"] == "aws:sns" and record["Sns"]["TopicArn"] == topic
+    assert record["Sns"]["Subject"] == 'ALARM: "queue-deep" in US East (N. Virginia)'
+    message = json.loads(record["Sns"]["Message"])
+    assert (message["AlarmName"], message["NewStateValue"], message["OldStateValue"]) == (
+        "queue-deep", "ALARM", "INSUFFICIENT_DATA",
+    )  # fmt: skip
+    assert message["NewStateReason"] == "backlog over 100"
+    assert message["AlarmArn"] == "arn:aws:cloudwatch:us-east-1:000000000000:alarm:queue-deep"
+    assert message["AlarmDescription"] == "too many orders waiting"
+    trigger = message["Trigger"]
+    assert (trigger["MetricName"], trigger["Namespace"], trigger["Statistic"]) == ("Backlog", "Shop", "MAXIMUM")
+    assert trigger["Dimensions"] == [{"value": "orders", "name": "Queue"}] and trigger["Threshold"] == 100.0
+    history = cw.describe_alarm_history(AlarmName="queue-deep", HistoryItemType="Action")["AlarmHistoryItems"]
+    assert history[0]["HistorySummary"] == f"Successfully executed action {topic}"

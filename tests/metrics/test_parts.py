@@ -27,3 +27,22 @@ def test_cbor_round_trip() -> None:
     decoded = cbor.decode(cbor.encode(document))
     assert decoded == document
     assert isinstance(decoded["t"], cbor.Timestamp)
+
+
+def test_active_tracing_samples_as_xrays_default_rule() -> None:
+    """The first request of each second, then 5 % of the rest (X-Ray's default sampling rule)."""
+    from kindling.metrics.tracing import Tracing
+
+    tracing = Tracing()
+    random.seed(15)
+    decisions = [
+        (header.split("-")[1], "Sampled=1" in header) for header in (tracing.new_header() for _ in range(20_000))
+    ]
+    seconds = {second for second, _ in decisions}
+    firsts = {}
+    for second, sampled in decisions:
+        firsts.setdefault(second, sampled)
+    assert all(firsts.values())  # the reservoir: one a second
+    rest = len(decisions) - len(seconds)
+    sampled_rest = sum(sampled for _, sampled in decisions) - len(seconds)
+    assert abs(sampled_rest - 0.05 * rest) < 5 * math.sqrt(rest * 0.05 * 0.95)

@@ -48,6 +48,11 @@ def function_configuration(
         config["LoggingConfig"].update(
             ApplicationLogLevel=record.application_log_level, SystemLogLevel=record.system_log_level
         )
+    if record.package_type == "Image":  # no runtime of Lambda's: the image brings its own
+        for key in ("Runtime", "Handler", "RuntimeVersionConfig"):
+            del config[key]
+        if record.image.get("ImageConfig"):
+            config["ImageConfigResponse"] = {"ImageConfig": record.image["ImageConfig"]}
     if record.dead_letter_target:
         config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":

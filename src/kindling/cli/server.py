@@ -128,7 +128,7 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     "--otlp-endpoint",
     envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
     default="",
-    help="export traces of sampled invocations over OTLP/HTTP, e.g. http://127.0.0.1:4318",
+    help="export traces of sampled invocations over OTLP: http://127.0.0.1:4318 (HTTP) or grpc://127.0.0.1:4317",
 )
 @click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True

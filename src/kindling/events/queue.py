@@ -285,6 +285,8 @@ class EventQueue:
             client_context=event.client_context,
             trace_id=event.trace_id,
             request_id=event.request_id,  # every attempt runs under the RequestId the 202 carried, as on Lambda
+            queued_at=event.received,
+            attempt=event.attempts + 1,
         )
         try:
             result = await self.invocations.invoke(target.record, target.code_dir, request)

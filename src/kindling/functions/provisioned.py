@@ -49,7 +49,7 @@ class ProvisionedConcurrency:
 
     def _apply(self, config: _Config) -> None:
         record = self._target(config)
-        work = self.functions.invoker.provision(record, self.functions.tree(record.code_sha256_hex), config.requested)
+        work = self.functions.invoker.provision(record, self.functions.code_dir(record), config.requested)
         config.task = asyncio.get_running_loop().create_task(work)
 
     def put(self, name_or_arn: str, qualifier: str, requested: int) -> dict[str, Any]:

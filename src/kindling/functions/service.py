@@ -26,6 +26,8 @@ from ..errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from ..images import ImageStore
+from ..invoke.images import LAUNCHER
 from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
@@ -34,7 +36,7 @@ from ..runtimes import architectures as architectures_
 from ..runtimes import catalog
 from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
-from . import limits, snapstart
+from . import images, limits, snapstart
 from .layers import LayerService, check_size
 from .timestamps import timestamp
 
@@ -65,6 +67,7 @@ class FunctionService:
         invoker: Invoker,
         runtimes: dict[str, Runtime],
         layers: LayerService,
+        images: ImageStore | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -75,10 +78,11 @@ class FunctionService:
         self._trees: dict[str, Path] = {}
         self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
         self.code_gate: CodeGate | None = None
+        self.images = images  # given where container images can run (the namespaces sandbox)
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
-                self._functions[record.name] = FunctionEntry(record, self.tree(record.code_sha256_hex))
+                self._functions[record.name] = FunctionEntry(record, self.code_dir(record))
         for record in records:
             if record.version != "$LATEST":
                 self._functions[record.name].versions[record.version] = record
@@ -92,9 +96,19 @@ class FunctionService:
         self.layers = layers
         layers.collect(records)
         code.collect(keep={r.code_sha256_hex for r in records} | self.layers.hashes(records))
+        if images is not None:
+            images.collect({r.code_sha256_hex for r in records if r.package_type == "Image"})
         for record in records:  # templates are made again at start; invokes wait for them meanwhile
             if record.snap_start_optimized and record.state != "Failed":
                 invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
+
+    def code_dir(self, record: FunctionVersion) -> Path:
+        """What the version runs: its unpacked package, or its image's root file system."""
+        if record.package_type != "Image":
+            return self.tree(record.code_sha256_hex)
+        if self.images is None or not record.code_sha256_hex:
+            return self.config.data_dir / "images" / "unavailable"
+        return self.images.root_of(record.code_sha256_hex)
 
     def tree(self, sha256_hex: str) -> Path:
         """The unpacked package, remembered so that an invoke costs no file system lookup."""
@@ -179,7 +193,7 @@ class FunctionService:
         record = entry.latest if version == "$LATEST" else entry.versions[version]
         snapstart.check_invocable(record)
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
-        return record, self.tree(record.code_sha256_hex), invoked
+        return record, self.code_dir(record), invoked
 
     def list_functions(self, every_version: bool = False) -> list[FunctionVersion]:
         """Each function's ``$LATEST``; with ``every_version``, its published versions after it."""
@@ -237,7 +251,31 @@ class FunctionService:
             self.code_gate.check(function, signing_config, data)
         return ref
 
-    def create(self, params: dict[str, Any], from_s3: bool = False) -> FunctionVersion:
+    async def image_for(self, params: dict[str, Any], current: FunctionVersion | None = None) -> images.Pulled | None:
+        """The image CreateFunction (or, for ``current``, UpdateFunctionCode) names, pulled; None for a zip."""
+        if current is None:
+            images.check_create(params)
+            uri = (params.get("Code") or {}).get("ImageUri")
+            name = parse_function(params["FunctionName"], self.config.region).name
+            if uri and name in self._functions:  # refused before a pull, not after
+                raise ResourceConflict(f"Function already exist: {name}")
+        else:
+            images.check_update(current, params)
+            uri = params.get("ImageUri") if current.package_type == "Image" else None
+        if not uri or (current is None and not images.is_image(params)):
+            return None
+        if LAUNCHER not in self.runtimes:
+            raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
+        if not self.config.network:
+            raise InvalidParameterValue(
+                "Container images talk to the Runtime API over loopback, which --no-network takes away."
+            )
+        architectures = params.get("Architectures") or (list(current.architectures) if current else None)
+        return await images.pull(self.images, uri, architectures)
+
+    def create(
+        self, params: dict[str, Any], from_s3: bool = False, image: images.Pulled | None = None
+    ) -> FunctionVersion:
         ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
         name = ref.name
         if ref.qualifier or len(name) > 64:
@@ -247,23 +285,31 @@ class FunctionService:
                 if len(name) > 64
                 else "Function names can only contain letters, numbers, hyphens and underscores."
             )
-        package_type = params.get("PackageType", "Zip")
-        if package_type != "Zip":
-            raise InvalidParameterValue("Kindling runs Zip packages only; PackageType Image is not supported.")
+        images.check_create(params)
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
-        runtime_name = params.get("Runtime")
-        if not runtime_name:
-            raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
-        self._runtime(runtime_name)
+        runtime_name = params.get("Runtime") or ""
         self._architecture(params.get("Architectures"))
-        if not params.get("Handler"):
-            raise InvalidParameterValue("Handler is required for .zip deployment packages.")
+        if image is None:
+            if not runtime_name:
+                raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
+            self._runtime(runtime_name)
+            if not params.get("Handler"):
+                raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
         apply_on = snapstart.apply_on(params, None, runtime_name, settings["ephemeral_storage"])
-        code = params["Code"]
         signing_config = params.get("CodeSigningConfigArn")
-        stored = self._store_code(code.get("ZipFile"), from_s3, name, signing_config)
+        if image is None:
+            stored = self._store_code(params["Code"].get("ZipFile"), from_s3, name, signing_config)
+            code: dict[str, Any] = {
+                "code_sha256_hex": stored.sha256_hex,
+                "code_sha256": stored.sha256_b64,
+                "code_size": stored.size,
+                "unzipped_size": stored.unzipped_size,
+            }
+        else:
+            code = images.record_fields(params["Code"]["ImageUri"], image, params.get("ImageConfig") or {})
+            code.update(package_type="Image", code_size=0, unzipped_size=code.get("unzipped_size", 0))
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -272,11 +318,8 @@ class FunctionService:
             version="$LATEST",
             runtime=runtime_name,
             role=params["Role"],
-            handler=params["Handler"],
-            code_sha256_hex=stored.sha256_hex,
-            code_sha256=stored.sha256_b64,
-            code_size=stored.size,
-            unzipped_size=stored.unzipped_size,
+            handler=params.get("Handler") or "",
+            **code,
             last_modified=now,
             revision_id=str(uuid.uuid4()),
             description=params.get("Description", ""),
@@ -288,9 +331,10 @@ class FunctionService:
             snap_start_apply_on=apply_on,
             **settings,
         )
-        record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], stored.unzipped_size))
-        self.layers.opt_dir(record)  # merged now, not on the first cold start
-        code_dir = self.tree(stored.sha256_hex)
+        if image is None:
+            record = record.replace(layers=self.layers.resolve(params.get("Layers") or [], record.unzipped_size))
+            self.layers.opt_dir(record)  # merged now, not on the first cold start
+        code_dir = self.code_dir(record)
         self.store.insert_function(record, now, params.get("Tags") or {})
         if signing_config and self.code_gate is not None:
             self.code_gate.attach(name, signing_config)
@@ -312,9 +356,13 @@ class FunctionService:
         self.invoker.retire(record.name, "$LATEST")
         return record
 
-    def update_code(self, params: dict[str, Any], from_s3: bool = False) -> FunctionVersion:
+    def update_code(
+        self, params: dict[str, Any], from_s3: bool = False, image: images.Pulled | None = None
+    ) -> FunctionVersion:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
+        if entry.latest.package_type == "Image":
+            return self._update_image(entry, params, image)
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
         self._architecture(params.get("Architectures"))
@@ -334,10 +382,31 @@ class FunctionService:
             self.publish(updated.name)
         return updated
 
+    def _update_image(
+        self, entry: FunctionEntry, params: dict[str, Any], image: images.Pulled | None
+    ) -> FunctionVersion:
+        images.check_update(entry.latest, params)
+        if image is None:
+            raise InvalidParameterValue("Please provide ImageUri when updating a function with packageType Image.")
+        if isinstance(image, images.ImageFailed):  # the function keeps the image it has
+            raise InvalidParameterValue(f"{image.code}: {image.reason}")
+        fields = images.record_fields(params["ImageUri"], image, entry.latest.image.get("ImageConfig") or {})
+        record = entry.latest.replace(
+            **fields,
+            last_modified=timestamp(),
+            revision_id=str(uuid.uuid4()),
+            architectures=tuple(params.get("Architectures") or entry.latest.architectures),
+        )
+        updated = self._replace_latest(entry, record, self.code_dir(record))
+        if params.get("Publish"):
+            self.publish(updated.name)
+        return updated
+
     def update_configuration(self, params: dict[str, Any]) -> FunctionVersion:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
         current = entry.latest
+        images.check_update(current, params)
         if "Runtime" in params:
             self._runtime(params["Runtime"])
         merged = {
@@ -366,6 +435,7 @@ class FunctionService:
             revision_id=str(uuid.uuid4()),
             **settings,
         )
+        record = images.with_image_config(record, params.get("ImageConfig"))
         if "Layers" in params:
             record = record.replace(layers=self.layers.resolve(params["Layers"], current.unzipped_size))
             self.layers.opt_dir(record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class Environment:
         self.reporting = self.reporting_class(version, self.logs.write, sandbox.max_memory_mb)
         self.extensions: Extensions | None = None  # the external extensions of the running runtime process
         self._unreported: Ended | None = None  # the END and REPORT owed for the last invocation
+        self.on_post_runtime: Callable[[str, float], None] | None = None  # (function, ms): the metrics'
 
     # ------------------------------------------------------------- lifecycle
     @property
@@ -76,6 +78,8 @@ class Environment:
         spec = self.sandbox.spec
         if spec.extensions:  # served on a Runtime API port; the Python runtime keeps its private channel
             self.extensions = Extensions(spec.extensions, spec.environment, self.sandbox.uid, self.logs.write)
+            if self.on_post_runtime is not None:
+                self.extensions.post_runtime = functools.partial(self.on_post_runtime, self.version.name)
         self.process, self._channel = await self._launch()
         self.logs.attach(self.process.log_fd)
         if self.extensions is not None:

@@ -60,6 +60,9 @@ class Extensions:
         self.failure = ""  # the error type that ends this environment: Extension.InitError / Extension.Crash
         self._changed = asyncio.Event()
         self._partial = b""
+        # Lambda's PostRuntimeExtensionsDuration: from the runtime's answer until every extension is back in next
+        self.post_runtime: Callable[[float], None] = lambda ms: None
+        self._answered: float | None = None
         self._fds: list[int] = []
 
     # ------------------------------------------------------------ the process side
@@ -180,6 +183,8 @@ class Extensions:
     def report(self, request_id: str, duration: float, init_ms: float | None, outcome: Outcome, used_mb: int) -> None:
         """The invocation's ``platform.runtimeDone`` and ``platform.report``, with REPORT's numbers."""
         memory_mb = int(self.env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
+        self._answered = time.monotonic()
+        self._extensions_done()
         self.telemetry.platform.done(
             request_id, duration, init_ms, outcome.platform_status, outcome.error_type, memory_mb, used_mb
         )
@@ -290,7 +295,14 @@ class Extensions:
         if extension.parked is not None and extension.parked.transport is not None:
             extension.parked.transport.close()  # a newer ``next`` wins
         extension.parked = connection
+        self._extensions_done()
         self._signal()
+
+    def _extensions_done(self) -> None:
+        """Once the extensions are done with an answered invocation: how long their post-invoke work took."""
+        if self._answered is not None and self._all_waiting("INVOKE"):
+            self.post_runtime((time.monotonic() - self._answered) * 1000)
+            self._answered = None
 
     def _hand_out(self, extension: _Extension, connection: Connection) -> None:
         headers = {"Lambda-Extension-Event-Identifier": str(uuid.uuid4())}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 import uuid
@@ -17,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import TooManyRequests
@@ -27,8 +27,9 @@ from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
-from .credentials import sdk_environment
+from .credentials import sandbox_endpoint, sdk_environment
 from .environment import Environment
+from .images import image_environment, image_opt_dir, image_runtime
 from .snapshots import Snapshots
 
 log = logging.getLogger("kindling.invoke")
@@ -67,9 +68,6 @@ def lambda_environment(
         "LD_LIBRARY_PATH": LD_LIBRARY_PATH,
         "PYTHONPATH": "/var/runtime",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
-        "_AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129",
-        "_AWS_XRAY_DAEMON_PORT": "2000",
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         **(sdk or {}),
         **version.environment,
@@ -91,7 +89,21 @@ def lambda_environment(
         del env["AWS_EXECUTION_ENV"]  # Lambda sets none for custom runtimes
     elif runtime.name.startswith("nodejs"):
         env.setdefault("NODE_PATH", NODE_PATH.format(major=runtime.version))
+    for name, value in runtime.variables:
+        env.setdefault(name, value)
     return env
+
+
+def daemon_environment(config: Config) -> dict[str, str]:
+    """Where a function's X-Ray SDK sends its segments: the server's own host and port, over UDP
+    (``metrics/xray.py``), at the address the function reaches the endpoint at."""
+    endpoint = urlsplit(sandbox_endpoint(config))
+    host, port = endpoint.hostname or "127.0.0.1", str(endpoint.port)
+    return {
+        "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
+        "_AWS_XRAY_DAEMON_ADDRESS": host,
+        "_AWS_XRAY_DAEMON_PORT": port,
+    }
 
 
 def available_memory_mb(meminfo: str = "/proc/meminfo") -> float:
@@ -143,31 +155,38 @@ class Invoker:
         return pool
 
     async def _new_environment(self, pool: Pool, initialization: str = "on-demand") -> Environment:
+        env: Environment
         if pool.version.snap_start_optimized:
-            return await self.snapshots.environment(pool.version)
-        env_id, sandbox, stream = await self._sandbox(pool.version, pool.code_dir, initialization)
-        return Environment(env_id, pool.version, sandbox, stream)
+            env = await self.snapshots.environment(pool.version)
+        else:
+            env_id, sandbox, stream = await self._sandbox(pool.version, pool.code_dir, initialization)
+            env = Environment(env_id, pool.version, sandbox, stream)
+        env.on_post_runtime = self.metrics.post_runtime
+        return env
 
     async def _sandbox(
         self, version: FunctionVersion, code_dir: Path, initialization: str, host_tmp: bool = True
     ) -> tuple[str, Sandbox, LogStream]:
         """A new sandbox for one of ``version``'s environments (or its SnapStart template), with its log stream."""
+        sdk = {**sdk_environment(self.config, version), **daemon_environment(self.config)}
         env_id = uuid.uuid4().hex
         self.metrics.environment(env_id, version)
         stream = stream_name(version.version, env_id)
-        runtime = self.runtimes[version.runtime]
+        image = version.package_type == "Image"
+        runtime, cwd = image_runtime(version, self.runtimes) if image else (self.runtimes[version.runtime], "/var/task")
+        environment = lambda_environment(version, runtime, self.config.region, stream, initialization, sdk)
         spec = SandboxSpec(
             env_id=env_id,
             runtime=runtime,
             code_dir=code_dir,
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
-            environment=lambda_environment(
-                version, runtime, self.config.region, stream, initialization, sdk_environment(self.config, version)
-            ),
+            environment=image_environment(version, environment) if image else environment,
             network=self.config.network,
-            opt_dir=self.opt_dir(version),
+            opt_dir=image_opt_dir(code_dir) if image else self.opt_dir(version),
             snapshot=version.snap_start_optimized,
+            image=image,
+            cwd=cwd,
         )
         try:
             sandbox = await self.backend.create(spec, host_tmp=host_tmp)
@@ -176,8 +195,7 @@ class Invoker:
         return env_id, sandbox, self.logs.open_stream(version.log_group, stream)
 
     async def invoke(self, version: FunctionVersion, code_dir: Path, request: InvokeRequest) -> InvokeResult:
-        if version.tracing_mode == "Active" and "Root=" not in request.trace_id:
-            request = dataclasses.replace(request, trace_id=self.tracing.new_header())
+        request = self.tracing.enter(version, request)  # Active: a new trace; sampled: the segment's id
         try:
             self.limits.acquire(version.name)
         except TooManyRequests:

@@ -7,6 +7,7 @@ External extensions are served on a Runtime API port too, the Python runtime's i
 
 from __future__ import annotations
 
+from ..images.entrypoint import entrypoint_error
 from ..sandbox.contract import RuntimeProcess, Sandbox
 from .channel import ControlChannel
 from .extensions import Extensions
@@ -22,6 +23,8 @@ async def launch(sandbox: Sandbox, extensions: Extensions | None) -> tuple[Runti
     channel: RuntimeChannel = api if spec.runtime.command else ControlChannel()
     if spec.runtime.command:
         invalid = spec.runtime.entrypoint_error(spec.code_dir, spec.opt_dir)
+        if spec.image:
+            invalid = entrypoint_error(spec.code_dir, spec.runtime.command[0], spec.environment.get("PATH", ""))
         if invalid:
             api.entrypoint_missing(invalid)
     try:

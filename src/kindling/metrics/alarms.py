@@ -5,8 +5,8 @@ errors shows within the minute; until then the last complete ones) and goes to A
 ``DatapointsToAlarm`` of them breach, to OK when enough data says otherwise, to INSUFFICIENT_DATA when there
 is none; ``TreatMissingData`` decides what an empty period counts as. Each change is written to the alarm's
 history and runs the new state's actions: a Lambda function ARN is invoked asynchronously (through the
-event queue, by a callback the composition root provides); an SNS topic ARN goes to ``notify_sns`` once an
-SNS service is wired, and is logged until then.
+event queue, by a callback the composition root provides) with the event AWS sends; an SNS topic ARN gets
+AWS's alarm notification, published by ``notify_sns`` (``notify.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import ServiceFault
 from ..store.metrics import MetricStore
 from .cbor import Timestamp
+from .notify import notification
 from .series import BASIC, PERCENTILE, Metrics, statistic
 
 log = logging.getLogger("kindling.metrics")
@@ -45,7 +46,7 @@ class Alarms:
         self.region = region
         self.account = account
         self.invoke_function: Action | None = None  # the composition root's: an async Invoke through the queue
-        self.notify_sns: Action | None = None  # an SNS Publish, once an SNS service is on the port
+        self.notify_sns: Action | None = None  # an SNS Publish (``notify.SnsPublisher``)
         self.pending: list[tuple[str, str, bytes]] = []  # (alarm, action ARN, payload) to run on the loop
 
     def arn(self, name: str) -> str:
@@ -229,8 +230,10 @@ class Alarms:
         if not alarm.get("ActionsEnabled", True):
             return
         key = {"OK": "OKActions", "ALARM": "AlarmActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[value]
-        payload = json.dumps(self._event(alarm, previous, now)).encode()
-        self.pending.extend((name, target, payload) for target in alarm.get(key) or [])
+        event = json.dumps(self._event(alarm, previous, now)).encode()
+        for target in alarm.get(key) or []:
+            payload = notification(alarm, old, self.account, self.region, now) if _service(target) == "sns" else event
+            self.pending.append((name, target, payload))
 
     def _event(self, alarm: dict[str, Any], previous: dict[str, str], now: float) -> dict[str, Any]:
         """What a Lambda function receives as an alarm action, as AWS sends it."""
@@ -267,8 +270,7 @@ class Alarms:
         """The actions state changes left, each recorded in the alarm's history as it went."""
         pending, self.pending = self.pending, []
         for name, target, payload in pending:
-            service = target.split(":")[2] if target.count(":") >= 5 else ""
-            action = {"lambda": self.invoke_function, "sns": self.notify_sns}.get(service)
+            action = {"lambda": self.invoke_function, "sns": self.notify_sns}.get(_service(target))
             if action is None:
                 log.warning("alarm %s: no service on this server runs action %s", name, target)
                 summary = f"Failed to execute action {target}: no such service here"
@@ -280,6 +282,11 @@ class Alarms:
                     summary = f"Failed to execute action {target}: {error}"
             self.store.add_history(name, time.time(), "Action", summary, json.dumps({"actionState": "Succeeded"
                                    if summary.startswith("Succ") else "Failed"}))  # fmt: skip
+
+
+def _service(target: str) -> str:
+    """``lambda``, ``sns``... of an action's ARN."""
+    return target.split(":")[2] if target.count(":") >= 5 else ""
 
 
 def _required(params: dict[str, Any], key: str) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import functools
+import logging
 import time
 from collections.abc import Awaitable
 from datetime import datetime
@@ -16,16 +17,21 @@ from ..config import Config
 from ..errors import InvalidParameterValue
 from ..store.metrics import MetricStore
 from ..store.sqlite import Database
+from ..store.traces import TraceStore
 from ..web import RawRequest, Reply, json_reply
 from . import cost
 from .alarms import Action, Alarms
 from .cloudwatch import CloudWatchService
 from .emf import take_line
+from .notify import SnsPublisher
 from .operations import MetricOperations
 from .prometheus import PrometheusService
 from .recorder import Recorder
 from .series import Metrics
 from .usage import UsageSampler
+from .xray import Daemon, XRay, XRayService
+
+log = logging.getLogger("kindling.metrics")
 
 
 class MetricsPart:
@@ -34,20 +40,33 @@ class MetricsPart:
         self.store = MetricStore(database)
         self.metrics = Metrics(self.store, self.recorder)
         self.alarms = Alarms(self.store, self.metrics, config.region, config.account_id)
+        self.alarms.notify_sns = SnsPublisher(config)
         self.cloudwatch = CloudWatchService(MetricOperations(self.metrics, self.recorder), self.alarms)
         self.prometheus = PrometheusService(self.cloudwatch)
         self.usage = UsageSampler(self.store)
         self.cloudwatch.tick_jobs.append(self._sample_usage)
         self.log_line = functools.partial(take_line, self.recorder)  # for the log store's JSON lines
+        self.xray = XRay(TraceStore(database), config.region, config.account_id)
+        self.xray_api = XRayService(self.xray)
+        self.daemon = Daemon(self.xray)  # the X-Ray daemon's UDP port: the server's own host and port
+        self.config = config
 
     def act_with(self, invoke_function: Action) -> None:
         """How an alarm invokes a Lambda function (asynchronously, through the event queue)."""
         self.alarms.invoke_function = invoke_function
 
-    def start(self) -> None:
+    async def start(self, daemon_host: str) -> None:
+        """``daemon_host``: where the X-Ray daemon's UDP port listens (the address functions reach the server at:
+        loopback for a server on every address, so nothing outside the host can write traces)."""
         self.cloudwatch.start()
+        try:
+            await self.daemon.start(daemon_host, self.config.port)
+        except OSError as error:  # the UDP port of that number is taken: traces still come through the API
+            log.warning("X-Ray daemon port udp:%s:%s unavailable: %s", daemon_host, self.config.port, error)
 
     async def close(self) -> None:
+        self.daemon.close()
+        await self.xray.flush()
         await self.cloudwatch.close()
 
     async def _sample_usage(self) -> None:

@@ -75,6 +75,14 @@ class _Collector:
             hist = recorder.init_ms[runtime]
             init.add_metric([runtime], histogram_buckets(hist), sum(middle(i) * c for i, c in hist.counts.items()))
         yield from (cold, init)
+        lag = GaugeMetricFamily(
+            "kindling_event_source_mapping_iterator_age_milliseconds",
+            "A stream mapping's lag: its last batch's last record's age when sent",
+            labels=["mapping", "function"],
+        )
+        for mapping, (function, age_ms) in sorted(recorder.iterator_ages.items()):
+            lag.add_metric([mapping, function], age_ms)
+        yield lag
         yield from self._internals()
 
     def _internals(self) -> Iterator[Metric]:

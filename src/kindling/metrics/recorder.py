@@ -122,6 +122,7 @@ class Recorder:
         self.owners: dict[str, tuple[str, str, float]] = {}  # env id -> (function, version, created): usage samples
         self.cold_starts: dict[str, int] = {}  # runtime -> count, for Prometheus
         self.init_ms: dict[str, Histogram] = {}
+        self.iterator_ages: dict[str, tuple[str, float]] = {}  # mapping UUID -> (function, last IteratorAge ms)
 
     # ------------------------------------------------------------ invocations
     def _tick(self) -> None:
@@ -212,6 +213,22 @@ class Recorder:
         under the account-wide and the ``FunctionName`` series."""
         for dims in ((), (("FunctionName", function),)):
             self.put(LAMBDA, metric, dims, unit, self.clock(), value)
+
+    def post_runtime(self, function: str, duration_ms: float) -> None:
+        """``PostRuntimeExtensionsDuration``: the extensions' work after the runtime answered."""
+        self.count("PostRuntimeExtensionsDuration", function, duration_ms, "Milliseconds")
+
+    def mapping_events(self, uuid: str, metric: str, events: int) -> None:
+        """An event source mapping's event count (``PolledEventCount``…), under ``EventSourceMappingUUID``."""
+        if events:
+            self.put(LAMBDA, metric, (("EventSourceMappingUUID", uuid),), "Count", self.clock(), float(events))
+
+    def iterator_age(self, function: str, uuid: str, age_ms: float) -> None:
+        """A stream mapping's ``IteratorAge``: the last record's age as its batch goes to the function."""
+        age_ms = max(0.0, age_ms)
+        self.iterator_ages[uuid] = (function, age_ms)
+        self.count("IteratorAge", function, age_ms, "Milliseconds")
+        self.put(LAMBDA, "IteratorAge", (("EventSourceMappingUUID", uuid),), "Milliseconds", self.clock(), age_ms)
 
     def put(
         self,

@@ -4,6 +4,7 @@ runtime, and for a runtime AWS offers but this host cannot serve, what is missin
 from __future__ import annotations
 
 from .registry import CREATABLE, NODE_RUNTIMES, Runtime
+from .registry import unavailable as registry_unavailable
 
 # AWS's newest runtime of each family, recommended when the host has none of that family
 _NEWEST = {"python": "python3.14", "nodejs": "nodejs24.x", "java": "java25", "dotnet": "dotnet10", "ruby": "ruby3.4"}
@@ -34,8 +35,10 @@ def deprecated(name: str, available: dict[str, Runtime]) -> str:
 
 def unavailable(name: str, available: dict[str, Runtime]) -> str:
     """A runtime AWS offers that this host cannot serve: what it needs, and what the host has instead."""
-    have = ", ".join(sorted(available)) or "none"
     kind = family(name)
+    if kind == "ruby":  # the Ruby runtimes say it themselves (runtimes/ruby.py)
+        return registry_unavailable(name, available)
+    have = ", ".join(sorted(available)) or "none"
     major = name.removeprefix(kind).removesuffix(".x")
     if kind == "dotnet":
         need = ".NET cannot be installed on this host (there is no .NET SDK in its package sources)"

@@ -79,6 +79,7 @@ class Runtime:
     runtime_dir: str = ""  # host directory bound read-only at /var/runtime
     launcher: str = ""  # the Python running the fork server, when ``executable`` is not Python
     binds: tuple[str, ...] = ()  # host directories the install links into (a JDK's /etc/java-NN), bound as they are
+    variables: tuple[tuple[str, str], ...] = ()  # environment the runtime sets (Ruby's GEM_PATH); the user's wins
 
     @property
     def sandbox_executable(self) -> str:
@@ -233,9 +234,22 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
             if java:
                 runtimes[name] = java
                 break
+    from . import ruby  # builds on this module's Runtime
+
+    runtimes.update(ruby.discover(overrides))
     # a custom runtime's bootstrap is exec'ed from the zygote of a Python (3.12 first), found at /var/lang
     python = runtimes.get("python3.12") or next(iter(runtimes.values()), None)
     if python is not None and python.name.startswith("python"):
         for name, version in PROVIDED_RUNTIMES.items():
             runtimes[name] = replace(python, name=name, version=version, command=(CUSTOM_BOOTSTRAP,), runtime_dir="")
     return runtimes
+
+
+def unavailable(name: str, runtimes: dict[str, Runtime]) -> str:
+    """Why CreateFunction refuses a runtime AWS offers: what the host is missing, for the runtimes that can say."""
+    from . import ruby
+
+    available = ", ".join(sorted(runtimes)) or "none"
+    if name in ruby.RUBY_RUNTIMES:
+        return f"{ruby.missing(name)} Available runtimes: {available}."
+    return f"The runtime {name} is not available on this Kindling server. Available runtimes: {available}."

@@ -42,6 +42,8 @@ class SandboxSpec:
     network: bool = True
     opt_dir: Path | None = None  # the function's layers, merged, bound read-only at /opt
     snapshot: bool = False  # a template or an environment forked from one: no external extensions
+    image: bool = False  # code_dir is a container image's root file system, the sandbox's / (read-only)
+    cwd: str = "/var/task"  # where the runtime starts (an image's WorkingDirectory)
 
     @cached_property
     def extensions(self) -> tuple[str, ...]:

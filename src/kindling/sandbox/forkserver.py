@@ -90,9 +90,10 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             rebase(moves(layout["readonly"]))
         bridge = spec.get("bridge")  # no network: Kindling's endpoint only, through the bridge
         listener = loopback.listen(bridge["port"]) if bridge else None
+        datagrams = loopback.listen_datagrams(bridge["port"]) if bridge and bridge.get("datagrams") else None
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
-        if listener is not None:
-            loopback.forward(listener, spec["bridge"]["socket"], isolate._libc)
+        if bridge and listener is not None:
+            loopback.forward(listener, bridge["socket"], isolate._libc, datagrams, bridge.get("datagrams", ""))
         seccomp.confine(*template_server.openings(spec))  # before any code of the function's runs
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()
@@ -110,7 +111,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
             if os.read(3, 1) != b"g":  # the server says go once they registered (Lambda's init order)
                 os._exit(0)
         if spec.get("argv"):
-            os.execve(spec["argv"][0], spec["argv"], spec["env"])
+            os.execvpe(spec["argv"][0], spec["argv"], spec["env"])  # an image's entrypoint may be a bare name
         if spec.get("template"):
             template_server.serve(entry, spec)  # returns only in an environment forked from the template
             entry.restore(3)  # type: ignore[attr-defined]

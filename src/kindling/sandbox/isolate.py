@@ -48,6 +48,12 @@ if os.uname().machine in ("aarch64", "arm64"):
     SYS_PIVOT_ROOT = 41
 
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+_DEV_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
 ETC_FROM_HOST = ("resolv.conf", "hosts", "nsswitch.conf", "ssl", "ca-certificates", "localtime")
 
 
@@ -91,13 +97,36 @@ class Layout:
     symlinks: dict[str, str] = field(default_factory=dict)  # sandbox path -> link target
     files: dict[str, str] = field(default_factory=dict)  # sandbox path -> content
     hostname: str = "localhost"
+    base: str = ""  # a container image's root file system: shown at / instead of an empty tmpfs
+
+
+def _image_root(scratch: str, image: str) -> str:
+    """The image's root under a writable overlay on the scratch tmpfs, where mount points and Kindling's own
+    files are made; the root is made read-only at the end like any other."""
+    for name in ("upper", "work", "root"):
+        os.mkdir(f"{scratch}/{name}", 0o755)
+    options = f"lowerdir={image},upperdir={scratch}/upper,workdir={scratch}/work"
+    mount("overlay", f"{scratch}/root", "overlay", MS_NOSUID | MS_NODEV, options)
+    return f"{scratch}/root"
+
+
+def _unlink_links(newroot: str, inside: str) -> None:
+    """In an image's root, no link on the way to what is mounted or written: before the pivot, the image's links
+    (absolute or with ``..``) would lead into the host's tree. The link is replaced, as Lambda's files are."""
+    path = newroot
+    for part in inside.strip("/").split("/"):
+        path = f"{path}/{part}"
+        if os.path.islink(path):
+            os.unlink(path)
 
 
 def _mkdirs(path: str) -> None:
     os.makedirs(path, mode=0o755, exist_ok=True)
 
 
-def _prepare_target(newroot: str, inside: str, host: str) -> str:
+def _prepare_target(newroot: str, inside: str, host: str, image: bool = False) -> str:
+    if image:
+        _unlink_links(newroot, inside)
     target = newroot + inside
     if os.path.isdir(host):
         _mkdirs(target)
@@ -114,10 +143,15 @@ def build_root(layout: Layout) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     newroot = layout.root
     mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    image = bool(layout.base)
+    if image:
+        newroot = _image_root(newroot, layout.base)
+        for inside in ("/proc", *layout.files, *(f"/dev/{name}" for name in (*DEVICES, *_DEV_LINKS))):
+            _unlink_links(newroot, inside)
     for inside, host in sorted(layout.readonly.items()):
-        bind(host, _prepare_target(newroot, inside, host))
+        bind(host, _prepare_target(newroot, inside, host, image))
     for inside, host in sorted(layout.writable.items()):
-        bind(host, _prepare_target(newroot, inside, host), writable=True)
+        bind(host, _prepare_target(newroot, inside, host, image), writable=True)
     for inside, target in layout.symlinks.items():
         _mkdirs(os.path.dirname(newroot + inside))
         os.symlink(target, newroot + inside)
@@ -128,17 +162,12 @@ def build_root(layout: Layout) -> None:
             with open(path, "w"):
                 pass
             mount("/dev/" + name, path, None, MS_BIND)
-    for name, target in (
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ):
+    for name, target in _DEV_LINKS.items():
         os.symlink(target, f"{newroot}/dev/{name}")
-    for name in ETC_FROM_HOST:
+    for name in ETC_FROM_HOST[:2] if image else ETC_FROM_HOST:  # an image brings its own but the network's
         host = "/etc/" + name
         if os.path.exists(host) and "/etc/" + name not in layout.readonly:
-            bind(os.path.realpath(host), _prepare_target(newroot, "/etc/" + name, os.path.realpath(host)))
+            bind(os.path.realpath(host), _prepare_target(newroot, "/etc/" + name, os.path.realpath(host), image))
     for inside, content in layout.files.items():
         _mkdirs(os.path.dirname(newroot + inside))
         with open(newroot + inside, "w") as handle:

@@ -3,8 +3,9 @@
 Runs inside the fork server (standard library only), in an environment cloned into an empty network
 namespace. As root it brings the namespace's loopback up and listens on ``127.0.0.1:PORT`` (the server's
 port, so ``AWS_ENDPOINT_URL`` is the same with and without network); once privileges are dropped it forks
-a forwarder that pipes each connection to the server's Unix socket, bound into the sandbox. Nothing else is
-reachable: the namespace has no other interface and no route.
+a forwarder that pipes each connection to the server's Unix socket, bound into the sandbox, and each UDP
+datagram to the same port (the X-Ray daemon's, ``AWS_XRAY_DAEMON_ADDRESS``) to the server's Unix datagram
+socket. Nothing else is reachable: the namespace has no other interface and no route.
 """
 
 from __future__ import annotations
@@ -37,23 +38,51 @@ def listen(port: int) -> socket.socket:
     return listener
 
 
-def forward(listener: socket.socket, target: str, libc: object) -> None:
-    """Fork the forwarder (it dies with the runtime); the runtime keeps no copy of the listener."""
+def listen_datagrams(port: int) -> socket.socket:
+    """As root in the new network namespace, after ``listen``: the daemon's UDP port on the same number."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", port))
+    return receiver
+
+
+def forward(
+    listener: socket.socket,
+    target: str,
+    libc: object,
+    datagrams: socket.socket | None = None,
+    datagram_target: str = "",
+) -> None:
+    """Fork the forwarder (it dies with the runtime); the runtime keeps no copy of the listeners."""
     if os.fork():
         listener.close()
+        if datagrams is not None:
+            datagrams.close()
         return
     code = 0
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # type: ignore[attr-defined]
-        keep = listener.fileno()
-        os.closerange(0, keep)
-        os.closerange(keep + 1, 4096)
+        last = 0
+        for keep in sorted(sock.fileno() for sock in (listener, datagrams) if sock is not None):
+            os.closerange(last, keep)
+            last = keep + 1
+        os.closerange(last, 4096)
+        if datagrams is not None:
+            threading.Thread(target=_relay, args=(datagrams, datagram_target), daemon=True).start()
         while True:
             conn, _ = listener.accept()
             threading.Thread(target=_connect, args=(conn, target), daemon=True).start()
     except BaseException:
         code = 70
     os._exit(code)
+
+
+def _relay(receiver: socket.socket, target: str) -> None:
+    """Each datagram as it came, to the server's datagram socket (lost if the server is not there, as UDP)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        while True:
+            data = receiver.recv(CHUNK)
+            with contextlib.suppress(OSError):
+                sender.sendto(data, target)
 
 
 def _connect(conn: socket.socket, target: str) -> None:

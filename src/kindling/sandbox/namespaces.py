@@ -12,7 +12,7 @@ from typing import Any
 
 from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
-from .bridge import SANDBOX_PATH
+from .bridge import DATAGRAM_SANDBOX_PATH, SANDBOX_PATH, datagram_socket
 from .contract import SandboxFull, SandboxSpec
 from .forking import ForkedSandbox, ForkingBackend, unmount
 from .prestart import PrestartedSandbox, Prestarts
@@ -97,13 +97,15 @@ class NamespacesBackend(ForkingBackend):
     ) -> dict[str, Any]:
         spec = sandbox.spec
         readonly = {"/usr": "/usr", **mounts, **{path: path for path in spec.runtime.binds}}
+        if spec.image:  # the image is the whole root: nothing of the host's but what the sandbox needs
+            readonly = {}
         if spec.extensions:  # telemetry listeners bind sandbox.localdomain, as on Lambda
             hosts = sandbox.scratch / "hosts"
             if not hosts.exists():
                 hosts.write_text(_read("/etc/hosts") + "127.0.0.1\tsandbox.localdomain sandbox\n")
             readonly["/etc/hosts"] = str(hosts)
         symlinks = {}
-        for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        for top in () if spec.image else ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
             if os.path.islink(top):
                 symlinks[top] = os.readlink(top)
             elif os.path.isdir(top):
@@ -120,18 +122,20 @@ class NamespacesBackend(ForkingBackend):
             "writable": {"/tmp": str(sandbox.scratch / "tmp")},
             "symlinks": symlinks,
             "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
+            "base": str(spec.code_dir) if spec.image else "",
         }
         bridge = None
         if not spec.network and self.bridge is not None:
             readonly[SANDBOX_PATH] = self.bridge[0]
-            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1]}
+            readonly[DATAGRAM_SANDBOX_PATH] = datagram_socket(self.bridge[0])  # the X-Ray daemon's port
+            bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1], "datagrams": DATAGRAM_SANDBOX_PATH}
         return {
             "isolate": True,
             "network": spec.network,
             "bridge": bridge,
             "uid": sandbox.uid,
             "gid": sandbox.uid,
-            "cwd": "/var/task",
+            "cwd": spec.cwd,
             "env": env,
             "layout": layout,
             "cgroups": sandbox.cgroup.procs_files if sandbox.cgroup else [],

@@ -47,9 +47,10 @@ def startup_environment(environment: dict[str, str]) -> dict[str, str]:
 
 def key(spec: SandboxSpec) -> tuple | None:
     """What a pre-started sandbox must share with an environment to serve it; None: never pre-started
-    (external extensions start before the runtime; a wrapper script is the runtime's own start)."""
+    (external extensions start before the runtime; a wrapper script is the runtime's own start; an image
+    is the whole root file system)."""
     runtime = spec.runtime
-    if not runtime.name.startswith(PRESTARTED) or spec.snapshot or spec.extensions:
+    if not runtime.name.startswith(PRESTARTED) or spec.snapshot or spec.extensions or spec.image:
         return None
     if "AWS_LAMBDA_EXEC_WRAPPER" in spec.environment:
         return None

@@ -48,6 +48,7 @@ class AwsServices:
         self.engine: Any = None  # made in the thread: importing moto takes a while
         self._arrival = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
 
     def claims(self, scope: dict) -> bool:
@@ -264,9 +265,14 @@ class AwsServices:
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
             arrival = self._arrival
             answer, still_empty, _ = await loop.run_in_executor(self.thread, self._run, call, data, None, size)
-            if not still_empty:
+            if not still_empty or self._stopping:
                 break
         return answer
+
+    def stopping(self) -> None:
+        """The server stops: waiting receives answer now (empty), so none holds the graceful shutdown."""
+        self._stopping = True
+        self._wake()
 
     def _message_arrived(self) -> None:
         """From the thread: a message was added to a queue; wake the receives that wait."""

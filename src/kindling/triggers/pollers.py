@@ -18,6 +18,7 @@ from botocore.config import Config as BotoConfig
 from ..config import Config
 from ..functions.event_sources import SQS, EventSources, Mapping
 from ..functions.invocations import Invocations
+from ..metrics.recorder import Recorder
 from .sources import Blocking, EventSourcePoller
 from .sqs_poller import SqsPoller
 from .stream_poller import StreamPoller
@@ -35,6 +36,7 @@ class Pollers:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
+        self.metrics: Recorder | None = None  # IteratorAge and the mappings' event counts, set by the server
         mappings.listeners.append(self.changed)
 
     def client(self, service: str, region: str) -> Any:

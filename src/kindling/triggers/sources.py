@@ -8,6 +8,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -115,6 +116,19 @@ class Source:
         self.blocking = pollers.blocking
         self.patterns = filters(mapping)
         self.client: Any = None
+        # AWS publishes a mapping's event counts only when its MetricsConfig asks for them
+        self.event_counts = "EventCount" in (self.settings.get("MetricsConfig") or {}).get("Metrics", [])
+
+    def count(self, metric: str, events: int) -> None:
+        """``PolledEventCount``, ``FilteredOutEventCount``, ``DeletedEventCount``… of this mapping."""
+        if self.event_counts and self.pollers.metrics is not None:
+            self.pollers.metrics.mapping_events(self.uuid, metric, events)
+
+    def iterator_age(self, arrival: float) -> None:
+        """A stream's ``IteratorAge``: how long the batch's last record waited, as the batch is sent."""
+        if self.pollers.metrics is not None:
+            name = self.mapping.function_arn.split(":")[6]
+            self.pollers.metrics.iterator_age(name, self.uuid, (time.time() - arrival) * 1000)
 
     async def connect(self) -> None:
         service = ENDPOINT_SERVICE[self.mapping.kind]
@@ -125,7 +139,17 @@ class Source:
         invocations = self.pollers.invocations
         record, code_dir, invoked = invocations.target(self.mapping.function_arn, None)
         payload = json.dumps({"Records": records, **(extra or {})}, default=str).encode()
-        return await invocations.invoke(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
+        self.count("InvokedEventCount", len(records))
+        try:
+            result = await invocations.invoke(
+                record, code_dir, InvokeRequest(payload, invoked, request_id=request_id())
+            )
+        except Exception:
+            self.count("FailedInvokeEventCount", len(records))
+            raise
+        if result.function_error:
+            self.count("FailedInvokeEventCount", len(records))
+        return result
 
     @property
     def role(self) -> str:

@@ -165,6 +165,8 @@ class SqsPoller:
         records = [self.record(message) for message in messages]
         chosen = [kept(self.source.patterns, self._filtered(r)) for r in records]
         dropped = [m for m, keep in zip(messages, chosen, strict=True) if not keep]
+        self.source.count("PolledEventCount", len(messages))
+        self.source.count("FilteredOutEventCount", len(dropped))
         if dropped:
             await self.source.blocking(self._delete, dropped)  # filtered out: deleted, as on AWS
         messages = [m for m, keep in zip(messages, chosen, strict=True) if keep]
@@ -178,7 +180,10 @@ class SqsPoller:
         if self.report_failures:
             failed = item_failures(result, [r["messageId"] for r in records])
             if failed is None:
+                self.source.count("FailedInvokeEventCount", len(records))
                 return
             done = [m for m in messages if m["MessageId"] not in failed]
+            self.source.count("FailedInvokeEventCount", len(failed))
         if done:
             await self.source.blocking(self._delete, done)
+            self.source.count("DeletedEventCount", len(done))

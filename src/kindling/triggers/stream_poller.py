@@ -169,6 +169,7 @@ class StreamPoller:
             records.extend(more)
         if not records:
             return following, False
+        self.source.count("PolledEventCount", len(records))
         role = self.source.role
         shaped = [self.record(r, shard, role) for r in records]
         if self.tumbling:
@@ -233,7 +234,9 @@ class StreamPoller:
     # ------------------------------------------------------------- handling
     async def _process(self, shard: str, records: list[dict[str, Any]]) -> None:
         """Hand ``records`` to the function until each is handled, out of retries or too old."""
+        polled = len(records)
         records = [r for r in records if kept(self.source.patterns, self._visible(r))]
+        self.source.count("FilteredOutEventCount", polled - len(records))
         pending = [records] if records else []
         attempts, delay = 0, RETRY_MIN_S
         while pending and not self.stopped:
@@ -266,6 +269,7 @@ class StreamPoller:
 
     async def _attempt(self, shard: str, batch: list[dict[str, Any]]) -> int | None:
         """None when the whole batch is done, else the index of the first record to try again."""
+        self.source.iterator_age(self._arrival(batch[-1]))
         try:
             result = await self.source.invoke(batch, self._window_fields(shard))
         except asyncio.CancelledError:
@@ -281,7 +285,10 @@ class StreamPoller:
         sequences = [self._sequence(r) for r in batch]
         failed = item_failures(result, sequences)
         if failed is None:
+            self.source.count("FailedInvokeEventCount", len(batch))
             return 0
+        if failed:
+            self.source.count("FailedInvokeEventCount", len(batch) - sequences.index(failed[0]))
         return sequences.index(failed[0]) if failed else None
 
     # -------------------------------------------------------- tumbling windows
@@ -329,6 +336,7 @@ class StreamPoller:
 
     async def _give_up(self, shard: str, batch: list[dict[str, Any]], condition: str, attempts: int) -> None:
         """Tell the OnFailure destination which records were skipped (the records themselves are not sent)."""
+        self.source.count("DroppedEventCount", len(batch))
         if not self.on_failure or not batch:
             return
         info_key = "KinesisBatchInfo" if self.kinesis else "DDBStreamBatchInfo"
@@ -354,6 +362,7 @@ class StreamPoller:
         }
         try:
             await self.source.blocking(self._send_failure, json.dumps(body))
+            self.source.count("OnFailureDestinationDeliveredEventCount", len(batch))
         except Exception as error:  # the destination is gone: the records are skipped all the same, as on AWS
             log.warning("stream mapping %s could not reach %s: %s", self.source.uuid, self.on_failure, error)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from ...functions.code_source import with_s3_code
+from ...functions.images import image_code
 from ...functions.invocations import Invocations
 from ...functions.service import FunctionService
 from ...limits import UNZIPPED_MAX, ZIPPED_MAX
@@ -19,7 +20,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def create_function(request: Request) -> Reply:
         params, from_s3 = await with_s3_code(service.config, request.params, "Code")
-        record = service.create(params, from_s3)
+        record = service.create(params, from_s3, await service.image_for(params))
         return json_reply(function_configuration(record, region, state="Pending"), 201)
 
     async def get_function(request: Request) -> Reply:
@@ -29,7 +30,9 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
             record = qualified(record)
         body: dict = {
             "Configuration": function_configuration(record, region),
-            "Code": {"RepositoryType": "S3", "Location": service.code_location(record)},
+            "Code": image_code(record)
+            if record.image
+            else {"RepositoryType": "S3", "Location": service.code_location(record)},
         }
         tags = service.tags(record.name)
         if tags:
@@ -54,7 +57,8 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def update_function_code(request: Request) -> Reply:
         params, from_s3 = await with_s3_code(service.config, request.params, None)
-        record = service.update_code(params, from_s3)
+        current = service.resolve(params["FunctionName"]).latest
+        record = service.update_code(params, from_s3, await service.image_for(params, current))
         return json_reply(function_configuration(record, region, update_status="InProgress"))
 
     async def update_function_configuration(request: Request) -> Reply:

@@ -13,8 +13,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-
-from events.harness import (
+from harness import (
     counters,
     deploy,
     function_log,
@@ -27,6 +26,7 @@ from events.harness import (
     starts,
     wait_for,
 )
+
 from support import Server
 
 _names = count()

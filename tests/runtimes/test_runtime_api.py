@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
-from runtime_helpers import invoke
-
 from kindling.invoke.connection import socket_owner
+from runtime_helpers import invoke
 from support import ROLE, make_zip
 
 # A bootstrap on Python's standard library (a fresh interpreter at /var/lang) that tries the calls a

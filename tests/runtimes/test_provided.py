@@ -8,8 +8,8 @@ import itertools
 import socket
 
 import pytest
-from runtime_helpers import CLIENT_CONTEXT, create, invoke, pip_target, zip_tree
 
+from runtime_helpers import CLIENT_CONTEXT, create, invoke, pip_target, zip_tree
 from support import deleting, make_zip, running
 
 _names = itertools.count()

@@ -9,7 +9,7 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 import pytest
-from test_urls_helpers import public_url, request, url_parts
+from url_support import public_url, request, url_parts
 
 from support import ROLE, make_zip
 

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from runtime_helpers import create, invoke, pip_target, zip_tree
 
+from runtime_helpers import create, invoke, pip_target, zip_tree
 from support import ROOT, deleting
 
 EXAMPLES = ROOT / "examples"

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from test_urls_helpers import public_url, request
+from url_support import public_url, request
 
 from support import ROLE, make_zip
 

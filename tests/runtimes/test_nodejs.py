@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from runtime_helpers import CLIENT_CONTEXT, invoke
 
+from runtime_helpers import CLIENT_CONTEXT, invoke
 from support import ROLE, make_zip
 
 CONTEXT_HANDLER = """

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from harness import Collector, counters, deploy, settled, start_server, wait_for
 
-from events.harness import Collector, counters, deploy, settled, start_server, wait_for
 from support import Server
 
 

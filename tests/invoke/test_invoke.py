@@ -253,6 +253,7 @@ def test_running_out_of_memory(lam, deploy):
             )
         },
         MemorySize=128,
+        Timeout=15,  # 128 MB gets a sliver of a core: on a loaded machine the kill can take seconds
     )
     reply, body = invoke(lam, name, b'{"hog": true}')
     assert reply["FunctionError"] == "Unhandled"

@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
-from runtime_helpers import create, invoke, zip_tree
 
+from runtime_helpers import create, invoke, zip_tree
 from support import ROOT, make_zip
 
 EXAMPLES = ROOT / "examples" / "extensions"

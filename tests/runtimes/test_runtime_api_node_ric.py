@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
 from runtime_helpers import create, invoke, zip_tree
 
 VERSION = "3.3.0"  # the newest that supports Node 20 (4.x wants Node 22)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_urls_helpers import Response, public_url, request
+from url_support import Response, public_url, request
 
 from support import ROLE, Server, make_zip
 

@@ -7,8 +7,8 @@ import json
 import urllib.request
 
 import pytest
-from runtime_helpers import invoke
 
+from runtime_helpers import invoke
 from support import ROLE, deleting, make_zip, running
 
 _names = itertools.count()
