@@ -37,7 +37,7 @@ PRESTARTED = ("nodejs", "java")  # whose program waits for its claim (runtimes/n
 PER_KEY = 1
 MAX_KEYS = 4
 # what an interpreter reads as it starts (module paths, its options, the loader's), unlike the rest
-_STARTUP = ("PATH", "LANG", "TZ", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_EXEC_WRAPPER")
+_STARTUP = ("PATH", "LANG", "TZ", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 _STARTUP_PREFIXES = ("NODE_", "LD_", "LC_", "JAVA_", "_JAVA_", "JDK_JAVA_", "UV_")
 
 
@@ -88,14 +88,14 @@ class PrestartedSandbox(ForkedSandbox):
         mounts = {"/var/task": str(spec.code_dir)}
         if spec.opt_dir is not None:
             mounts["/opt"] = str(spec.opt_dir)
+        assert self.mounter is not None  # given by Prestarts with the process
         try:
-            assert self.mounter is not None
             await self.mounter.bind(process.pid, mounts)
             claim = json.dumps({"env": {**spec.environment, **(extra_env or {})}}) + "\n"
             process.control.sendall(claim.encode())
-        except (OSError, AssertionError) as error:  # gone meanwhile: a fresh runtime, the usual way
+        except OSError as error:  # gone meanwhile, or mounts refused: a fresh runtime, the usual way
             log.warning("could not hand pre-started %s its function: %s", spec.env_id, error)
-            if isinstance(error, OSError) and error.errno in (errno.ENOSYS, errno.EPERM) and self.mounter:
+            if error.errno in (errno.ENOSYS, errno.EPERM):
                 self.mounter.unsupported = True  # a kernel before 5.12, or a container that forbids it
             self.kill(process)
             close(process)
