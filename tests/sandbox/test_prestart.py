@@ -156,6 +156,7 @@ import java.util.Map;
 public class Probe {
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) throws Exception {
         if (event.containsKey("fail")) throw new IllegalStateException("bad " + System.getenv("MY_VAR"));
+        if (event.containsKey("sleep")) Thread.sleep(((Number) event.get("sleep")).longValue());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("startedMs", ProcessHandle.current().info().startInstant().get().toEpochMilli());
         out.put("env", System.getenv("MY_VAR"));
@@ -207,3 +208,9 @@ def test_a_prestarted_jvm_serves_the_function_confined(server: Server, lam, tmp_
     body, error, _ = invoke(lam, "java-pre", {"fail": True})
     assert error == "Unhandled" and body["errorType"] == "java.lang.IllegalStateException"
     assert body["errorMessage"] == "bad java"
+    lam.update_function_configuration(FunctionName="java-pre", Timeout=1)  # a new environment, pre-started too
+    lam.get_waiter("function_updated_v2").wait(FunctionName="java-pre")
+    body, error, log = invoke(lam, "java-pre", {"sleep": 3000})
+    assert error == "Unhandled" and body["errorType"] == "Sandbox.Timedout" and "Task timed out after" in log
+    body, error, _ = invoke(lam, "java-pre", {"dataDir": str(server.data_dir)})  # restarted the usual way
+    assert error is None and body["env"] == "java" and body["data"] is False
