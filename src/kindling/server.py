@@ -63,6 +63,7 @@ from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
+from .runtimes import architectures
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
@@ -286,8 +287,12 @@ class Kindling:
             "auth": self.config.auth,  # the console asks for a key pair unless this says "open"
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
+            "architectures": sorted(architectures.runnable()),  # the foreign one only emulated, for custom runtimes
             "functions": len(self.functions.list_functions()),
         }
+        prestarts = getattr(self.backend, "prestarts", None)  # the namespaces backend's (sandbox/prestart.py)
+        if prestarts is not None:
+            body["prestarted"] = prestarts.ready()
         return Reply(200, json.dumps(body).encode())
 
     async def _environments(self) -> Reply:
@@ -352,10 +357,11 @@ class Kindling:
             on_stop=self._stopping,
         )
         log.info(
-            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, architectures: %s, auth: %s)",
             self.config.endpoint,
             self.backend.name,
             ", ".join(sorted(self.runtimes)) or "none",
+            ", ".join(sorted(architectures.runnable())),
             self.config.auth,
         )
         if self.credentials_path:
