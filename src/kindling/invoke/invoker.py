@@ -27,7 +27,7 @@ from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
-from .credentials import sdk_environment
+from .credentials import FunctionCredentials, sdk_environment
 from .environment import Environment
 from .snapshots import Snapshots
 
@@ -128,6 +128,7 @@ class Invoker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
         self.snapshots = Snapshots(self._sandbox)
+        self.credentials = FunctionCredentials()  # the execution role's, minted per environment (server.py)
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         return self.limits.reserved.get(function_name)
@@ -163,7 +164,12 @@ class Invoker:
             memory_mb=version.memory_size,
             ephemeral_mb=version.ephemeral_storage,
             environment=lambda_environment(
-                version, runtime, self.config.region, stream, initialization, sdk_environment(self.config, version)
+                version,
+                runtime,
+                self.config.region,
+                stream,
+                initialization,
+                sdk_environment(self.config, version, self.credentials),
             ),
             network=self.config.network,
             opt_dir=self.opt_dir(version),
@@ -197,6 +203,9 @@ class Invoker:
                 self.metrics.on_provisioned(version.name, len(pool.provisioned_ids))
             elif pool.idle:
                 env = pool.idle.pop()
+                if env.born < time.monotonic() - self.credentials.recycle_s:  # its role credentials end soon
+                    self._background(env.destroy(), reclaim=True)
+                    env = await self._new_environment(pool)
             else:
                 await self._make_room()
                 env = await self._new_environment(pool)
@@ -313,7 +322,8 @@ class Invoker:
     async def reap(self) -> None:
         deadline = time.monotonic() - self.config.keep_alive_s
         for pool in list(self._pools.values()):
-            stale = [env for env in pool.idle if env.last_used < deadline]
+            old = time.monotonic() - self.credentials.recycle_s
+            stale = [env for env in pool.idle if env.last_used < deadline or env.born < old]
             for env in stale:
                 pool.idle.remove(env)
                 await env.destroy()

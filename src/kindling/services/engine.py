@@ -37,6 +37,7 @@ class Call:
     query: str
     headers: list[tuple[str, str]]
     client: str = ""  # the caller's address
+    caller: Any = None  # who the gate verified (auth.gate.Caller), for authorization; None when replayed
 
 
 @dataclass
