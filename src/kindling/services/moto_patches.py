@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import importlib.util
 import os
 import tempfile
@@ -175,3 +176,35 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
+    _add_managed_policies()
+
+
+# AWS managed policies served (moto knows ~1,300; loading them all slows every IAM backend down)
+MANAGED_POLICIES = (
+    "AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "AWSLambdaBasicExecutionRole", "AWSLambdaExecute",
+    "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole", "AWSLambdaKinesisExecutionRole",
+    "AWSLambdaRole", "AmazonS3ReadOnlyAccess", "AmazonS3FullAccess", "AmazonSQSFullAccess", "AmazonSNSFullAccess",
+    "AmazonDynamoDBFullAccess", "AmazonDynamoDBReadOnlyAccess", "SecretsManagerReadWrite",
+    "AmazonSSMReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonKinesisFullAccess", "AmazonEventBridgeFullAccess",
+)  # fmt: skip
+
+
+def _add_managed_policies() -> None:
+    """The AWS managed policies users attach most, and those moto's list lacks (``AWSLambda_ReadOnlyAccess``…),
+    so ``AttachUserPolicy`` takes them by their real ARNs."""
+    from moto.iam import models as iam_models
+
+    from ..auth.identities import MANAGED
+
+    known = json.loads(iam_models.aws_managed_policies_data)
+    chosen = {name: known[name] for name in MANAGED_POLICIES if name in known}
+    stamp = "2020-11-23T00:00:00+00:00"
+    for arn, document in MANAGED.items():
+        chosen.setdefault(arn.rsplit("/", 1)[-1], {"CreateDate": stamp, "UpdateDate": stamp, "DefaultVersionId": "v1",
+                                                    "Path": "/", "Document": document})  # fmt: skip
+
+    def served(backend: Any) -> list[Any]:
+        return [iam_models.AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+                for name, data in chosen.items()]  # fmt: skip
+
+    iam_models.IAMBackend._init_aws_policies = served
