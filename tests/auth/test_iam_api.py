@@ -31,8 +31,6 @@ def allow(action: str | list[str], resource: str | list[str] = "*") -> dict:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     instance = Server(tmp_path_factory.mktemp("iamapi") / "data", "--auth", "iam").start()
-    iam = instance.client("iam")
-    iam.create_role(RoleName="test", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
     lam = instance.client()
     lam.create_function(FunctionName="shared", Runtime="python3.12", Role=ROLE, Handler="app.handler",
                         Code={"ZipFile": make_zip(CODE)})  # fmt: skip

@@ -96,7 +96,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, extension_port: int) -> Ite
     instance.stop()
 
 
-def create_function(lam, name: str, files: dict[str, str], Role: str, **settings: object) -> None:  # type: ignore[no-untyped-def]  # noqa: N803
+def create_function(lam, name: str, files: dict[str, str], Role: str, **settings: object) -> None:  # type: ignore[no-untyped-def]
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=Role, Handler="app.handler",
                         Code={"ZipFile": make_zip(files)}, **settings)  # fmt: skip
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import importlib.util
+import json
 import os
 import tempfile
 import types
