@@ -277,7 +277,7 @@ class AwsServices:
 
     def _publish_iam(self) -> None:
         """In the thread: the IAM users, keys, roles and sessions, to authentication and authorization."""
-        if self.on_iam_change is not None and self.engine is not None:
+        if self.on_iam_change is not None and self.engine is not None and self.engine.used & {"iam", "sts"}:
             from .iam_feed import snapshot
 
             self.on_iam_change(snapshot(self.config.account_id))

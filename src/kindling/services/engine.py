@@ -58,6 +58,8 @@ class Engine:
     def run(self, call: Call, body: IO[bytes], size: int, seed: int) -> Answer:
         app = self.apps.get(call.service)
         if app is None:
+            if call.service in ("iam", "sts"):
+                moto_patches.managed_policies()
             app = self.apps[call.service] = create_backend_app(call.service)
         self.used.add(call.service)
         mock_random.seed(seed)

@@ -15,6 +15,7 @@ from moto.sts.models import sts_backends
 
 from ..auth.directory import IamSnapshot, Role, assumed_identity
 from ..auth.identities import Identity
+from .moto_patches import managed_policies
 
 FEEDS = frozenset(["iam", "sts"])  # the services whose writes change the snapshot
 
@@ -44,6 +45,7 @@ def _own(holder: Any) -> list[dict[str, Any]]:
 
 
 def snapshot(account: str) -> IamSnapshot:
+    managed_policies()
     iam = iam_backends[account]["aws"]
     keys: dict[str, tuple[str, Identity]] = {}
     policies: dict[str, list[dict[str, Any]]] = {}

@@ -176,7 +176,6 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
-    _add_managed_policies()
 
 
 # AWS managed policies served (moto knows ~1,300; loading them all slows every IAM backend down)
@@ -189,10 +188,15 @@ MANAGED_POLICIES = (
 )  # fmt: skip
 
 
-def _add_managed_policies() -> None:
+def managed_policies() -> None:
     """The AWS managed policies users attach most, and those moto's list lacks (``AWSLambda_ReadOnlyAccess``…),
-    so ``AttachUserPolicy`` takes them by their real ARNs."""
+    so ``AttachUserPolicy`` takes them by their real ARNs. Before the first IAM backend is made (importing
+    moto's IAM takes a second: not done until IAM or STS is used)."""
     from moto.iam import models as iam_models
+
+    if getattr(iam_models, "_kindling_patched", False):
+        return
+    iam_models._kindling_patched = True  # type: ignore[attr-defined]
 
     from ..auth.identities import MANAGED
 
