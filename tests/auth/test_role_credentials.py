@@ -175,17 +175,25 @@ def test_the_parameters_and_secrets_extension(server: Server, extension_port: in
 def test_credentials_are_renewed_before_they_expire(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["KINDLING_ROLE_SESSION_S"] = "6"
     try:
-        short = Server(tmp_path_factory.mktemp("short") / "data", "--auth", "iam").start()
+        short = Server(tmp_path_factory.mktemp("short") / "data", "--auth", "iam", "--keep-alive", "4").start()
     finally:
         del os.environ["KINDLING_ROLE_SESSION_S"]
     try:
         create_function(short.client(), "caller", {"app.py": CALLER}, Role=role(short, "plain", policy(allow("s3:*"))))
-        first = invoke(short, "caller", {})
+        lam = short.client()
+        lam.publish_version(FunctionName="caller")
+        lam.put_provisioned_concurrency_config(FunctionName="caller", Qualifier="1", ProvisionedConcurrentExecutions=1)
         deadline = time.monotonic() + 30
-        while (now := invoke(short, "caller", {}))["key"] == first["key"]:
-            assert time.monotonic() < deadline, "the environment kept its credentials"
-            time.sleep(0.2)
-        assert now["key"].startswith("ASIA") and now["arn"] == first["arn"]
+        while lam.get_provisioned_concurrency_config(FunctionName="caller", Qualifier="1")["Status"] != "READY":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        first = invoke(short, "caller", {})
+        provisioned = invoke(short, "caller:1", {})
+        for name, before in (("caller", first), ("caller:1", provisioned)):  # on demand, then provisioned
+            while (now := invoke(short, name, {}))["key"] == before["key"]:
+                assert time.monotonic() < deadline, f"the environment of {name} kept its credentials"
+                time.sleep(0.2)
+            assert now["key"].startswith("ASIA") and now["arn"] == first["arn"]
         old = boto3.client("sts", endpoint_url=short.endpoint, region_name="us-east-1", aws_access_key_id=first["key"],
                            aws_secret_access_key=first["secret"], aws_session_token=first["token"])  # fmt: skip
         while True:  # the old credentials work until they expire, then never again

@@ -129,6 +129,7 @@ class Invoker:
         self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
         self.snapshots = Snapshots(self._sandbox)
         self.credentials = FunctionCredentials()  # the execution role's, minted per environment (server.py)
+        self._renewing: set[str] = set()  # provisioned environments being replaced before their credentials end
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         return self.limits.reserved.get(function_name)
@@ -270,6 +271,23 @@ class Invoker:
             pool.provisioned_ids.add(made.id)
             pool.provisioned.append(made)
 
+    async def _renew(self, pool: Pool, env: Environment) -> None:
+        """A provisioned environment whose role credentials end soon, replaced by a new one made first (the
+        swap waits for the old one to be idle: the next reap tries again)."""
+        try:
+            fresh = await self._new_environment(pool, "provisioned-concurrency")
+            await fresh.start()
+            if not fresh.initialised or pool.retired or env not in pool.provisioned:
+                await fresh.destroy()
+                return
+            pool.provisioned.remove(env)
+            pool.provisioned_ids.discard(env.id)
+            pool.provisioned_ids.add(fresh.id)
+            pool.provisioned.append(fresh)
+            await env.destroy()
+        finally:
+            self._renewing.discard(env.id)
+
     def provisioned_allocations(self) -> list[tuple[str, str, int, int]]:
         """(function, version, memory MB, environments) held for provisioned concurrency, for its cost."""
         return [
@@ -323,6 +341,10 @@ class Invoker:
         deadline = time.monotonic() - self.config.keep_alive_s
         for pool in list(self._pools.values()):
             old = time.monotonic() - self.credentials.recycle_s
+            for env in pool.provisioned:
+                if env.born < old and env.id not in self._renewing:
+                    self._renewing.add(env.id)
+                    self._background(self._renew(pool, env))
             stale = [env for env in pool.idle if env.last_used < deadline or env.born < old]
             for env in stale:
                 pool.idle.remove(env)

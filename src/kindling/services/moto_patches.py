@@ -196,7 +196,7 @@ def managed_policies() -> None:
 
     if getattr(iam_models, "_kindling_patched", False):
         return
-    iam_models._kindling_patched = True  # type: ignore[attr-defined]
+    iam_models._kindling_patched = True
 
     from ..auth.identities import MANAGED
 
