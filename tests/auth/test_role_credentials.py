@@ -183,6 +183,13 @@ def test_credentials_are_renewed_before_they_expire(tmp_path_factory: pytest.Tem
         lam = short.client()
         lam.publish_version(FunctionName="caller")
         lam.put_provisioned_concurrency_config(FunctionName="caller", Qualifier="1", ProvisionedConcurrentExecutions=1)
+        create_function(
+            lam, "snap", {"app.py": CALLER}, Role=ROLES + "plain", SnapStart={"ApplyOn": "PublishedVersions"}
+        )
+        lam.get_waiter("function_active_v2").wait(FunctionName="snap")
+        lam.publish_version(FunctionName="snap")
+        lam.get_waiter("published_version_active").wait(FunctionName="snap", Qualifier="1",
+                                                         WaiterConfig={"Delay": 1, "MaxAttempts": 60})  # fmt: skip
         deadline = time.monotonic() + 30
         while lam.get_provisioned_concurrency_config(FunctionName="caller", Qualifier="1")["Status"] != "READY":
             assert time.monotonic() < deadline
@@ -194,6 +201,11 @@ def test_credentials_are_renewed_before_they_expire(tmp_path_factory: pytest.Tem
                 assert time.monotonic() < deadline, f"the environment of {name} kept its credentials"
                 time.sleep(0.2)
             assert now["key"].startswith("ASIA") and now["arn"] == first["arn"]
+        ends = time.monotonic() + 7  # longer than credentials last: every call the functions make succeeds
+        while time.monotonic() < ends:
+            for name in ("caller", "caller:1", "snap:1"):
+                assert invoke(short, name, {})["arn"].endswith(f"/plain/{name.split(':')[0]}")
+            time.sleep(0.3)
         old = boto3.client("sts", endpoint_url=short.endpoint, region_name="us-east-1", aws_access_key_id=first["key"],
                            aws_secret_access_key=first["secret"], aws_session_token=first["token"])  # fmt: skip
         while True:  # the old credentials work until they expire, then never again

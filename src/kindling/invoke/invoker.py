@@ -129,6 +129,7 @@ class Invoker:
         self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
         self.snapshots = Snapshots(self._sandbox)
         self.credentials = FunctionCredentials()  # the execution role's, minted per environment (server.py)
+        self.snapshots.max_age = lambda: self.credentials.recycle_s
         self._renewing: set[str] = set()  # provisioned environments being replaced before their credentials end
 
     def reserved_concurrency(self, function_name: str) -> int | None:
