@@ -203,3 +203,20 @@ def test_a_role_that_trusts_the_account_needs_the_callers_permission(server: Ser
     assert with_permission.assume_role(RoleArn=arn, RoleSessionName="sess")["Credentials"]["AccessKeyId"].startswith(
         "ASIA"
     )
+
+
+def test_iam_changes_and_denied_service_calls_are_in_the_audit_trail(server: Server) -> None:
+    keys = user(server, "kim")
+    with pytest.raises(ClientError):
+        server.client("s3", keys=keys).get_object(Bucket="bucket-a", Key="k")
+    trail = server.client("cloudtrail")
+    made = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateAccessKey"}])
+    records = [json.loads(e["CloudTrailEvent"]) for e in made["Events"]]
+    kims = [r for r in records if r["requestParameters"] == {"UserName": "kim"}]
+    assert kims and kims[0]["eventSource"] == "iam.amazonaws.com"
+    assert kims[0]["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    denied = trail.lookup_events(LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "kim"}])["Events"]
+    event = next(e for e in denied if e["EventName"] == "GetObject")
+    record = json.loads(event["CloudTrailEvent"])
+    assert record["errorCode"] == "AccessDenied" and record["eventSource"] == "s3.amazonaws.com"
+    assert event["Resources"] == [{"ResourceType": "AWS::S3::Object", "ResourceName": "arn:aws:s3:::bucket-a/k"}]

@@ -12,12 +12,14 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
+from ..auth.audit import Event
 from ..auth.directory import Directory
 from ..auth.evaluate import Decision, Request, evaluate
 from ..auth.gate import Caller
 from ..auth.lambda_access import LambdaAccess
 from ..errors import AccessDenied
-from .routing import operation
+from ..ids import request_id
+from .routing import changes_state, operation
 
 if TYPE_CHECKING:  # the engine imports moto, which the server loads only once a service is asked
     from .engine import Answer, Call
@@ -60,8 +62,27 @@ class ServiceAccess:
             elif not caller.identity.is_root:
                 self.access.check(caller, action, resource, self.access.context(caller, {}), [])
         except AccessDenied as denied:
+            noun = action.split(":", 1)[1]  # S3's operation is its action's name (the request names only a method)
+            self._audit(call.service, noun, caller, params, resource, "AccessDenied", denied.message)
             return _refusal(call.service, bool(target), denied.message)
         return None
+
+    def record(self, call: Call, body: bytes | None, status: int) -> None:
+        """An IAM or STS call that changed something (a user, a key, a policy, a session), to the audit trail."""
+        if call.caller is None or status >= 400 or call.service not in ("iam", "sts"):
+            return
+        target = next((v for k, v in call.headers if k.lower() == "x-amz-target"), "")
+        name = operation(call.method, target, call.query, body)
+        if changes_state(call.service, call.method, name):
+            params = {k: v for k, v in self._params(call, body, bool(target)).items() if k not in ("Action", "Version")}
+            self._audit(call.service, name, call.caller, params, self._resource(call, name, params))
+
+    def _audit(self, service: str, name: str, caller: Caller, params: dict[str, Any], resource: str,
+               code: str = "", message: str = "") -> None:  # fmt: skip
+        resources = [(_kind(resource), resource)] if resource != "*" else []
+        event = Event(f"{service}.amazonaws.com", name, caller, self.region, request_id(), params, resources, code,
+                      message, name.startswith(("Get", "List", "Describe", "Head")))  # fmt: skip
+        self.access.trail.record(event)
 
     # ------------------------------------------------------------------ STS
     def _assume(self, caller: Caller, role_arn: str) -> None:
@@ -180,6 +201,36 @@ def _refusal(service: str, json_protocol: bool, message: str) -> Answer:
     else:
         xml = f"<ErrorResponse><Error><Type>Sender</Type>{error}</Error></ErrorResponse>"
     return Answer(403, [(b"content-type", b"text/xml")], xml.encode())
+
+
+_SERVICE_NAMES = {
+    "iam": "IAM",
+    "sts": "STS",
+    "s3": "S3",
+    "sqs": "SQS",
+    "sns": "SNS",
+    "kms": "KMS",
+    "ssm": "SSM",
+    "dynamodb": "DynamoDB",
+    "secretsmanager": "SecretsManager",
+    "kinesis": "Kinesis",
+    "events": "Events",
+}
+
+
+def _kind(arn: str) -> str:
+    """CloudTrail's resource type of an ARN: ``AWS::IAM::User``, ``AWS::S3::Object``…"""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return "AWS::Resource"
+    service, rest = parts[2], parts[5]
+    if service == "s3":
+        noun = "Object" if "/" in rest else "Bucket"
+    elif service == "sqs":
+        noun = "Queue"
+    else:
+        noun = rest.split("/", 1)[0].split(":", 1)[0].capitalize()
+    return f"AWS::{_SERVICE_NAMES.get(service, service.capitalize())}::{noun}"
 
 
 def _s3(call: Call) -> tuple[str, str]:

@@ -262,6 +262,8 @@ class AwsServices:
                 self._compact()
             if call.service in ("iam", "sts"):
                 self._publish_iam()
+                if self.access is not None:
+                    self.access.record(call, data, answer.status)
         return answer, state.long_poll, state.deliveries
 
     async def call_as(self, caller: Any, service: str, target: str, params: dict[str, Any]) -> Any:
