@@ -182,6 +182,10 @@ def test_assume_role_honours_the_trust_policy(server: Server) -> None:
     for token in (None, credentials["SessionToken"][:-4] + "AAAA"):
         bare = boto3.Session(session[0], session[1], token, region_name="us-east-1")
         assert error(lambda b=bare: b.client("s3", endpoint_url=server.endpoint).list_buckets())[0] == 403
+    # the AWS CLI, signing with heidi's key, gets a session too
+    made = aws_cli(server.endpoint, "sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCOUNT}:role/reader-a",
+                   "--role-session-name", "cli", keys=keys)  # fmt: skip
+    assert json.loads(made.stdout)["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader-a/cli"
     # a role that does not trust heidi
     _assumer(server, "not-heidis", TRUST_LAMBDA, policy(allow("s3:*")))
     status, code, message = error(
