@@ -224,3 +224,18 @@ def test_iam_changes_and_denied_service_calls_are_in_the_audit_trail(server: Ser
     record = json.loads(event["CloudTrailEvent"])
     assert record["errorCode"] == "AccessDenied" and record["eventSource"] == "s3.amazonaws.com"
     assert event["Resources"] == [{"ResourceType": "AWS::S3::Object", "ResourceName": "arn:aws:s3:::bucket-a/k"}]
+
+
+def test_users_and_keys_outlive_a_restart(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = tmp_path_factory.mktemp("restart") / "data"
+    first = Server(data, "--auth", "iam").start()
+    try:
+        keys = user(first, "liam", managed="arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess")
+    finally:
+        first.stop()
+    again = Server(data, "--auth", "iam").start()
+    try:
+        assert again.client(keys=keys).list_functions()["Functions"] == []
+        assert error(lambda: create(again.client(keys=keys), "no"))[1] == "AccessDeniedException"
+    finally:
+        again.stop()
