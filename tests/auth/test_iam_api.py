@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -168,8 +169,6 @@ def test_assume_role_honours_the_trust_policy(server: Server) -> None:
     credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader-a", RoleSessionName="s1")["Credentials"]
     assert credentials["AccessKeyId"].startswith("ASIA")
     session = (credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
-    import boto3
-
     boto = boto3.Session(*session, region_name="us-east-1")
     who = boto.client("sts", endpoint_url=server.endpoint).get_caller_identity()
     assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader-a/s1"
@@ -231,11 +230,21 @@ def test_users_and_keys_outlive_a_restart(tmp_path_factory: pytest.TempPathFacto
     first = Server(data, "--auth", "iam").start()
     try:
         keys = user(first, "liam", managed="arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/liam"}}]}  # fmt: skip
+        _assumer(first, "liams", trust, policy(allow("lambda:ListFunctions")))
+        session = first.client("sts", keys=keys).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/liams",
+                                                             RoleSessionName="before", DurationSeconds=900)  # fmt: skip
     finally:
         first.stop()
     again = Server(data, "--auth", "iam").start()
     try:
         assert again.client(keys=keys).list_functions()["Functions"] == []
         assert error(lambda: create(again.client(keys=keys), "no"))[1] == "AccessDeniedException"
+        credentials = session["Credentials"]
+        lam = boto3.client("lambda", endpoint_url=again.endpoint, region_name="us-east-1",
+                           aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                           aws_session_token=credentials["SessionToken"])  # fmt: skip
+        assert lam.list_functions()["Functions"] == []  # the session was kept, with its end
     finally:
         again.stop()

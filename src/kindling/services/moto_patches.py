@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import importlib.util
 import json
@@ -24,6 +25,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.kms import utils as kms_utils
 from moto.moto_api._internal import mock_random
 from moto.s3 import models as s3_models
@@ -31,6 +33,7 @@ from moto.s3 import utils as s3_utils
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
+from moto.sts import models as sts_models
 from moto.sts import utils as sts_utils
 
 COPY_CHUNK = 1 << 20
@@ -43,12 +46,13 @@ class CallState:
     def __init__(self) -> None:
         self.reset("", "")
 
-    def reset(self, access_key: str, source_ip: str) -> None:
+    def reset(self, access_key: str, source_ip: str, signed_at: datetime.datetime | None = None) -> None:
         self.long_poll = 0  # seconds a receive that found nothing was asked to wait
         self.received = False  # a receive took messages (and so changed the queue)
         self.deliveries: list[tuple[str, bytes]] = []  # (function ARN, event) for Lambda (lambda_targets.py)
         self.access_key = access_key  # who sent the request, for the events it causes
         self.source_ip = source_ip
+        self.signed_at = signed_at  # the request's X-Amz-Date: "now" for the sessions STS issues
 
 
 CALL = CallState()
@@ -176,6 +180,7 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
+    sts_models.utcnow = _signed_now  # a session replayed after a restart ends when it ended the first time
 
 
 # AWS managed policies served (moto knows ~1,300; loading them all slows every IAM backend down)
@@ -186,6 +191,10 @@ MANAGED_POLICIES = (
     "AmazonDynamoDBFullAccess", "AmazonDynamoDBReadOnlyAccess", "SecretsManagerReadWrite",
     "AmazonSSMReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonKinesisFullAccess", "AmazonEventBridgeFullAccess",
 )  # fmt: skip
+
+
+def _signed_now() -> datetime.datetime:
+    return CALL.signed_at or utcnow()
 
 
 def managed_policies() -> None:
