@@ -45,6 +45,7 @@ from .auth.trail_api import TrailApi, users_mount
 from .code import CodeStore
 from .config import Config
 from .console.assets import ConsoleAssets
+from .errors import AwsError
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
 from .functions.event_sources import EventSources
@@ -210,6 +211,7 @@ class Kindling:
             self.trail,
             enforce=config.auth == "iam",
             assumable=self.directory.lambda_may_assume,
+            role_of=self._function_role,
         )
         gateway = HttpGateway(self.invocations, self.policies, access.url_allowed)
         api = LambdaApi(
@@ -262,6 +264,13 @@ class Kindling:
         # the front of the port: every request is authenticated before the dispatcher sees it
         self.app = Gate(dispatcher, self.identities, config.auth == "iam", public, self._refused)
         self.http_protocol = protocol_class([self.app.lane(invoke_lane(api, front.owns))])
+
+    def _function_role(self, name: str) -> str | None:
+        try:
+            entry, qualifier = self.functions.lookup(name)
+        except AwsError:
+            return None
+        return self.functions.record(entry, qualifier).role
 
     def _refused(self, caller: Caller, method: str, path: str, failure: AuthFailure, request_id: str) -> None:
         params = {"method": method, "path": path}

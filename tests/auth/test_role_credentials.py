@@ -218,3 +218,24 @@ def test_credentials_are_renewed_before_they_expire(tmp_path_factory: pytest.Tem
             time.sleep(0.2)
     finally:
         short.stop()
+
+
+def test_an_sqs_mapping_needs_a_role_that_may_read_the_queue(server: Server) -> None:
+    queue = server.client("sqs").create_queue(QueueName="jobs")["QueueUrl"]
+    arn = server.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    lam = server.client()
+    with pytest.raises(ClientError) as caught:
+        lam.create_event_source_mapping(FunctionName="fn-b", EventSourceArn=arn)  # fn-b's role may only log
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterValueException", "The provided execution role does not have permissions to call "
+        "ReceiveMessage on SQS")  # fmt: skip
+    assert lam.list_event_source_mappings(FunctionName="fn-b")["EventSourceMappings"] == []
+    reader = role(server, "queue-reader", policy(allow(["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                                        "sqs:GetQueueAttributes"], arn)))  # fmt: skip
+    create_function(lam, "worker", {"app.py": "def handler(e, c):\n    return 1\n"}, Role=reader)
+    mapping = lam.create_event_source_mapping(FunctionName="worker", EventSourceArn=arn)
+    assert mapping["EventSourceArn"] == arn
+    lam.delete_event_source_mapping(UUID=mapping["UUID"])
