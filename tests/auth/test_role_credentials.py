@@ -122,6 +122,10 @@ def test_create_function_needs_a_role_lambda_may_assume(server: Server) -> None:
         )
     with pytest.raises(ClientError):
         server.client().get_function(FunctionName="orphan")
+    # the kindling CLI's default role may be named before it exists: it allows nothing
+    create_function(server.client(), "defaulted", {"app.py": CALLER}, Role=ROLES + "kindling")
+    out = invoke(server, "defaulted", {"buckets": ["bucket-a"]})
+    assert out["arn"].endswith(":assumed-role/kindling/defaulted") and out["bucket-a"] == "AccessDenied"
 
 
 def test_the_function_acts_as_its_role(server: Server) -> None:

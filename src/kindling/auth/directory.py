@@ -20,6 +20,7 @@ from .evaluate import Request, evaluate
 from .identities import Identity
 
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
+DEFAULT_ROLE = "kindling"  # the role ``kindling deploy`` names when told none
 _KEY_CHARS = string.ascii_uppercase + string.digits
 _SWEEP_EVERY = 256  # mints between sweeps of expired sessions
 
@@ -104,10 +105,11 @@ class Directory:
         return self.snapshot.roles.get(arn)
 
     def lambda_may_assume(self, arn: str) -> bool:
-        """Whether the role exists and its trust policy lets Lambda assume it."""
+        """Whether the role exists and its trust policy lets Lambda assume it. The ``kindling`` CLI's default
+        role (``role/kindling``) may be used before it is made: it then has no permissions at all."""
         role = self.role(arn)
         if role is None:
-            return False
+            return arn == f"arn:aws:iam::{self.account}:role/{DEFAULT_ROLE}"
         request = Request("sts:AssumeRole", arn, LAMBDA_PRINCIPAL, {"aws:SourceAccount": self.account})
         return evaluate(request, [], [role.trust]).allowed
 
