@@ -63,7 +63,8 @@ class ServiceAccess:
                 self.access.check(caller, action, resource, self.access.context(caller, {}), [])
         except AccessDenied as denied:
             noun = action.split(":", 1)[1]  # S3's operation is its action's name (the request names only a method)
-            self._audit(call.service, noun, caller, params, resource, "AccessDenied", denied.message)
+            shown = params if call.service in ("iam", "sts") else {}  # a denied PutParameter's value stays out
+            self._audit(call.service, noun, caller, shown, resource, "AccessDenied", denied.message)
             return _refusal(call.service, bool(target), denied.message)
         return None
 
@@ -116,7 +117,7 @@ class ServiceAccess:
         body = (
             '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
             f"<GetCallerIdentityResult>{result}</GetCallerIdentityResult>"
-            "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>"
+            f"<ResponseMetadata><RequestId>{request_id()}</RequestId></ResponseMetadata>"
             "</GetCallerIdentityResponse>"
         )
         return Answer(200, [(b"content-type", b"text/xml")], body.encode())
