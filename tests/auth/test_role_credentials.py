@@ -97,8 +97,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, extension_port: int) -> Ite
 
 
 def create_function(lam, name: str, files: dict[str, str], Role: str, **settings: object) -> None:  # type: ignore[no-untyped-def]
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=Role, Handler="app.handler",
-                        Code={"ZipFile": make_zip(files)}, **settings)  # fmt: skip
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=Role, Handler="app.handler", Timeout=30,
+                        Code={"ZipFile": make_zip(files)}, **settings)  # a loaded machine: not the default 3 s  # fmt: skip
 
 
 def invoke(server: Server, name: str, event: dict) -> dict:

@@ -277,7 +277,11 @@ class Invoker:
         swap waits for the old one to be idle: the next reap tries again)."""
         try:
             fresh = await self._new_environment(pool, "provisioned-concurrency")
-            await fresh.start()
+            try:
+                await fresh.start()
+            except BaseException:
+                await fresh.destroy()
+                raise
             if not fresh.initialised or pool.retired or env not in pool.provisioned:
                 await fresh.destroy()
                 return
@@ -345,7 +349,7 @@ class Invoker:
             for env in pool.provisioned:
                 if env.born < old and env.id not in self._renewing:
                     self._renewing.add(env.id)
-                    self._background(self._renew(pool, env))
+                    self._background(self._renew(pool, env), reclaim=True)  # close waits: no sandbox left behind
             stale = [env for env in pool.idle if env.last_used < deadline or env.born < old]
             for env in stale:
                 pool.idle.remove(env)
