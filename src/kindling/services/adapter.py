@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import os
 import secrets
@@ -25,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from ..auth.gate import current
 from ..config import Config
 from . import s3_reads
 from .deliveries import LambdaDeliveries
@@ -50,6 +52,8 @@ class AwsServices:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
+        self.access: Any = None  # access.ServiceAccess: authorizes each request (--auth iam), in the thread
+        self.on_iam_change: Callable[[Any], None] | None = None  # given the new auth.directory.IamSnapshot
 
     def claims(self, scope: dict) -> bool:
         service = service_of(scope)
@@ -91,6 +95,7 @@ class AwsServices:
             self.targets = None  # lambda_targets.Targets, once moto is imported
         if records:
             self._compact()
+        self._publish_iam()
         log.info(
             "AWS services restored (%s, %d journaled requests) in %.2f s",
             ", ".join(sorted(engine.used)) or "no state",
@@ -144,7 +149,7 @@ class AwsServices:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = (scope.get("client") or ("", 0))[0]
         query = scope["query_string"].decode("latin-1")
-        call = Call(str(service), scope["method"], raw_path.decode("latin-1"), query, headers, client)
+        call = Call(str(service), scope["method"], raw_path.decode("latin-1"), query, headers, client, current())
         if s3_reads.streamable(call) and await self._stream_object(call, send):
             return
         body, spool, size = await self._receive_body(scope, receive)
@@ -202,6 +207,8 @@ class AwsServices:
         return True
 
     def _head_and_open(self, call: Any) -> tuple[Any, tuple[int, int] | None]:
+        if self.access is not None and (refused := self.access.screen(call, None, call.caller)) is not None:
+            return refused, None
         head = s3_reads.without_range(call)
         answer = self._ensure_engine().run(head, io.BytesIO(), 0, secrets.randbits(63))
         if answer.status != 200:
@@ -235,6 +242,8 @@ class AwsServices:
         from . import moto_patches
 
         engine = self._ensure_engine()
+        if self.access is not None and (refused := self.access.screen(call, data, call.caller)) is not None:
+            return refused, 0, []
         seed = secrets.randbits(63)
         body: IO[bytes] = io.BytesIO(data or b"") if spool is None else open(spool, "rb")  # noqa: SIM115
         try:
@@ -252,7 +261,29 @@ class AwsServices:
             journal.append(record, spool)
             if journal.seq >= COMPACT_AFTER:  # a crash's replay stays short on a server that runs for weeks
                 self._compact()
+            if call.service in ("iam", "sts"):
+                self._publish_iam()
+                if self.access is not None:
+                    self.access.record(call, data, answer.status)
         return answer, state.long_poll, state.deliveries
+
+    async def call_as(self, caller: Any, service: str, target: str, params: dict[str, Any]) -> Any:
+        """One JSON-protocol call made on behalf of ``caller`` (authorized as any request is): the answer."""
+        from .engine import Call
+
+        body = json.dumps(params).encode()
+        headers = [("x-amz-target", target), ("content-type", "application/x-amz-json-1.1")]
+        call = Call(service, "POST", "/", "", headers, "", caller)
+        loop = asyncio.get_running_loop()
+        answer, _, _ = await loop.run_in_executor(self.thread, self._run, call, body, None, len(body))
+        return answer
+
+    def _publish_iam(self) -> None:
+        """In the thread: the IAM users, keys, roles and sessions, to authentication and authorization."""
+        if self.on_iam_change is not None and self.engine is not None and self.engine.used & {"iam", "sts"}:
+            from .iam_feed import snapshot
+
+            self.on_iam_change(snapshot(self.config.account_id))
 
     async def _long_poll(
         self, call: Any, data: bytes | None, size: int, wait: int, answer: Any, arrival: asyncio.Event

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import importlib.util
+import json
 import os
 import tempfile
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.kms import utils as kms_utils
 from moto.moto_api._internal import mock_random
 from moto.s3 import models as s3_models
@@ -30,6 +33,7 @@ from moto.s3 import utils as s3_utils
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
+from moto.sts import models as sts_models
 from moto.sts import utils as sts_utils
 
 COPY_CHUNK = 1 << 20
@@ -42,12 +46,13 @@ class CallState:
     def __init__(self) -> None:
         self.reset("", "")
 
-    def reset(self, access_key: str, source_ip: str) -> None:
+    def reset(self, access_key: str, source_ip: str, signed_at: datetime.datetime | None = None) -> None:
         self.long_poll = 0  # seconds a receive that found nothing was asked to wait
         self.received = False  # a receive took messages (and so changed the queue)
         self.deliveries: list[tuple[str, bytes]] = []  # (function ARN, event) for Lambda (lambda_targets.py)
         self.access_key = access_key  # who sent the request, for the events it causes
         self.source_ip = source_ip
+        self.signed_at = signed_at  # the request's X-Amz-Date: "now" for the sessions STS issues
 
 
 CALL = CallState()
@@ -175,3 +180,44 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
+    sts_models.utcnow = _signed_now  # a session replayed after a restart ends when it ended the first time
+
+
+# AWS managed policies served (moto knows ~1,300; loading them all slows every IAM backend down)
+MANAGED_POLICIES = (
+    "AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "AWSLambdaBasicExecutionRole", "AWSLambdaExecute",
+    "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole", "AWSLambdaKinesisExecutionRole",
+    "AWSLambdaRole", "AmazonS3ReadOnlyAccess", "AmazonS3FullAccess", "AmazonSQSFullAccess", "AmazonSNSFullAccess",
+    "AmazonDynamoDBFullAccess", "AmazonDynamoDBReadOnlyAccess", "SecretsManagerReadWrite",
+    "AmazonSSMReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonKinesisFullAccess", "AmazonEventBridgeFullAccess",
+)  # fmt: skip
+
+
+def _signed_now() -> datetime.datetime:
+    return CALL.signed_at or utcnow()
+
+
+def managed_policies() -> None:
+    """The AWS managed policies users attach most, and those moto's list lacks (``AWSLambda_ReadOnlyAccess``…),
+    so ``AttachUserPolicy`` takes them by their real ARNs. Before the first IAM backend is made (importing
+    moto's IAM takes a second: not done until IAM or STS is used)."""
+    from moto.iam import models as iam_models
+
+    if getattr(iam_models, "_kindling_patched", False):
+        return
+    iam_models._kindling_patched = True
+
+    from ..auth.identities import MANAGED
+
+    known = json.loads(iam_models.aws_managed_policies_data)
+    chosen = {name: known[name] for name in MANAGED_POLICIES if name in known}
+    stamp = "2020-11-23T00:00:00+00:00"
+    for arn, document in MANAGED.items():
+        chosen.setdefault(arn.rsplit("/", 1)[-1], {"CreateDate": stamp, "UpdateDate": stamp, "DefaultVersionId": "v1",
+                                                    "Path": "/", "Document": document})  # fmt: skip
+
+    def served(backend: Any) -> list[Any]:
+        return [iam_models.AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+                for name, data in chosen.items()]  # fmt: skip
+
+    iam_models.IAMBackend._init_aws_policies = served
