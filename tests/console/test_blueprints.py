@@ -9,9 +9,9 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
+from console_support import logged, shot, unique
 from playwright.sync_api import Page, expect
 
-from conftest import logged, shot, unique
 from support import create_function
 
 SERVER_ARGS = ("--runtime", "ruby3.2=/usr/bin/ruby")  # Debian's Ruby (3.1) serves ruby3.2, as in tests/runtimes

@@ -4,9 +4,9 @@ it) and triggers (add an event source mapping by ARN, delete it), each checked w
 from __future__ import annotations
 
 import pytest
+from console_support import eventually, unique
 from playwright.sync_api import Page, expect
 
-from conftest import eventually, unique
 from support import create_function, make_zip
 
 

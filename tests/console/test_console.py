@@ -9,9 +9,9 @@ import urllib.error
 import urllib.request
 import zipfile
 
+from console_support import shot, unique
 from playwright.sync_api import Page, expect
 
-from conftest import shot, unique
 from support import make_zip
 
 

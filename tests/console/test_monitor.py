@@ -8,9 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from console_support import shot, unique
 from playwright.sync_api import Page, expect
 
-from conftest import shot, unique
 from support import create_function
 
 CODE = """

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
+from console_support import unique
 from playwright.sync_api import Page, expect
-
-from conftest import unique
 
 TRUST = {
     "Version": "2012-10-17",

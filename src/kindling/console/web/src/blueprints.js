@@ -109,7 +109,8 @@ end
 
 const statementId = (prefix) => `${prefix}-${Date.now().toString(36)}`;
 
-/** Each blueprint: its code per language, the fields its trigger asks for, and attach(fn, values). */
+/** Each blueprint: its code per language, the fields its trigger asks for, the role permissions its
+ * trigger needs (grants(values): policy statements), and attach(fn, values). */
 export const BLUEPRINTS = [
   { id: "hello-world", title: "Hello world function", summary: "Logs the event and returns key1.", python: HELLO_PY, node: HELLO_NODE, ruby: HELLO_RUBY, fields: [] },
   {
@@ -119,6 +120,8 @@ export const BLUEPRINTS = [
     python: S3_PY,
     node: S3_NODE,
     fields: [{ label: "Bucket name", key: "bucket", pattern: "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]" }],
+    // AWS's "Amazon S3 object read-only permissions" policy template
+    grants: ({ bucket }) => [{ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/*` }],
     async attach(config, { bucket }) {
       await s3.ensureBucket(bucket);
       await lambda.addPermission(config.FunctionName, {
@@ -135,6 +138,12 @@ export const BLUEPRINTS = [
     python: SQS_PY,
     node: SQS_NODE,
     fields: [{ label: "Queue name", key: "queue", pattern: "[A-Za-z0-9_-]{1,80}" }, { label: "Batch size", key: "batch", value: "10", type: "number" }],
+    // AWS's "Amazon SQS poller permissions" policy template
+    grants: ({ queue }) => [{
+      Effect: "Allow",
+      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+      Resource: `arn:aws:sqs:*:*:${queue}`,
+    }],
     async attach(config, { queue, batch }) {
       const arn = await sqs.ensureQueue(queue);
       await lambda.createMapping({ FunctionName: config.FunctionName, EventSourceArn: arn, BatchSize: Number(batch) || 10 });

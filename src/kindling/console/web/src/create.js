@@ -101,7 +101,9 @@ export async function createPage(health) {
     if (roleMode() === "existing" && !existingRole.value) return toast("Choose an existing role.", "error");
     submit.disabled = true;
     try {
-      const roleArn = roleMode() === "existing" ? existingRole.value : await iam.createBasicRole(fnName, signedIn()?.region || "us-east-1");
+      const picked = blueprint();
+      const grants = picked?.grants ? picked.grants(blueprintValues(picked)) : [];
+      const roleArn = roleMode() === "existing" ? existingRole.value : await iam.createBasicRole(fnName, signedIn()?.region || "us-east-1", grants);
       await lambda.create({
         FunctionName: fnName,
         Runtime: runtime.value,
@@ -119,14 +121,19 @@ export async function createPage(health) {
     location.hash = `#/functions/${encodeURIComponent(fnName)}`;
   }
 
+  /** What the user typed in a blueprint's fields, by key. */
+  function blueprintValues(picked) {
+    const values = {};
+    for (const f of picked.fields) values[f.key] = blueprintFields[`${picked.id}.${f.key}`].value.trim();
+    return values;
+  }
+
   /** A blueprint's trigger, made once the function exists: a failure leaves the function and says why. */
   async function attachTrigger(fnName, picked) {
     if (!picked?.attach) return toast(`Successfully created the function ${fnName}.`);
-    const values = {};
-    for (const f of picked.fields) values[f.key] = blueprintFields[`${picked.id}.${f.key}`].value.trim();
     try {
       const config = await lambda.configuration(fnName);
-      const what = await picked.attach(config, values);
+      const what = await picked.attach(config, blueprintValues(picked));
       toast(`Successfully created the function ${fnName} with its trigger: ${what}.`);
     } catch (error) {
       toast(`Created the function ${fnName}, but its trigger failed: ${error.message}`, "error");

@@ -64,7 +64,9 @@ export const iam = {
   },
   /** What AWS's console makes for "Create a new role with basic Lambda permissions": a role Lambda may assume,
    * allowed to write the function's logs. Returns its ARN. */
-  async createBasicRole(functionName, region) {
+  /** A new role Lambda may assume, allowed to write the function's logs, plus ``grants`` (the policy
+   * statements a blueprint's trigger needs, as AWS's console adds its policy templates). */
+  async createBasicRole(functionName, region, grants = []) {
     const name = `${functionName.slice(0, 44)}-role-${Math.random().toString(36).slice(2, 10)}`;
     const doc = await iamCall("CreateRole", { RoleName: name, Path: "/service-role/", AssumeRolePolicyDocument: JSON.stringify(TRUST) });
     const arn = doc.getElementsByTagName("Arn")[0].textContent;
@@ -74,6 +76,10 @@ export const iam = {
       { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logs}:log-group:/aws/lambda/${functionName}:*`] },
     ] };
     await iamCall("PutRolePolicy", { RoleName: name, PolicyName: "AWSLambdaBasicExecutionRole", PolicyDocument: JSON.stringify(policy) });
+    if (grants.length) {
+      const extra = { Version: "2012-10-17", Statement: grants };
+      await iamCall("PutRolePolicy", { RoleName: name, PolicyName: "BlueprintTriggerAccess", PolicyDocument: JSON.stringify(extra) });
+    }
     return arn;
   },
 };
