@@ -82,12 +82,12 @@ class AwsServices:
         engine = self._ensure_engine()
         if state is not None:
             engine.restore(state)
-        self.replaying = True
+        self.targets.replaying = True  # S3's permission check is not made again for a journaled request
         try:
             for record in records:
                 self._replay(engine, record)
         finally:
-            self.targets = None  # lambda_targets.Targets, once moto is imported
+            self.targets.replaying = False
         if records:
             self._compact()
         log.info(

@@ -7,6 +7,7 @@ replay its requests identically, and must not hold large objects in memory.
   less than a snapshot ago is not the same after a crash.)
 - SQS long polling: moto would sleep in its one thread; a receive is made non-blocking here and
   ``long_poll`` tells the adapter to wait on the event loop instead (woken by ``on_message``).
+- Matching: EventBridge patterns and SNS filter policies go through ``kindling/patterns.py`` (``matching.py``).
 - S3 multipart completion: moto concatenates the parts in memory (twice); here they are copied part by
   part into the new object's spooled (on-disk) buffer.
 """
@@ -31,6 +32,8 @@ from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
 from moto.sts import utils as sts_utils
+
+from . import matching
 
 COPY_CHUNK = 1 << 20
 _HAS_CRC32C = importlib.util.find_spec("crc32c") is not None
@@ -167,6 +170,7 @@ def apply() -> None:
     if getattr(s3_models, "_kindling_patched", False):
         return
     s3_models._kindling_patched = True
+    matching.apply()  # EventBridge patterns and SNS filter policies: kindling/patterns.py
     seeded_os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})
     for module in (s3_models, kms_utils, sts_utils):  # upload ids, KMS key material, session tokens
         module.os = seeded_os
