@@ -31,6 +31,7 @@ from .deliveries import LambdaDeliveries
 from .journal import INLINE_MAX, Record
 from .persistence import Persistence
 from .routing import SERVICES, changes_state, operation, service_of
+from .scheduled_rules import ScheduledRules
 
 log = logging.getLogger("kindling.services")
 POLL_RECHECK_S = 0.5  # a waiting receive looks again this often (visibility timeouts end without a send)
@@ -49,6 +50,7 @@ class AwsServices:
         self._arrival = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
+        self.schedules = ScheduledRules(self, deliveries) if deliveries is not None else None
 
     def claims(self, scope: dict) -> bool:
         service = service_of(scope)
@@ -62,6 +64,8 @@ class AwsServices:
         """Bring back the state a restart or a crash left (in the thread, before any request runs)."""
         self._loop = asyncio.get_running_loop()
         await self._loop.run_in_executor(self.thread, self._restore)
+        if self.schedules is not None:
+            self.schedules.start()  # EventBridge rules with a ScheduleExpression fire their functions
 
     def _ensure_engine(self) -> Any:
         if self.engine is None:
@@ -127,6 +131,8 @@ class AwsServices:
     async def close(self) -> None:
         """Fold the journal into a snapshot: the next start loads it instead of running every request again."""
         loop = asyncio.get_running_loop()
+        if self.schedules is not None:
+            await self.schedules.close()
         try:
             if self.engine is not None and self.engine.used:
                 await loop.run_in_executor(self.thread, self._compact)
@@ -154,6 +160,8 @@ class AwsServices:
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
+            if service == "events" and self.schedules is not None:
+                self.schedules.changed()
             if wait:
                 answer = await self._long_poll(call, body, size, wait, answer, arrival)
         finally:
