@@ -118,12 +118,14 @@ def _s3_key(config: dict[str, Any]) -> tuple[str, str, tuple[str, ...], tuple[tu
 def _sync_buckets(clients: Clients, events: list[SourceEvent]) -> int:
     s3 = clients.aws("s3")
     wanted: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    allowed: set[str] = set()  # the buckets whose permissions were added
     for event in events:
         bucket = str(event.required("Bucket"))
         arn = function_arn(clients, event.target)
         names = event.required("Events")
         names = [names] if isinstance(names, str) else list(names)
-        allow_service(clients, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+        if allow_service(clients, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}"):
+            allowed.add(bucket)
         identifier = f"{event.function}{event.event}"
         wanted[bucket].append(_s3_config(identifier, arn, names, _s3_filter(event.properties.get("Filter"))))
     changed = 0
@@ -135,7 +137,7 @@ def _sync_buckets(clients: Clients, events: list[SourceEvent]) -> int:
             f"{' '.join(c['Events'])} → {c['LambdaFunctionArn'].split(':function:')[1]}" for c in configs
         )
         if sorted(map(_s3_key, current.get("LambdaFunctionConfigurations", []))) == mine:
-            _report(False, line)
+            changed += _report(bucket in allowed, line)
             continue
         current["LambdaFunctionConfigurations"] = configs
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
