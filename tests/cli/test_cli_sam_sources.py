@@ -204,11 +204,35 @@ def test_each_source_invokes_the_function_with_its_event(deployed, server) -> No
     assert by_source["eventbridge"] == [{"amount": 150}]  # InputPath $.detail
 
 
-def test_deploying_again_changes_nothing(deployed, cli) -> None:  # type: ignore[no-untyped-def]
+def test_deploying_again_changes_nothing_then_what_was_edited(deployed, cli, server) -> None:  # type: ignore[no-untyped-def]
     root, _ = deployed
     again = cli("deploy", str(root)).stdout.splitlines()
     assert again[-1] == "template.yaml: nothing changed"
     assert all(line.startswith("up to date") or "is up to date" in line for line in again[:-1]), again
+    edited = TEMPLATE.replace("BatchSize: 5", "BatchSize: 7").replace("{prefix: hi}", "{prefix: lo}")
+    (root / "template.yaml").write_text(edited.replace("VisibilityTimeout: 30", "VisibilityTimeout: 45"))
+    try:
+        changed = cli("deploy", str(root)).stdout.splitlines()
+    finally:
+        (root / "template.yaml").write_text(TEMPLATE)
+    assert [line for line in changed if not line.startswith("up to date") and "is up to date" not in line] == [
+        "queue samsrc-Jobs",
+        "sqs mapping samsrc-Jobs → samsrc-recorder",
+        "sns subscription samsrc-Alerts → samsrc-recorder",
+        "template.yaml: 3 resources changed",
+    ]
+    sqs, lam, sns = server.client("sqs"), server.client("lambda"), server.client("sns")
+    queue = sqs.get_queue_url(QueueName="samsrc-Jobs")["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "45"
+    }
+    (mapping,) = [m for m in lam.list_event_source_mappings(FunctionName="samsrc-recorder")["EventSourceMappings"]
+                  if m["EventSourceArn"].endswith(":samsrc-Jobs")]  # fmt: skip
+    assert mapping["BatchSize"] == 7
+    topic = "arn:aws:sns:us-east-1:000000000000:samsrc-Alerts"
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"severity": [{"prefix": "lo"}]}
 
 
 def test_triggers_lists_everything_that_invokes_the_function(deployed, cli) -> None:  # type: ignore[no-untyped-def]
@@ -223,6 +247,6 @@ def test_triggers_lists_everything_that_invokes_the_function(deployed, cli) -> N
     assert table[0].split() == ["KIND", "SOURCE", "DETAIL", "STATE", "QUALIFIER"]
     assert any(line.startswith("sns ") and "samsrc-Alerts" in line for line in table)
     row = next(line for line in cli("ls").stdout.splitlines() if line.startswith("samsrc-recorder "))
-    assert row.endswith(" sqs dynamodb kinesis policy:s3 policy:sns policy:events")  # the TRIGGERS column
+    assert row.endswith(" sqs dynamodb kinesis policy:events policy:s3 policy:sns")  # the TRIGGERS column
     missing = cli("triggers", "no-such-function", check=False)
     assert missing.returncode == 1 and "no function named 'no-such-function'" in missing.stderr

@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from .common import Clients, client_command, out
-from .triggers import summary
+from .triggers import Kindling, summary
 
 
 @click.command()
@@ -19,6 +19,7 @@ def ls(clients: Clients) -> None:
     if not functions:
         out.print("no functions yet: `kindling deploy DIR` creates one", markup=False)
         return
+    kindling = Kindling.read(clients)
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE", "MODIFIED", "TRIGGERS"):
         table.add_column(column, justify="right" if column in ("MEMORY", "TIMEOUT", "CODE") else "left")
@@ -31,7 +32,7 @@ def ls(clients: Clients) -> None:
             f"{function['Timeout']} s",
             f"{function['CodeSize'] / 1024:.1f} KB",
             function["LastModified"][:19].replace("T", " "),
-            summary(clients, function["FunctionName"]),
+            summary(clients, function["FunctionName"], kindling),
         )
     out.print(table)
 

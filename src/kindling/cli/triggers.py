@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import click
 from rich.table import Table
 
 from .common import Clients, client_command, err, kindling_request, out
+
+
+_ORDER = ("url", "api", "schedule", "sqs", "dynamodb", "kinesis", "policy")
 
 
 @dataclass(frozen=True)
@@ -35,19 +39,32 @@ def _split(reference: str) -> tuple[str, str]:
     return name, qualifier
 
 
-def _lambda_side(clients: Clients, name: str) -> list[Trigger]:
+@dataclass(frozen=True)
+class Kindling:
+    """Kindling's route tables and schedules, read once for however many functions are looked at."""
+
+    apis: list[dict[str, Any]]
+    schedules: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, clients: Clients) -> Kindling:
+        apis = kindling_request(clients, "GET", "/kindling/apis")["Items"]
+        return cls(apis, kindling_request(clients, "GET", "/kindling/schedules")["Schedules"])
+
+
+def _lambda_side(clients: Clients, name: str, kindling: Kindling) -> list[Trigger]:
     """URL, route tables, schedules, mappings and policy: what Kindling's Lambda API knows."""
     lam, found = clients.lam, []
     for config in lam.list_function_url_configs(FunctionName=name).get("FunctionUrlConfigs", []):
         found.append(Trigger("url", config["FunctionUrl"], f"auth {config['AuthType']}", "-",
                              _split(config["FunctionArn"])[1]))  # fmt: skip
-    for api in kindling_request(clients, "GET", "/kindling/apis")["Items"]:
+    for api in kindling.apis:
         for route in api["Routes"]:
             function, qualifier = _split(str(route["Function"]))
             if function == name:
                 detail = f"{api['Name']} {route['RouteKey']} (payload {api.get('PayloadFormatVersion', '2.0')})"
                 found.append(Trigger("api", api["Endpoint"], detail, "-", qualifier))
-    for rule in kindling_request(clients, "GET", "/kindling/schedules")["Schedules"]:
+    for rule in kindling.schedules:
         function, qualifier = _split(rule["FunctionName"])
         if function == name:
             found.append(Trigger("schedule", rule["Name"], rule["ScheduleExpression"], rule["State"], qualifier))
@@ -125,7 +142,7 @@ def _eventbridge(clients: Clients, name: str) -> list[Trigger]:
 def gather(clients: Clients, name: str) -> list[Trigger]:
     """Every trigger of function ``name``; a service that cannot be asked is said on stderr and skipped."""
     clients.lam.get_function_configuration(FunctionName=name)  # an unknown function: the usual error
-    found = _lambda_side(clients, name)
+    found = _lambda_side(clients, name, Kindling.read(clients))
     for label, scan in (("S3", _s3), ("SNS", _sns), ("EventBridge", _eventbridge)):
         try:
             found += scan(clients, name)
@@ -134,15 +151,20 @@ def gather(clients: Clients, name: str) -> list[Trigger]:
     return found
 
 
-def summary(clients: Clients, name: str) -> str:
+def summary(clients: Clients, name: str, kindling: Kindling) -> str:
     """The kinds of trigger for ``kindling ls``: ``url api sqs*2 policy:s3``."""
     counts: dict[str, int] = {}
-    for trigger in _lambda_side(clients, name):
+    for trigger in _lambda_side(clients, name, kindling):
         kind = trigger.kind
         if kind == "policy":
             kind = "policy:" + trigger.source.split(".")[0]
         counts[kind] = counts.get(kind, 0) + 1
-    return " ".join(kind + (f"*{count}" if count > 1 else "") for kind, count in counts.items()) or "-"
+    def rank(kind: str) -> tuple[int, str]:
+        group = kind.split(":")[0]
+        return (_ORDER.index(group) if group in _ORDER else len(_ORDER), kind)
+
+    ordered = sorted(counts, key=rank)
+    return " ".join(kind + (f"*{counts[kind]}" if counts[kind] > 1 else "") for kind in ordered) or "-"
 
 
 @click.command()
