@@ -17,7 +17,6 @@ from rich.table import Table
 
 from .common import Clients, client_command, err, kindling_request, out
 
-
 _ORDER = ("url", "api", "schedule", "sqs", "dynamodb", "kinesis", "policy")
 
 
@@ -159,6 +158,7 @@ def summary(clients: Clients, name: str, kindling: Kindling) -> str:
         if kind == "policy":
             kind = "policy:" + trigger.source.split(".")[0]
         counts[kind] = counts.get(kind, 0) + 1
+
     def rank(kind: str) -> tuple[int, str]:
         group = kind.split(":")[0]
         return (_ORDER.index(group) if group in _ORDER else len(_ORDER), kind)
