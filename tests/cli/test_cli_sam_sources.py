@@ -167,6 +167,8 @@ def test_the_template_makes_its_resources_and_connects_every_event(deployed, ser
             "arn:aws:events:us-east-1:000000000000:rule/samsrc-RecorderBig",
         ),
     }
+    s3 = next(statement for statement in policy["Statement"] if statement["Sid"] == "RecorderUploadPermission")
+    assert s3["Condition"]["StringEquals"] == {"AWS:SourceAccount": "000000000000"}
 
 
 def test_each_source_invokes_the_function_with_its_event(deployed, server) -> None:  # type: ignore[no-untyped-def]

@@ -78,8 +78,11 @@ def has_statement(clients: Clients, where: dict[str, str], sid: str) -> bool:
     return any(statement.get("Sid") == sid for statement in _statements(clients, where))
 
 
-def allow_service(clients: Clients, event: SourceEvent, principal: str, source_arn: str) -> bool:
-    """The statement SAM adds so ``principal`` may invoke the function for ``source_arn``; True if added."""
+def allow_service(
+    clients: Clients, event: SourceEvent, principal: str, source_arn: str, account: str | None = None
+) -> bool:
+    """The statement SAM adds so ``principal`` may invoke the function for ``source_arn`` (and, for S3,
+    whose ARN names no account, ``account``); True if added."""
     name, _, alias = event.target.partition(":")
     where = {"FunctionName": name, **({"Qualifier": alias} if alias else {})}
     sid = f"{event.function}{event.event}Permission"[:100]
@@ -88,11 +91,12 @@ def allow_service(clients: Clients, event: SourceEvent, principal: str, source_a
             continue
         condition = statement.get("Condition", {})
         arn = condition.get("ArnLike", {}).get("AWS:SourceArn") or condition.get("ArnEquals", {}).get("AWS:SourceArn")
-        if statement.get("Principal", {}).get("Service") == principal and arn == source_arn:
+        owner = condition.get("StringEquals", {}).get("AWS:SourceAccount")
+        if statement.get("Principal", {}).get("Service") == principal and (arn, owner) == (source_arn, account):
             return False
         clients.lam.remove_permission(**where, StatementId=sid)
     clients.lam.add_permission(**where, StatementId=sid, Action="lambda:InvokeFunction", Principal=principal,
-                               SourceArn=source_arn)  # fmt: skip
+                               SourceArn=source_arn, **({"SourceAccount": account} if account else {}))  # fmt: skip
     return True
 
 
@@ -124,7 +128,7 @@ def _sync_buckets(clients: Clients, events: list[SourceEvent]) -> int:
         arn = function_arn(clients, event.target)
         names = event.required("Events")
         names = [names] if isinstance(names, str) else list(names)
-        if allow_service(clients, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}"):
+        if allow_service(clients, event, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}", arn.split(":")[4]):
             allowed.add(bucket)
         identifier = f"{event.function}{event.event}"
         wanted[bucket].append(_s3_config(identifier, arn, names, _s3_filter(event.properties.get("Filter"))))

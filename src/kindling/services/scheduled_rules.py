@@ -83,7 +83,10 @@ class ScheduledRules:
         while True:
             self._changed.clear()
             if self.services.engine is not None:  # moto in use: otherwise there are no rules to read
-                self._refresh(await loop.run_in_executor(self.services.thread, _scan))
+                try:
+                    self._refresh(await loop.run_in_executor(self.services.thread, _scan))
+                except Exception:  # moto's objects not as expected: the rules already known keep firing
+                    log.exception("EventBridge schedules: the rules could not be read")
             now = datetime.now(UTC)
             for rule in self.rules.values():
                 if rule.next_fire is not None and rule.next_fire <= now:
