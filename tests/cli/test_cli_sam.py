@@ -122,6 +122,16 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
         assert "warning: HelloFunction: Policies not supported by kindling, ignored" in first.stderr
         assert "warning: event Queue of HelloFunction (MQ) skipped" in first.stderr
         assert json.loads(cli("invoke", "samapp-hello").stdout) == ["bonjour", "dev"]
+        routes = json.loads(cli("triggers", "samapp-hello", "--json").stdout)
+        assert sorted((t["kind"], t["detail"]) for t in routes) == [
+            ("api", "samapp-ServerlessHttpApi $default (payload 2.0)"),
+            ("api", "samapp-ServerlessRestApi POST /greet/{who} (payload 1.0)"),
+        ]
+        ticks = json.loads(cli("triggers", "TickFunction", "--json").stdout)
+        assert sorted((t["kind"], t["source"], t["state"]) for t in ticks) == [
+            ("schedule", "TickFunction-Every5", "ENABLED"),
+            ("schedule", "TickFunction-Nightly", "DISABLED"),
+        ]
         rules = schedules(server)
         assert rules["TickFunction-Every5"]["State"] == "ENABLED"
         assert rules["TickFunction-Nightly"]["State"] == "DISABLED"
