@@ -127,7 +127,7 @@ def test_sns_message_attributes_are_matched_with_their_types(server: Server) -> 
     assert numbers == {1, 4, 99}
 
 
-def test_a_pattern_kindling_cannot_match_is_refused_at_put_rule(server: Server) -> None:
+def test_a_pattern_kindling_cannot_match_is_refused(server: Server) -> None:
     events = server.client("events")
     with pytest.raises(ClientError) as refused:
         events.put_rule(Name="bad-rule", EventPattern=json.dumps({"detail": {"n": [{"numeric": [">", "ten"]}]}}))
@@ -136,3 +136,13 @@ def test_a_pattern_kindling_cannot_match_is_refused_at_put_rule(server: Server) 
     assert error["Message"] == "Event pattern is not valid. Reason: Value of > must be numeric"
     with pytest.raises(ClientError):
         events.describe_rule(Name="bad-rule")
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="refusing-topic")["TopicArn"]
+    with pytest.raises(ClientError) as refused:
+        sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:x",
+                      Attributes={"FilterPolicy": json.dumps({"n": [{"anything-but": [True]}]})})  # fmt: skip
+    assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+    assert refused.value.response["Error"]["Message"] == (
+        "Invalid parameter: FilterPolicy: Inside anything but list, start|null|boolean is not supported."
+    )
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []

@@ -1,8 +1,9 @@
 """One pattern language for the whole server: EventBridge rules and SNS filter policies are matched by
 ``kindling/patterns.py``, the matcher event source mappings' ``FilterCriteria`` use, instead of moto's
 two matchers of their own (which disagree with it and with AWS on ``anything-but`` lists, ``exists``
-inside arrays, numeric ranges...). A rule's pattern is also checked by it at ``PutRule``, so a pattern
-Kindling could not match is refused with EventBridge's ``InvalidEventPatternException``, never stored.
+inside arrays, numeric ranges...). A rule's pattern and a filter policy are also checked by it at
+``PutRule`` / ``Subscribe`` / ``SetSubscriptionAttributes``, so a pattern Kindling could not match is refused
+(``InvalidEventPatternException``, SNS's ``InvalidParameter``), never stored.
 
 SNS matches message attributes as a flat document — a ``String`` attribute is its text, a ``Number`` its
 number, a ``String.Array`` its JSON list; ``Binary`` attributes are not matched, as on AWS — or, with
@@ -18,7 +19,10 @@ from typing import Any
 
 from moto.events import models as events_models
 from moto.events.exceptions import InvalidEventPatternException
+from moto.sns import models as sns_models
+from moto.sns import responses as sns_responses
 from moto.sns import utils as sns_utils
+from moto.sns.exceptions import SNSException, SNSInvalidParameter
 
 from ..patterns import PatternError, compiled
 
@@ -99,8 +103,37 @@ def _checked_parse(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any],
     return parse
 
 
+def _checked_policy(original: Callable[..., None]) -> Callable[..., None]:
+    def validate(self: Any, value: Any, scope: str | None) -> None:
+        original(self, value, scope)
+        try:
+            compiled(_canonical(value))
+        except PatternError as error:
+            raise SNSInvalidParameter(f"Invalid parameter: FilterPolicy: {error}") from None
+
+    return validate
+
+
+def _atomic_subscribe(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto makes the subscription, then sets its attributes: a refused filter policy must not leave it."""
+
+    def subscribe(self: Any) -> Any:
+        before = set(self.backend.subscriptions)
+        try:
+            return original(self)
+        except SNSException:
+            for arn in set(self.backend.subscriptions) - before:
+                self.backend.unsubscribe(arn)
+            raise
+
+    return subscribe
+
+
 def apply() -> None:
     """Once per process (``moto_patches.apply``)."""
     events_models.EventPattern.matches_event = _matches_event
     events_models.EventPatternParser.parse = _checked_parse(events_models.EventPatternParser.parse)
     sns_utils.FilterPolicyMatcher.matches = _policy_matches
+    backend = sns_models.SNSBackend
+    backend._validate_filter_policy = _checked_policy(backend._validate_filter_policy)
+    sns_responses.SNSResponse.subscribe = _atomic_subscribe(sns_responses.SNSResponse.subscribe)
