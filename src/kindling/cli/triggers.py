@@ -153,7 +153,11 @@ def gather(clients: Clients, name: str) -> list[Trigger]:
 def summary(clients: Clients, name: str, kindling: Kindling) -> str:
     """The kinds of trigger for ``kindling ls``: ``url api sqs*2 policy:s3``."""
     counts: dict[str, int] = {}
-    for trigger in _lambda_side(clients, name, kindling):
+    try:
+        found = _lambda_side(clients, name, kindling)
+    except clients.lam.exceptions.ResourceNotFoundException:  # deleted since it was listed
+        return "-"
+    for trigger in found:
         kind = trigger.kind
         if kind == "policy":
             kind = "policy:" + trigger.source.split(".")[0]
