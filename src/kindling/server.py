@@ -305,6 +305,10 @@ class Kindling:
             return Reply(404, b'{"Message": "Code not found"}')
         return Reply(200, self.code.read(sha256_hex), content_type=b"application/zip")
 
+    def _stopping(self) -> None:
+        self.events.pause()  # queued events wait for the next start instead of starting now
+        self.services.stop_waiting()  # SQS long polls on the port answer now instead of holding the stop
+
     async def serve(self) -> None:
         self.invoker.start()
         self.provisioned.start()
@@ -333,7 +337,7 @@ class Kindling:
                 ssl_certfile=self.config.tls_cert or None,
                 ssl_keyfile=self.config.tls_key or None,
             ),
-            on_stop=self.events.pause,  # queued events wait for the next start instead of starting now
+            on_stop=self._stopping,
         )
         log.info(
             "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",

@@ -48,6 +48,7 @@ class AwsServices:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="aws-services")
         self.engine: Any = None  # made in the thread: importing moto takes a while
         self._arrival = asyncio.Event()
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
         self.schedules = ScheduledRules(self, deliveries) if deliveries is not None else None
@@ -267,7 +268,7 @@ class AwsServices:
         """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
             arrival = self._arrival
@@ -275,6 +276,12 @@ class AwsServices:
             if not still_empty:
                 break
         return answer
+
+    def stop_waiting(self) -> None:
+        """Shutdown has begun: the SQS receives that wait answer now, so an event source poller's 20-second
+        long poll on this port does not hold the graceful stop (uvicorn waits for open requests)."""
+        self._stopping = True
+        self._wake()
 
     def _message_arrived(self) -> None:
         """From the thread: a message was added to a queue; wake the receives that wait."""

@@ -23,7 +23,7 @@ from .sqs_poller import SqsPoller
 from .stream_poller import StreamPoller
 
 log = logging.getLogger("kindling.pollers")
-RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # a mapping whose source cannot be reached tries again, less and less often
+RETRY_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # a mapping whose source cannot be reached tries again, less and less often
 
 
 class Pollers:
