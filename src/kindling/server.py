@@ -334,7 +334,7 @@ class Kindling:
 
     def _stopping(self) -> None:
         self.events.pause()  # queued events wait for the next start instead of starting now
-        self.services.stopping()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
+        self.services.stop_waiting()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
 
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
         record, code_dir, invoked = self.functions.invoke_target(function_arn, None)

@@ -33,6 +33,7 @@ from .deliveries import LambdaDeliveries
 from .journal import INLINE_MAX, Record
 from .persistence import Persistence
 from .routing import SERVICES, changes_state, operation, service_of
+from .scheduled_rules import ScheduledRules
 
 log = logging.getLogger("kindling.services")
 POLL_RECHECK_S = 0.5  # a waiting receive looks again this often (visibility timeouts end without a send)
@@ -49,11 +50,12 @@ class AwsServices:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="aws-services")
         self.engine: Any = None  # made in the thread: importing moto takes a while
         self._arrival = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
         self.access: Any = None  # access.ServiceAccess: authorizes each request (--auth iam), in the thread
         self.on_iam_change: Callable[[Any], None] | None = None  # given the new auth.directory.IamSnapshot
+        self.schedules = ScheduledRules(self, deliveries) if deliveries is not None else None
 
     def claims(self, scope: dict) -> bool:
         service = service_of(scope)
@@ -67,6 +69,8 @@ class AwsServices:
         """Bring back the state a restart or a crash left (in the thread, before any request runs)."""
         self._loop = asyncio.get_running_loop()
         await self._loop.run_in_executor(self.thread, self._restore)
+        if self.schedules is not None:
+            self.schedules.start()  # EventBridge rules with a ScheduleExpression fire their functions
 
     def _ensure_engine(self) -> Any:
         if self.engine is None:
@@ -87,12 +91,12 @@ class AwsServices:
         engine = self._ensure_engine()
         if state is not None:
             engine.restore(state)
-        self.replaying = True
+        self.targets.replaying = True  # S3's permission check is not made again for a journaled request
         try:
             for record in records:
                 self._replay(engine, record)
         finally:
-            self.targets = None  # lambda_targets.Targets, once moto is imported
+            self.targets.replaying = False
         if records:
             self._compact()
         self._publish_iam()
@@ -133,6 +137,8 @@ class AwsServices:
     async def close(self) -> None:
         """Fold the journal into a snapshot: the next start loads it instead of running every request again."""
         loop = asyncio.get_running_loop()
+        if self.schedules is not None:
+            await self.schedules.close()
         try:
             if self.engine is not None and self.engine.used:
                 await loop.run_in_executor(self.thread, self._compact)
@@ -160,6 +166,8 @@ class AwsServices:
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
+            if service == "events" and self.schedules is not None:
+                self.schedules.changed()
             if wait:
                 answer = await self._long_poll(call, body, size, wait, answer, arrival)
         finally:
@@ -291,7 +299,7 @@ class AwsServices:
         """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
             arrival = self._arrival
@@ -300,8 +308,9 @@ class AwsServices:
                 break
         return answer
 
-    def stopping(self) -> None:
-        """The server stops: waiting receives answer now (empty), so none holds the graceful shutdown."""
+    def stop_waiting(self) -> None:
+        """Shutdown has begun: the SQS receives that wait answer now, so an event source poller's 20-second
+        long poll on this port does not hold the graceful stop (uvicorn waits for open requests)."""
         self._stopping = True
         self._wake()
 

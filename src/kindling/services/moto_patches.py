@@ -7,6 +7,11 @@ replay its requests identically, and must not hold large objects in memory.
   less than a snapshot ago is not the same after a crash.)
 - SQS long polling: moto would sleep in its one thread; a receive is made non-blocking here and
   ``long_poll`` tells the adapter to wait on the event loop instead (woken by ``on_message``).
+- Matching: EventBridge patterns and SNS filter policies go through ``kindling/patterns.py`` (``matching.py``).
+- SQS sends: moto computes every attribute of the queue, message counts included (one pass over all its
+  messages, each reading the clock through datetime), to read one flag on every SendMessage; counts are
+  skipped during a send and the clock is read with ``time.time``, or a queue of thousands of messages
+  takes seconds per batch to fill (and as long to replay after a crash).
 - S3 multipart completion: moto concatenates the parts in memory (twice); here they are copied part by
   part into the new object's spooled (on-disk) buffer.
 """
@@ -21,10 +26,13 @@ import importlib.util
 import json
 import os
 import tempfile
+import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.core.utils import unix_time_millis as _moto_millis
 from moto.core.utils import utcnow
 from moto.kms import utils as kms_utils
 from moto.moto_api._internal import mock_random
@@ -35,6 +43,8 @@ from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
 from moto.sts import models as sts_models
 from moto.sts import utils as sts_utils
+
+from . import matching
 
 COPY_CHUNK = 1 << 20
 _HAS_CRC32C = importlib.util.find_spec("crc32c") is not None
@@ -167,11 +177,39 @@ def _add_message(original: Callable[..., None]) -> Callable[..., None]:
     return add_message
 
 
+_SENDING = threading.local()
+_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+           "approximate_number_of_messages_delayed")  # fmt: skip
+
+
+def _millis(dt: Any = None) -> float:
+    return time.time() * 1000.0 if dt is None else float(_moto_millis(dt))
+
+
+def _sending(original: Callable[..., Any]) -> Callable[..., Any]:
+    def send_message(self: Any, *args: Any, **kw: Any) -> Any:
+        _SENDING.on = True
+        try:
+            return original(self, *args, **kw)
+        finally:
+            _SENDING.on = False
+
+    return send_message
+
+
+def _count(original: Any) -> property:
+    def count(queue: Any) -> int:
+        return 0 if getattr(_SENDING, "on", False) else int(original.fget(queue))
+
+    return property(count)
+
+
 def apply() -> None:
     """Once per process, before the first request."""
     if getattr(s3_models, "_kindling_patched", False):
         return
     s3_models._kindling_patched = True
+    matching.apply()  # EventBridge patterns and SNS filter policies: kindling/patterns.py
     seeded_os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})
     for module in (s3_models, kms_utils, sts_utils):  # upload ids, KMS key material, session tokens
         module.os = seeded_os
@@ -180,6 +218,10 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
+    sqs_models.unix_time_millis = _millis
+    sqs_models.SQSBackend.send_message = _sending(sqs_models.SQSBackend.send_message)
+    for name in _COUNTS:
+        setattr(sqs_models.Queue, name, _count(getattr(sqs_models.Queue, name)))
     sts_models.utcnow = _signed_now  # a session replayed after a restart ends when it ended the first time
 
 
