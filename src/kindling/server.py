@@ -36,6 +36,7 @@ from .api.routes.schedules import schedules_mount
 from .api.routes.signing import signing_profiles_mount
 from .api.routes.streaming import ResponseStreamInvoke
 from .auth.audit import AuditTrail, Event
+from .auth.directory import Directory
 from .auth.gate import Caller, Gate
 from .auth.identities import Identities, root_keys
 from .auth.lambda_access import LambdaAccess
@@ -44,6 +45,7 @@ from .auth.trail_api import TrailApi, users_mount
 from .code import CodeStore
 from .config import Config
 from .console.assets import ConsoleAssets
+from .errors import AwsError
 from .events.queue import EventQueue
 from .events.settings import QueueSettings
 from .functions.event_sources import EventSources
@@ -59,17 +61,21 @@ from .functions.signing import CodeSigning
 from .functions.urls import UrlService
 from .ids import request_id
 from .images import ImageStore
+from .invoke.credentials import FunctionCredentials
 from .invoke.invoker import Invoker
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
+from .runtimes import architectures
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
+from .services.access import ServiceAccess
 from .services.adapter import AwsServices
 from .services.deliveries import LambdaDeliveries
+from .services.secrets_extension import PARAMETERS_PATH, SECRETS_PATH, LocalPort, SecretsExtension, extension_port
 from .store.db import Store
 from .store.event_sources import MappingStore
 from .store.layers import LayerStore
@@ -204,7 +210,9 @@ class Kindling:
         self.pollers = Pollers(config, self.mappings, self.invocations)
         self.pollers.metrics = self.metrics.recorder
         model = ServiceModel()
-        self.identities = Identities(self.database, config.account_id, root_key, root_secret)
+        self.directory = Directory(config.account_id)  # the IAM API's users and roles, and role sessions
+        self.identities = Identities(self.database, config.account_id, root_key, root_secret, self.directory)
+        self.invoker.credentials = FunctionCredentials(self.directory)
         self.trail = AuditTrail(
             data, config.audit_retention_days
         )  # a database of its own: the functions' data and the trail part ways
@@ -215,6 +223,8 @@ class Kindling:
             lambda name, qualifier: self.policies.statements(name, qualifier or "$LATEST"),
             self.trail,
             enforce=config.auth == "iam",
+            assumable=self.directory.lambda_may_assume,
+            role_of=self._function_role,
         )
         gateway = HttpGateway(self.invocations, self.policies, access.url_allowed)
         api = LambdaApi(
@@ -248,22 +258,32 @@ class Kindling:
         )
         # S3, SQS, DynamoDB... (moto) on the same port, their Lambda notifications through the event queue
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
+        self.services.access = ServiceAccess(access, self.directory, config.region, config.account_id)
+        self.services.on_iam_change = self.directory.publish
+        self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
         services += [self.metrics.cloudwatch, self.metrics.prometheus, self.metrics.xray_api, self.services]
-        services += [platform, ConsoleAssets()]
+        services += [platform, ConsoleAssets(), SecretsExtension(self.services, self.directory)]
         dispatcher = Dispatcher(services, fallback=api)
 
         def public(scope: dict) -> bool:
             """Doors whose own rules decide (function URLs by AuthType, route tables), and the health check."""
             path: str = scope["path"]
-            if path == "/health" or path.startswith(("/kindling/code/", "/console")):
+            if path in ("/health", SECRETS_PATH, PARAMETERS_PATH) or path.startswith(("/kindling/code/", "/console")):
                 return True
             return front.claims(scope) and not path.startswith("/2021-11-15/")
 
         # the front of the port: every request is authenticated before the dispatcher sees it
         self.app = Gate(dispatcher, self.identities, config.auth == "iam", public, self._refused)
         self.http_protocol = protocol_class([self.app.lane(invoke_lane(api, front.owns))])
+
+    def _function_role(self, name: str) -> str | None:
+        try:
+            entry, qualifier = self.functions.lookup(name)
+        except AwsError:
+            return None
+        return self.functions.record(entry, qualifier).role
 
     def _refused(self, caller: Caller, method: str, path: str, failure: AuthFailure, request_id: str) -> None:
         params = {"method": method, "path": path}
@@ -287,8 +307,12 @@ class Kindling:
             "auth": self.config.auth,  # the console asks for a key pair unless this says "open"
             "sandbox": self.backend.name,
             "runtimes": sorted(self.runtimes),
+            "architectures": sorted(architectures.runnable()),  # the foreign one only emulated, for custom runtimes
             "functions": len(self.functions.list_functions()),
         }
+        prestarts = getattr(self.backend, "prestarts", None)  # the namespaces backend's (sandbox/prestart.py)
+        if prestarts is not None:
+            body["prestarted"] = prestarts.ready()
         return Reply(200, json.dumps(body).encode())
 
     async def _environments(self) -> Reply:
@@ -311,7 +335,7 @@ class Kindling:
 
     def _stopping(self) -> None:
         self.events.pause()  # queued events wait for the next start instead of starting now
-        self.services.stopping()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
+        self.services.stop_waiting()  # an SQS long poll (a mapping's) would hold the graceful shutdown up to 20 s
 
     async def _alarm_action(self, function_arn: str, payload: bytes) -> None:
         record, code_dir, invoked = self.functions.invoke_target(function_arn, None)
@@ -321,6 +345,14 @@ class Kindling:
         if not self.code.exists(sha256_hex):
             return Reply(404, b'{"Message": "Code not found"}')
         return Reply(200, self.code.read(sha256_hex), content_type=b"application/zip")
+
+    async def _serve_extension(self) -> None:
+        """The Parameters and Secrets extension's address in sandboxes: ``localhost:2773`` where they share the
+        host's network and that port is ours; else the server's port (their loopback forwards it)."""
+        credentials = self.invoker.credentials
+        credentials.extension_port = self.config.port
+        if self.config.network and self.extension_port.port and await self.extension_port.start():
+            credentials.extension_port = self.extension_port.port
 
     async def serve(self) -> None:
         self.invoker.start()
@@ -333,6 +365,7 @@ class Kindling:
         self.pollers.start()
         if self.bridge is not None:
             await self.bridge.start()
+        await self._serve_extension()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
         server = _HttpServer(
@@ -353,10 +386,11 @@ class Kindling:
             on_stop=self._stopping,
         )
         log.info(
-            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, auth: %s)",
+            "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, architectures: %s, auth: %s)",
             self.config.endpoint,
             self.backend.name,
             ", ".join(sorted(self.runtimes)) or "none",
+            ", ".join(sorted(architectures.runnable())),
             self.config.auth,
         )
         if self.credentials_path:
@@ -376,6 +410,7 @@ class Kindling:
             await self.backend.close()
             if self.bridge is not None:
                 await self.bridge.close()
+            await self.extension_port.close()
             self.database.close()
             self.trail.close()
             log.info("stopped")

@@ -56,7 +56,7 @@ def test_a_retired_runtime_says_so(raw_lam):
     assert create(raw_lam, Runtime="provided") == (
         "InvalidParameterValueException",
         "The runtime parameter of provided is no longer supported for creating or updating AWS Lambda functions. "
-        "We recommend you use a supported runtime while creating or updating functions.",
+        "We recommend you use the new runtime (provided.al2023) while creating or updating functions.",
         400,
     )
 

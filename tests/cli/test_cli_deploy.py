@@ -132,7 +132,7 @@ def test_ls_and_rm(cli, function_dir):
     cli("deploy", str(function_dir))
     listing = cli("ls").stdout
     header = listing.splitlines()[0].split()
-    assert header == ["NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE", "MODIFIED"]
+    assert header == ["NAME", "RUNTIME", "HANDLER", "MEMORY", "TIMEOUT", "CODE", "MODIFIED", "TRIGGERS"]
     row = next(line for line in listing.splitlines() if line.startswith(function_dir.name + " "))
     assert "python3.12" in row and "app.handler" in row and "128 MB" in row
     assert cli("rm", function_dir.name).stdout.strip() == f"removed {function_dir.name}"

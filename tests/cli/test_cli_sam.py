@@ -44,7 +44,7 @@ Resources:
             Path: /greet/{who}
             Method: post
         Queue:
-          Type: SQS
+          Type: MQ
   TickFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -109,6 +109,7 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
     try:
         first = cli("deploy", str(root))
         lines = first.stdout.splitlines()
+        assert lines.pop(0) == "bucket samapp-bucket"
         assert lines[0] == "created samapp-hello (python3.12, app.handler, 256 MB, 5 s, 1 file, 0.3 KB)"
         assert lines[1].startswith("created TickFunction (python3.12, tick.run, 128 MB, 5 s")
         assert lines[2:] == [
@@ -116,12 +117,21 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
             "schedule TickFunction-Nightly: cron(0 3 * * ? *) → TickFunction (disabled)",
             f"api ServerlessHttpApi {server.endpoint}/samapp: $default",
             f"api ServerlessRestApi {server.endpoint}/samapp-rest: POST /greet/{{who}}",
-            "template.yaml: 6 resources changed",
+            "template.yaml: 7 resources changed",
         ]
-        assert "warning: Bucket (AWS::S3::Bucket) skipped" in first.stderr
         assert "warning: HelloFunction: Policies not supported by kindling, ignored" in first.stderr
-        assert "warning: event Queue of HelloFunction (SQS) skipped" in first.stderr
+        assert "warning: event Queue of HelloFunction (MQ) skipped" in first.stderr
         assert json.loads(cli("invoke", "samapp-hello").stdout) == ["bonjour", "dev"]
+        routes = json.loads(cli("triggers", "samapp-hello", "--json").stdout)
+        assert sorted((t["kind"], t["detail"]) for t in routes) == [
+            ("api", "samapp-ServerlessHttpApi $default (payload 2.0)"),
+            ("api", "samapp-ServerlessRestApi POST /greet/{who} (payload 1.0)"),
+        ]
+        ticks = json.loads(cli("triggers", "TickFunction", "--json").stdout)
+        assert sorted((t["kind"], t["source"], t["state"]) for t in ticks) == [
+            ("schedule", "TickFunction-Every5", "ENABLED"),
+            ("schedule", "TickFunction-Nightly", "DISABLED"),
+        ]
         rules = schedules(server)
         assert rules["TickFunction-Every5"]["State"] == "ENABLED"
         assert rules["TickFunction-Nightly"]["State"] == "DISABLED"
@@ -133,6 +143,7 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
             assert json.loads(reply.read()) == {"who": "ada", "stage": "Prod"}
 
         again = cli("deploy", str(root / "template.yaml")).stdout.splitlines()
+        assert again.pop(0) == "up to date: bucket samapp-bucket"
         assert again[:2] == [
             "samapp-hello is up to date: nothing changed",
             "TickFunction is up to date: nothing changed",
@@ -146,12 +157,12 @@ def test_a_sam_template_deploys_its_functions_and_schedules(cli, server, lam, tm
 
 def test_an_unsupported_intrinsic_is_one_line_and_a_hint(cli, tmp_path):
     root = project(tmp_path / "broken")
-    (root / "template.yaml").write_text(TEMPLATE.replace("!Ref Greeting", "!GetAtt Bucket.Arn"))
+    (root / "template.yaml").write_text(TEMPLATE.replace("!Ref Greeting", "!GetAtt Bucket.WebsiteURL"))
     failed = cli("deploy", str(root), check=False)
     assert failed.returncode == 1
     assert failed.stderr.splitlines()[-2:] == [
-        "error: HelloFunction: !GetAtt Bucket.Arn is not supported by kindling",
-        "hint: kindling knows !GetAtt Function.Arn of the template's functions",
+        "error: HelloFunction: !GetAtt Bucket.WebsiteURL is not supported by kindling",
+        "hint: kindling knows !GetAtt X.Arn of the functions, buckets, queues, topics, tables and streams",
     ]
 
 

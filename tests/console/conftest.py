@@ -1,17 +1,16 @@
-"""One headless Debian chromium for the console's tests (``playwright install`` cannot download browsers here)."""
+"""One headless Debian chromium and one server per module for the console's tests (``playwright install`` cannot
+download browsers here)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from support import Server, running
+
 CHROMIUM = "/usr/bin/chromium"
-# set to a folder (e.g. docs/console) to keep a screenshot of each main page
-SHOTS = os.environ.get("KINDLING_CONSOLE_SHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +30,15 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module (its ``SERVER_ARGS`` added, e.g. ``--auth iam``): what one module makes
+    (functions, buckets, queues, metrics) never shows in another's pages."""
+    extra = getattr(request.module, "SERVER_ARGS", ())
+    with running(tmp_path_factory.mktemp("console") / "data", "--keep-alive", "30", *extra) as instance:
+        yield instance
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _leave_no_function(lam) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The server is shared with the rest of the suite: the functions the console made are deleted afterwards."""
-    before = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
-    yield
-    for page in lam.get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            if function["FunctionName"] not in before:
-                lam.delete_function(FunctionName=function["FunctionName"])
+@pytest.fixture(scope="module")
+def lam(server: Server):  # type: ignore[no-untyped-def]
+    return server.client()

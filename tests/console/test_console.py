@@ -7,17 +7,12 @@ import json
 import re
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
 
+from console_support import shot, unique
 from playwright.sync_api import Page, expect
 
-from conftest import shot
 from support import make_zip
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def _create_from_scratch(page: Page, endpoint: str, name: str) -> None:
@@ -54,7 +49,7 @@ def test_served_at_console_with_gzip_and_nothing_outside(server) -> None:
 
 
 def test_seed_walkthrough_create_edit_deploy_test(server, lam, page: Page) -> None:
-    name = _name("hello")
+    name = unique("hello")
     _create_from_scratch(page, server.endpoint, name)
     assert lam.get_function(FunctionName=name)["Configuration"]["Runtime"] == "python3.12"
     editor = page.locator(".cm-content")
@@ -91,11 +86,10 @@ def test_seed_walkthrough_create_edit_deploy_test(server, lam, page: Page) -> No
     lam.invoke(FunctionName=name, Payload=b'{"from": "boto3"}')
     two_starts = re.compile(r"START RequestId[\s\S]*START RequestId")
     expect(page.get_by_label("Log events", exact=True)).to_have_text(two_starts, timeout=10_000)
-    shot(page, "monitor")
 
 
 def test_create_from_zip(server, lam, page: Page, tmp_path) -> None:
-    name = _name("zipped")
+    name = unique("zipped")
     package = tmp_path / "app.zip"
     binary = bytes(range(256))
     package.write_bytes(
@@ -137,7 +131,7 @@ def test_create_from_zip(server, lam, page: Page, tmp_path) -> None:
 
 
 def test_configuration_memory_env_versions_aliases(server, lam, page: Page) -> None:
-    name = _name("configured")
+    name = unique("configured")
     _create_from_scratch(page, server.endpoint, name)
     page.get_by_role("tab", name="Configuration").click()
     page.get_by_label("Memory (MB)").fill("256")
@@ -178,7 +172,7 @@ def test_configuration_memory_env_versions_aliases(server, lam, page: Page) -> N
 
 
 def test_functions_list_search_and_phone_size(server, lam, page: Page) -> None:
-    name = _name("listed")
+    name = unique("listed")
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -189,7 +183,6 @@ def test_functions_list_search_and_phone_size(server, lam, page: Page) -> None:
     lam.invoke(FunctionName=name)
     page.goto(f"{server.endpoint}/console/")
     expect(page.get_by_role("link", name=name)).to_be_visible()
-    shot(page, "functions")
     page.get_by_label("Filter functions").fill(name)
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name))
     expect(row).to_have_count(1)
@@ -201,7 +194,7 @@ def test_functions_list_search_and_phone_size(server, lam, page: Page) -> None:
 
 
 def test_node_blueprint_runs_the_hello_world_template(server, lam, page: Page) -> None:
-    name = _name("blueprint")
+    name = unique("blueprint")
     page.goto(f"{server.endpoint}/console/#/create")
     page.get_by_label("Use a blueprint").check()
     page.get_by_label("Function name").fill(name)
@@ -227,29 +220,3 @@ def test_first_load_is_small(server) -> None:
             total += len(answer.read())
     assert scripts
     assert total <= 300 * 1024, total
-
-
-def test_sign_in_when_the_server_checks_signatures(server, page: Page) -> None:
-    """Until the server checks signatures, /health's auth is rewritten on its way to the browser: the console
-    must then ask for a key and sign every call with it."""
-
-    def checked(route) -> None:  # type: ignore[no-untyped-def]
-        answer = route.fetch()
-        route.fulfill(response=answer, json={**answer.json(), "auth": "sigv4"})
-
-    page.route("**/health", checked)
-    authorizations: list[str] = []
-    page.on(
-        "request",
-        lambda request: (
-            authorizations.append(request.headers.get("authorization", "")) if "/2015-03-31/" in request.url else None
-        ),
-    )
-    page.goto(f"{server.endpoint}/console/")
-    page.get_by_label("Access key ID").fill("AKIDCONSOLE")
-    page.get_by_label("Secret access key").fill("secret")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Create function")).to_be_visible()
-    expect(page.get_by_text("Key AKIDCONSOLE")).to_be_visible()
-    assert authorizations
-    assert all(a.startswith("AWS4-HMAC-SHA256 Credential=AKIDCONSOLE/") for a in authorizations)

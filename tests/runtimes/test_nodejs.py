@@ -155,11 +155,10 @@ def test_init_errors(lam, deploy, node, files, handler, error_type, message):
 
 
 def test_a_missing_interpreter_is_refused_at_create(raw_lam, server):
-    if "nodejs22.x" in server.health()["runtimes"]:
-        pytest.skip("node 22 is installed here")
-    with pytest.raises(raw_lam.exceptions.InvalidParameterValueException, match=r"nodejs22\.x is not available"):
+    missing = next(r for r in ("nodejs24.x", "nodejs22.x") if r not in server.health()["runtimes"])
+    with pytest.raises(raw_lam.exceptions.InvalidParameterValueException, match=rf"{missing} is not available"):
         raw_lam.create_function(
-            FunctionName="no-node-22", Runtime="nodejs22.x", Role=ROLE, Handler="index.handler",
+            FunctionName="no-node", Runtime=missing, Role=ROLE, Handler="index.handler",
             Code={"ZipFile": make_zip({"index.js": ""})},
         )  # fmt: skip
 

@@ -9,15 +9,18 @@ key the request claims, for the audit trail. The Invoke fast lane is wrapped the
 
 from __future__ import annotations
 
+import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from ..ids import request_id as new_request_id
 from .identities import Identity, IdentitySource
-from .sigv4 import AuthFailure, Verifier
+from .sigv4 import AuthFailure, Verifier, unrecognized
 
 Asgi = Callable[[dict, Callable, Callable], Awaitable[None]]
 Refused = Callable[["Caller", str, str, AuthFailure, str], None]  # caller, method, path, failure, request id
@@ -146,7 +149,9 @@ class Gate:
         signed = self.verifier.verify(method, target, headers, body)
         identity = self.identities.identity_for(signed.access_key)
         if identity is None:  # deleted between the two questions
-            raise AuthFailure("UnrecognizedClientException", "The security token included in the request is invalid.")
+            raise unrecognized()
+        if identity.token:
+            _check_session(identity, headers, target)
         return Caller(identity, ip, agent, secure)
 
     def _refuse(
@@ -194,6 +199,19 @@ class Gate:
             return checked
 
         return take
+
+
+def _check_session(identity: Identity, headers: list[tuple[bytes, bytes]], target: str) -> None:
+    """A temporary key is good only with its session token, and only until it expires."""
+    shown = next((v.decode("latin-1") for k, v in headers if k == b"x-amz-security-token"), None)
+    if shown is None:
+        query = target.partition("?")[2]
+        shown = next((unquote(v) for k, _, v in (p.partition("=") for p in query.split("&"))
+                      if k == "X-Amz-Security-Token"), "")  # fmt: skip
+    if not hmac.compare_digest(shown.encode(), identity.token.encode()):
+        raise unrecognized()
+    if identity.expires < time.time():
+        raise AuthFailure("ExpiredTokenException", "The security token included in the request is expired")
 
 
 async def _buffered(receive: Callable) -> tuple[bytes, Callable]:

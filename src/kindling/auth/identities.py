@@ -50,26 +50,38 @@ MANAGED: dict[str, dict[str, Any]] = {
 class Identity:
     arn: str
     account: str
-    kind: str  # "Root" or "IAMUser", as CloudTrail's userIdentity.type says
-    name: str  # the user name ("" for root)
+    kind: str  # "Root", "IAMUser" or "AssumedRole", as CloudTrail's userIdentity.type says
+    name: str  # the user name, or the role session's ("" for root)
     principal_id: str
     access_key: str
+    token: str = ""  # a temporary key's session token, which each request must show
+    expires: float = 0.0  # a temporary key's end (epoch seconds); 0: none
+    role_arn: str = ""  # an assumed role's: whose policies apply
 
     @property
     def is_root(self) -> bool:
         return self.kind == "Root"
 
+    @property
+    def owner(self) -> str:
+        """The user or role whose policies decide what this identity may do."""
+        return self.role_arn or self.arn
 
-class IdentitySource(Protocol):
-    """What the auth part needs to know about callers; the IAM API's backing store can implement it."""
 
-    root: Identity
+class KeySource(Protocol):
+    """Who signs with a key, and what that identity's policies are."""
 
     def secret_for(self, access_key: str) -> str | None: ...
 
     def identity_for(self, access_key: str) -> Identity | None: ...
 
     def policies_for(self, identity: Identity) -> list[dict[str, Any]]: ...
+
+
+class IdentitySource(KeySource, Protocol):
+    """What the auth part needs to know about callers: the keys, and the root identity."""
+
+    root: Identity
 
 
 def new_access_key() -> tuple[str, str]:
@@ -122,12 +134,16 @@ CREATE TABLE IF NOT EXISTS iam_attached_policies (
 
 
 class Identities(Tables):
-    """The root identity and the users in ``kindling.db``; keys and policies are cached in memory."""
+    """The root identity and the users in ``kindling.db``; keys and policies are cached in memory. A key
+    not found here is asked of ``more`` (the IAM API's identities and the role sessions)."""
 
     SCHEMA = SCHEMA
 
-    def __init__(self, database: Any, account: str, root_key: str, root_secret: str) -> None:
+    def __init__(
+        self, database: Any, account: str, root_key: str, root_secret: str, more: KeySource | None = None
+    ) -> None:
         super().__init__(database)
+        self.more = more
         self.account = account
         self.root = Identity(f"arn:aws:iam::{account}:root", account, "Root", "", account, root_key)
         self._root_secret = root_secret
@@ -156,16 +172,22 @@ class Identities(Tables):
         if access_key == self.root.access_key:
             return self._root_secret
         found = self._keys.get(access_key)
-        return found[0] if found else None
+        if found is None:
+            return self.more.secret_for(access_key) if self.more else None
+        return found[0]
 
     def identity_for(self, access_key: str) -> Identity | None:
         if access_key == self.root.access_key:
             return self.root
         found = self._keys.get(access_key)
-        return found[1] if found else None
+        if found is None:
+            return self.more.identity_for(access_key) if self.more else None
+        return found[1]
 
     def policies_for(self, identity: Identity) -> list[dict[str, Any]]:
-        return self._policies.get(identity.name, [])
+        if identity.access_key in self._keys or self.more is None:
+            return self._policies.get(identity.name, [])
+        return self.more.policies_for(identity)
 
     # ------------------------------------------------------------------- management
     def put_user(self, name: str, inline: dict[str, Any], managed: list[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..arn import parse_function
-from ..errors import AccessDenied, AwsError
+from ..errors import AccessDenied, AwsError, InvalidParameterValue
 from .audit import AuditTrail, Event
 from .evaluate import Decision, Request, evaluate
 from .gate import Caller, current
@@ -25,6 +25,16 @@ _ACTIONS = {  # operations whose IAM action has another name
     "GetLayerVersionByArn": "GetLayerVersion",
 }
 _READ_ONLY = ("Get", "List")
+_GIVE_ROLE = ("CreateFunction", "UpdateFunctionConfiguration")
+_STREAM = "Cannot access stream {arn}. Please ensure the role can perform the GetRecords, GetShardIterator, "
+_SOURCE_READS = {  # what the poller does with the role's credentials, and Lambda's refusal when it may not
+    "sqs": (("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+            "The provided execution role does not have permissions to call {action} on SQS"),
+    "kinesis": (("kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:ListShards"),
+                _STREAM + "DescribeStream, ListShards, and ListStreams Actions on your stream in IAM."),
+    "dynamodb": (("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
+                  "dynamodb:ListStreams"), _STREAM + "DescribeStream, and ListStreams Actions on your stream in IAM."),
+}  # fmt: skip
 _V2 = {"UpdateFunctionCode", "UpdateFunctionConfiguration", "AddPermission", "RemovePermission", "GetPolicy",
        "GetFunction", "ListFunctions"}  # fmt: skip
 _VERSION = re.compile(r"(\d{4})\\?-(\d{2})\\?-(\d{2})")
@@ -56,6 +66,8 @@ class LambdaAccess:
         resource_policy: ResourcePolicy,
         trail: AuditTrail,
         enforce: bool,
+        assumable: Callable[[str], bool] | None = None,
+        role_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.region = region
         self.account = account
@@ -63,6 +75,8 @@ class LambdaAccess:
         self.resource_policy = resource_policy
         self.trail = trail
         self.enforce = enforce
+        self.assumable = assumable  # whether Lambda may assume a role (it exists and trusts lambda.amazonaws.com)
+        self.role_of = role_of  # a function's execution role, by name or ARN (None: no such function)
 
     # ---------------------------------------------------------------- resources
     def function_arn(self, name: str, qualifier: str | None) -> tuple[str, str, str | None]:
@@ -95,7 +109,7 @@ class LambdaAccess:
         context: dict[str, Any] = {
             "aws:PrincipalArn": identity.arn,
             "aws:PrincipalAccount": identity.account,
-            "aws:PrincipalType": "Account" if identity.is_root else "User",
+            "aws:PrincipalType": "Account" if identity.is_root else identity.kind.replace("IAMUser", "User"),
             "aws:userid": identity.principal_id,
             "aws:SourceIp": caller.source_ip,
             "aws:UserAgent": caller.user_agent,
@@ -104,7 +118,7 @@ class LambdaAccess:
             "aws:SecureTransport": "true" if caller.secure else "false",
             "aws:RequestedRegion": self.region,
         }
-        if identity.name:
+        if identity.kind == "IAMUser":
             context["aws:username"] = identity.name
         if isinstance(params.get("Layers"), list):
             context["lambda:Layer"] = [str(layer) for layer in params["Layers"]]
@@ -156,8 +170,31 @@ class LambdaAccess:
 
     def authorize(self, operation: str, params: dict[str, Any]) -> None:
         caller = current()
-        if not self.enforce or caller is None or not caller.verified or caller.identity.is_root:
+        if not self.enforce or caller is None or not caller.verified:
             return
+        if not caller.identity.is_root:
+            self._permitted(caller, operation, params)
+        role = params.get("Role")
+        if operation in _GIVE_ROLE and isinstance(role, str) and self.assumable and not self.assumable(role):
+            raise InvalidParameterValue("The role defined for the function cannot be assumed by Lambda.")
+        source = params.get("EventSourceArn")
+        if operation == "CreateEventSourceMapping" and isinstance(source, str) and self.role_of is not None:
+            self._source_readable(str(params.get("FunctionName", "")), source)
+
+    def _source_readable(self, function: str, source: str) -> None:
+        """As Lambda checks at CreateEventSourceMapping: the function's role may read the queue or stream."""
+        role = self.role_of(function) if self.role_of else None
+        service = source.split(":")[2] if source.count(":") >= 5 else ""
+        if role is None or service not in _SOURCE_READS:
+            return
+        actions, message = _SOURCE_READS[service]
+        session = Identity(role, self.account, "AssumedRole", "", "", "", role_arn=role)
+        for action in actions:
+            request = Request(action, source, role, {"aws:PrincipalArn": role, "aws:PrincipalAccount": self.account})
+            if not evaluate(request, self.identities.policies_for(session)).allowed:
+                raise InvalidParameterValue(message.format(action=action.split(":", 1)[1], arn=source))
+
+    def _permitted(self, caller: Caller, operation: str, params: dict[str, Any]) -> None:
         action = "lambda:" + _ACTIONS.get(operation, operation)
         resource = self.resource(params)
         context = self.context(caller, params)
@@ -169,7 +206,7 @@ class LambdaAccess:
                 policies = [{"Statement": statements}]
         self.check(caller, action, resource, context, policies)
         role = params.get("Role")
-        if operation in ("CreateFunction", "UpdateFunctionConfiguration") and isinstance(role, str) and role:
+        if operation in _GIVE_ROLE and isinstance(role, str) and role:
             passed = {**context, "iam:PassedToService": "lambda.amazonaws.com"}
             self.check(caller, "iam:PassRole", role, passed, [])
 

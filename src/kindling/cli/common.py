@@ -80,6 +80,10 @@ class Clients:
     def cloudwatch(self) -> Any:
         return self._client("cloudwatch")
 
+    def aws(self, service: str) -> Any:
+        """A client of one of the AWS services on the port (s3, sqs, sns, events, ...)."""
+        return self._client(service)
+
     def _client(self, service: str) -> Any:
         if service not in self._made:
             import boto3

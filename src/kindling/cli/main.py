@@ -14,6 +14,7 @@ from .observe import alarms, cost, metrics, top
 from .schedules import schedule
 from .server import server
 from .sign import sign
+from .triggers import triggers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -21,7 +22,24 @@ def cli() -> None:
     """Kindling, a self-hosted AWS Lambda: run the server, and deploy, invoke and follow functions on it."""
 
 
-for command in (server, deploy, invoke, logs, ls, rm, dev, schedule, sign, audit, user, metrics, top, alarms, cost):
+for command in (
+    server,
+    deploy,
+    invoke,
+    logs,
+    ls,
+    rm,
+    dev,
+    schedule,
+    sign,
+    audit,
+    user,
+    metrics,
+    top,
+    alarms,
+    cost,
+    triggers,
+):
     cli.add_command(command)
 
 

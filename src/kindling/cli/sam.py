@@ -4,12 +4,13 @@ Deployed in dependency order: layers first (a folder's deterministic zip is publ
 differs from the newest version), then every function (so ``!Ref Layer`` is a layer version ARN and
 ``!GetAtt Fn.Arn`` an ARN), its ``AutoPublishAlias`` and ``FunctionUrlConfig``, then the ``Api`` /
 ``HttpApi`` events as Kindling route tables and the ``Schedule`` / ``ScheduleV2`` events as schedules.
+The template's buckets, queues, topics, tables and streams are made first (``sam_resources.py``), and
+the functions' S3, SNS, SQS, DynamoDB, Kinesis and EventBridge events connected last (``sam_sources.py``).
 Each step compares with what the server has first, so deploying an unchanged template changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from .common import Clients, CliError, out
 from .functions_deploy import Deployment, Settings, deploy_directory
 from .package import build_zip
 from .sam_events import Route, events, sync_apis, sync_schedule
+from .sam_resources import RESOURCE_TYPES, create_resources
+from .sam_sources import SourceEvent, has_statement, sync_sources
 from .schedules import Schedule
 from .template import Template, template_in, warn, warn_unsupported
 
@@ -42,6 +45,7 @@ class FunctionSpec:
     url: dict[str, Any] | None
     routes: list[Route] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    sources: list[SourceEvent] = field(default_factory=list)
 
 
 def _layer(clients: Clients, template: Template, logical: str, raw: dict[str, Any]) -> tuple[str, bool]:
@@ -91,7 +95,7 @@ def _functions(template: Template) -> list[FunctionSpec]:
         alias = properties.get("AutoPublishAlias")
         spec = FunctionSpec(logical, code, settings, str(alias) if alias else None, properties.get("FunctionUrlConfig"))
         target = f"{name}:{spec.alias}" if spec.alias else name
-        spec.routes, spec.schedules = events(logical, target, properties.get("Events") or {})
+        spec.routes, spec.schedules, spec.sources = events(logical, target, properties.get("Events") or {})
         found.append(spec)
     return found
 
@@ -144,7 +148,7 @@ def _function_url(clients: Clients, name: str, qualifier: str | None, config: di
         url = lam.update_function_url_config(**where, **wanted)["FunctionUrl"]
         change = f"url {url} updated"
     public = wanted["AuthType"] == "NONE"
-    if public != _has_statement(clients, where, PUBLIC_URL_SID):
+    if public != has_statement(clients, where, PUBLIC_URL_SID):
         if public:
             lam.add_permission(**where, StatementId=PUBLIC_URL_SID, Action="lambda:InvokeFunctionUrl",
                                Principal="*", FunctionUrlAuthType="NONE")  # fmt: skip
@@ -154,25 +158,17 @@ def _function_url(clients: Clients, name: str, qualifier: str | None, config: di
     return change
 
 
-def _has_statement(clients: Clients, where: dict[str, str], sid: str) -> bool:
-    try:
-        policy = json.loads(clients.lam.get_policy(**where)["Policy"])
-    except clients.lam.exceptions.ResourceNotFoundException:
-        return False
-    return any(statement.get("Sid") == sid for statement in policy.get("Statement", []))
-
-
 def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Deployment]]:
     """Everything the template defines; the folder and deployment of each function (for ``dev``)."""
     template = Template(path)
-    supported = {FUNCTION, LAYER}
+    supported = {FUNCTION, LAYER, *RESOURCE_TYPES}
     for logical, resource in template.document["Resources"].items():
         kind = resource.get("Type") if isinstance(resource, dict) else None
         if kind not in supported:
-            warn(f"{logical} ({kind}) skipped: kindling deploys {FUNCTION} and {LAYER} only")
+            warn(f"{logical} ({kind}) skipped: kindling does not deploy this type")
     if not template.resources(FUNCTION):
         raise CliError(f"{path} defines no {FUNCTION}", "add one under Resources")
-    changed = 0
+    changed = create_resources(clients, template)
     for logical, raw in template.resources(LAYER):
         arn, published = _layer(clients, template, logical, raw)
         template.values[logical] = arn
@@ -182,7 +178,7 @@ def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Deployment
         name = str(template.resolve(raw.get("FunctionName") or logical, logical))
         template.values[logical] = name
         template.attributes[f"{logical}.Arn"] = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
-    deployed, routes = [], []
+    deployed, routes, sources = [], [], []
     for spec in _functions(template):
         deployment = deploy_directory(clients, spec.code, spec.settings)
         if spec.alias:
@@ -193,9 +189,11 @@ def deploy_template(clients: Clients, path: Path) -> list[tuple[Path, Deployment
         changed += bool(deployment.changes)
         deployed.append((spec.code, deployment))
         routes += spec.routes
+        sources += spec.sources
         for schedule in spec.schedules:
             changed += sync_schedule(clients, schedule)
     changed += sync_apis(clients, template.stack, routes)
+    changed += sync_sources(clients, template.stack, sources)
     summary = f"{changed} resource{'s' if changed > 1 else ''} changed" if changed else "nothing changed"
     out.print(f"{path.name}: {summary}", markup=False)
     return deployed

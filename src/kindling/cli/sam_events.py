@@ -1,5 +1,6 @@
 """A SAM function's ``Events`` as Kindling's own resources: ``Api`` / ``HttpApi`` routes become route tables
-(``/kindling/apis``), ``Schedule`` / ``ScheduleV2`` become schedules (``/kindling/schedules``).
+(``/kindling/apis``), ``Schedule`` / ``ScheduleV2`` become schedules (``/kindling/schedules``); the events
+of the AWS services are left to ``sam_sources.py``.
 
 SAM gathers the routes of every function into one implicit API per kind; so does kindling, under a
 base path of the stack (the template's folder name): ``HttpApi`` events (payload 2.0, stage ``$default``)
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .common import Clients, kindling_request, out
+from .sam_sources import SOURCE_EVENTS, SourceEvent
 from .schedules import Schedule, put_schedule
 from .template import warn, warn_unsupported
 
@@ -37,11 +39,14 @@ class Route:
     payload_version: str
 
 
-def events(logical: str, target: str, spec: dict[str, Any]) -> tuple[list[Route], list[Schedule]]:
-    """The routes and schedules of one function's ``Events``; ``target`` is what they invoke."""
-    routes, schedules = [], []
+def events(logical: str, target: str, spec: dict[str, Any]) -> tuple[list[Route], list[Schedule], list[SourceEvent]]:
+    """The routes, schedules and service events of one function's ``Events``; ``target`` is what they invoke."""
+    routes, schedules, sources = [], [], []
     for event, item in spec.items():
         kind, properties = item.get("Type"), item.get("Properties") or {}
+        if kind in SOURCE_EVENTS:
+            sources.append(SourceEvent(logical, event, kind, properties, target))
+            continue
         if kind not in EVENT_PROPERTIES:
             warn(f"event {event} of {logical} ({kind}) skipped: not supported yet")
             continue
@@ -59,7 +64,7 @@ def events(logical: str, target: str, spec: dict[str, Any]) -> tuple[list[Route]
             enabled = properties.get("State", "ENABLED") == "ENABLED"
         name = str(properties.get("Name") or f"{target.partition(':')[0]}-{event}")[:64]
         schedules.append(Schedule(name, target, str(expression), bool(enabled), properties.get("Input")))
-    return routes, schedules
+    return routes, schedules, sources
 
 
 def sync_schedule(clients: Clients, schedule: Schedule) -> bool:

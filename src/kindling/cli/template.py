@@ -2,7 +2,8 @@
 
 ``!Ref`` and ``!Sub`` see Parameters (their Default), AWS pseudo parameters and the resources deployed so
 far (``sam.py`` publishes layers before it reads the functions that use them); ``!GetAtt X.Arn`` gives a
-function's ARN. What kindling cannot honour is said once in a warning, never dropped silently.
+function's ARN, and the attributes of the buckets, queues, topics, tables and streams ``sam_resources.py``
+made. What kindling cannot honour is said once in a warning, never dropped silently.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ class Template:
             if key == "Fn::GetAtt":
                 attribute = ".".join(map(str, argument))
                 if attribute not in self.attributes:
-                    raise CliError(f"{where}: !GetAtt {attribute} is not supported by kindling",
-                                   "kindling knows !GetAtt Function.Arn of the template's functions")  # fmt: skip
+                    known = "kindling knows !GetAtt X.Arn of the functions, buckets, queues, topics, tables and streams"
+                    raise CliError(f"{where}: !GetAtt {attribute} is not supported by kindling", known)
                 return self.attributes[attribute]
             if key.startswith("Fn::"):
                 raise CliError(f"{where}: {key} is not supported by kindling", "use a plain value or !Ref / !Sub")

@@ -37,6 +37,11 @@ from .timestamps import timestamp
 
 MAX_LAYERS = 5
 _VERSION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9_-]+):(\d+)$")
+# AWS's Parameters and Secrets extension, by the ARNs AWS publishes it under: Kindling serves its interface
+# itself (services/secrets_extension.py), so the layer brings no files
+BUILT_IN = re.compile(
+    r"arn:aws:lambda:[a-z0-9-]+:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension(-Arm64)?:\d+"
+)
 NOT_THERE = "The resource you requested does not exist."
 NO_POLICY = "No policy is associated with the given resource."
 _PRINCIPAL = re.compile(r"^(\d{12}|\*)$")
@@ -193,6 +198,10 @@ class LayerService:
             raise InvalidParameterValue(f"Cannot reference more than {MAX_LAYERS} layers.")
         chosen = []
         for arn in arns:
+            if BUILT_IN.fullmatch(arn):
+                chosen.append({"name": "AWS-Parameters-and-Secrets-Lambda-Extension", "size": 0, "sha256_hex": "",
+                               "unzipped_size": 0})  # fmt: skip
+                continue
             try:
                 record = self.get_by_arn(arn)
             except ResourceNotFound:
@@ -213,9 +222,9 @@ class LayerService:
 
     def opt_dir(self, record: FunctionVersion) -> Path | None:
         """The merged tree of a function's layers (built once per combination), or None without layers."""
-        if not record.layers:
+        hashes = tuple(layer["sha256_hex"] for layer in record.layers if layer["sha256_hex"])
+        if not hashes:
             return None
-        hashes = tuple(layer["sha256_hex"] for layer in record.layers)
         tree = self._trees.get(hashes)
         if tree is None:
             tree = self._trees[hashes] = self._merge(hashes)

@@ -32,7 +32,9 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
-from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime, unavailable
+from ..runtimes import architectures as architectures_
+from ..runtimes import catalog
+from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import images, limits, snapstart
 from .layers import LayerService, check_size
@@ -211,10 +213,7 @@ class FunctionService:
     # ----------------------------------------------------------- mutations
     def _runtime(self, name: str) -> Runtime:
         if name in DEPRECATED:
-            raise InvalidParameterValue(
-                f"The runtime parameter of {name} is no longer supported for creating or updating AWS Lambda "
-                "functions. We recommend you use a supported runtime while creating or updating functions."
-            )
+            raise InvalidParameterValue(catalog.deprecated(name, self.runtimes))
         runtime = self.runtimes.get(name)
         if runtime is None and name not in CREATABLE:
             raise InvalidParameterValue(
@@ -222,12 +221,20 @@ class FunctionService:
                 f"[{', '.join(CREATABLE)}] or be a valid ARN"
             )
         if runtime is None:
-            raise InvalidParameterValue(unavailable(name, self.runtimes))
+            raise InvalidParameterValue(catalog.unavailable(name, self.runtimes))
         if runtime.command and not self.config.network:
             raise InvalidParameterValue(
                 f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."
             )
         return runtime
+
+    @staticmethod
+    def _architecture(architectures: list[str] | None) -> None:
+        """A foreign architecture only where it can be emulated (``runtimes/architectures.py``)."""
+        for architecture in architectures or ():
+            refusal = architectures_.refusal(architecture)
+            if refusal:
+                raise InvalidParameterValue(refusal)
 
     def _store_code(
         self, zip_file: str | bytes | None, from_s3: bool, function: str, signing_config: str | None = None
@@ -282,6 +289,7 @@ class FunctionService:
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
         runtime_name = params.get("Runtime") or ""
+        self._architecture(params.get("Architectures"))
         if image is None:
             if not runtime_name:
                 raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
@@ -357,6 +365,7 @@ class FunctionService:
             return self._update_image(entry, params, image)
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
+        self._architecture(params.get("Architectures"))
         ref = self._store_code(params.get("ZipFile"), from_s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(

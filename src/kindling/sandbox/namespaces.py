@@ -15,6 +15,7 @@ from . import cgroups, isolate
 from .bridge import DATAGRAM_SANDBOX_PATH, SANDBOX_PATH, datagram_socket
 from .contract import SandboxFull, SandboxSpec
 from .forking import ForkedSandbox, ForkingBackend, unmount
+from .prestart import PrestartedSandbox, Prestarts
 from .spares import Spares
 from .zygote import Zygote
 
@@ -46,6 +47,7 @@ class NamespacesBackend(ForkingBackend):
             cgroups.remove_stale(hierarchy)
             self.cgroups = cgroups.CgroupTree(hierarchy, f"kindling-{server_id}", PRIORITY_CPUS if cpu_priority else 1)
         self.spares = Spares(self.cgroups) if self.cgroups is not None else None
+        self.prestarts = Prestarts(functools.partial(self._create, kind=PrestartedSandbox), self.empty)
         # sandboxes without network reach the endpoint through this (host socket, port) (``bridge.py``)
         self.bridge: tuple[str, int] | None = None
 
@@ -66,9 +68,15 @@ class NamespacesBackend(ForkingBackend):
             self.spares.refill(self.zygote(runtime))
 
     async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> ForkedSandbox:
+        prestarted = self.prestarts.take(spec) if host_tmp else None  # a Node runtime already started
+        return prestarted or await self._create(spec, host_tmp=host_tmp)
+
+    async def _create(
+        self, spec: SandboxSpec, *, host_tmp: bool = True, kind: type[ForkedSandbox] = ForkedSandbox
+    ) -> ForkedSandbox:
         if not self._free_uids:
             raise SandboxFull("every uid of the pool is in use")
-        sandbox = ForkedSandbox(spec, self._free_uids.pop(), self.root / spec.env_id, self)
+        sandbox = kind(spec, self._free_uids.pop(), self.root / spec.env_id, self)
         if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
             spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
             if spare is not None:
@@ -162,6 +170,7 @@ class NamespacesBackend(ForkingBackend):
         self._free_uids.append(sandbox.uid)
 
     async def close(self) -> None:
+        await self.prestarts.close()
         if self.spares is not None:
             await self.spares.close()
         await super().close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import os
 import secrets
@@ -25,12 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from ..auth.gate import current
 from ..config import Config
 from . import s3_reads
 from .deliveries import LambdaDeliveries
 from .journal import INLINE_MAX, Record
 from .persistence import Persistence
 from .routing import SERVICES, changes_state, operation, service_of
+from .scheduled_rules import ScheduledRules
 
 log = logging.getLogger("kindling.services")
 POLL_RECHECK_S = 0.5  # a waiting receive looks again this often (visibility timeouts end without a send)
@@ -47,9 +50,12 @@ class AwsServices:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="aws-services")
         self.engine: Any = None  # made in the thread: importing moto takes a while
         self._arrival = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: Any = None  # lambda_targets.Targets, once moto is imported
+        self.access: Any = None  # access.ServiceAccess: authorizes each request (--auth iam), in the thread
+        self.on_iam_change: Callable[[Any], None] | None = None  # given the new auth.directory.IamSnapshot
+        self.schedules = ScheduledRules(self, deliveries) if deliveries is not None else None
 
     def claims(self, scope: dict) -> bool:
         service = service_of(scope)
@@ -63,6 +69,8 @@ class AwsServices:
         """Bring back the state a restart or a crash left (in the thread, before any request runs)."""
         self._loop = asyncio.get_running_loop()
         await self._loop.run_in_executor(self.thread, self._restore)
+        if self.schedules is not None:
+            self.schedules.start()  # EventBridge rules with a ScheduleExpression fire their functions
 
     def _ensure_engine(self) -> Any:
         if self.engine is None:
@@ -83,14 +91,15 @@ class AwsServices:
         engine = self._ensure_engine()
         if state is not None:
             engine.restore(state)
-        self.replaying = True
+        self.targets.replaying = True  # S3's permission check is not made again for a journaled request
         try:
             for record in records:
                 self._replay(engine, record)
         finally:
-            self.targets = None  # lambda_targets.Targets, once moto is imported
+            self.targets.replaying = False
         if records:
             self._compact()
+        self._publish_iam()
         log.info(
             "AWS services restored (%s, %d journaled requests) in %.2f s",
             ", ".join(sorted(engine.used)) or "no state",
@@ -128,6 +137,8 @@ class AwsServices:
     async def close(self) -> None:
         """Fold the journal into a snapshot: the next start loads it instead of running every request again."""
         loop = asyncio.get_running_loop()
+        if self.schedules is not None:
+            await self.schedules.close()
         try:
             if self.engine is not None and self.engine.used:
                 await loop.run_in_executor(self.thread, self._compact)
@@ -144,7 +155,7 @@ class AwsServices:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = (scope.get("client") or ("", 0))[0]
         query = scope["query_string"].decode("latin-1")
-        call = Call(str(service), scope["method"], raw_path.decode("latin-1"), query, headers, client)
+        call = Call(str(service), scope["method"], raw_path.decode("latin-1"), query, headers, client, current())
         if s3_reads.streamable(call) and await self._stream_object(call, send):
             return
         body, spool, size = await self._receive_body(scope, receive)
@@ -155,6 +166,8 @@ class AwsServices:
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
+            if service == "events" and self.schedules is not None:
+                self.schedules.changed()
             if wait:
                 answer = await self._long_poll(call, body, size, wait, answer, arrival)
         finally:
@@ -202,6 +215,8 @@ class AwsServices:
         return True
 
     def _head_and_open(self, call: Any) -> tuple[Any, tuple[int, int] | None]:
+        if self.access is not None and (refused := self.access.screen(call, None, call.caller)) is not None:
+            return refused, None
         head = s3_reads.without_range(call)
         answer = self._ensure_engine().run(head, io.BytesIO(), 0, secrets.randbits(63))
         if answer.status != 200:
@@ -235,6 +250,8 @@ class AwsServices:
         from . import moto_patches
 
         engine = self._ensure_engine()
+        if self.access is not None and (refused := self.access.screen(call, data, call.caller)) is not None:
+            return refused, 0, []
         seed = secrets.randbits(63)
         body: IO[bytes] = io.BytesIO(data or b"") if spool is None else open(spool, "rb")  # noqa: SIM115
         try:
@@ -252,7 +269,29 @@ class AwsServices:
             journal.append(record, spool)
             if journal.seq >= COMPACT_AFTER:  # a crash's replay stays short on a server that runs for weeks
                 self._compact()
+            if call.service in ("iam", "sts"):
+                self._publish_iam()
+                if self.access is not None:
+                    self.access.record(call, data, answer.status)
         return answer, state.long_poll, state.deliveries
+
+    async def call_as(self, caller: Any, service: str, target: str, params: dict[str, Any]) -> Any:
+        """One JSON-protocol call made on behalf of ``caller`` (authorized as any request is): the answer."""
+        from .engine import Call
+
+        body = json.dumps(params).encode()
+        headers = [("x-amz-target", target), ("content-type", "application/x-amz-json-1.1")]
+        call = Call(service, "POST", "/", "", headers, "", caller)
+        loop = asyncio.get_running_loop()
+        answer, _, _ = await loop.run_in_executor(self.thread, self._run, call, body, None, len(body))
+        return answer
+
+    def _publish_iam(self) -> None:
+        """In the thread: the IAM users, keys, roles and sessions, to authentication and authorization."""
+        if self.on_iam_change is not None and self.engine is not None and self.engine.used & {"iam", "sts"}:
+            from .iam_feed import snapshot
+
+            self.on_iam_change(snapshot(self.config.account_id))
 
     async def _long_poll(
         self, call: Any, data: bytes | None, size: int, wait: int, answer: Any, arrival: asyncio.Event
@@ -260,7 +299,7 @@ class AwsServices:
         """An SQS receive that found nothing waits here, on the loop, for a message or its deadline."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrival.wait(), min(left, POLL_RECHECK_S))
             arrival = self._arrival
@@ -269,8 +308,9 @@ class AwsServices:
                 break
         return answer
 
-    def stopping(self) -> None:
-        """The server stops: waiting receives answer now (empty), so none holds the graceful shutdown."""
+    def stop_waiting(self) -> None:
+        """Shutdown has begun: the SQS receives that wait answer now, so an event source poller's 20-second
+        long poll on this port does not hold the graceful stop (uvicorn waits for open requests)."""
         self._stopping = True
         self._wake()
 

@@ -7,6 +7,7 @@ queue URLs, instance ids, receipt handles and upload ids. Nothing here touches t
 
 from __future__ import annotations
 
+import datetime
 import gc
 import json
 import logging
@@ -37,6 +38,7 @@ class Call:
     query: str
     headers: list[tuple[str, str]]
     client: str = ""  # the caller's address
+    caller: Any = None  # who the gate verified (auth.gate.Caller), for authorization; None when replayed
 
 
 @dataclass
@@ -57,10 +59,12 @@ class Engine:
     def run(self, call: Call, body: IO[bytes], size: int, seed: int) -> Answer:
         app = self.apps.get(call.service)
         if app is None:
+            if call.service in ("iam", "sts"):
+                moto_patches.managed_policies()
             app = self.apps[call.service] = create_backend_app(call.service)
         self.used.add(call.service)
         mock_random.seed(seed)
-        moto_patches.CALL.reset(_access_key(call.headers), call.client)
+        moto_patches.CALL.reset(_access_key(call.headers), call.client, _signed_at(call.headers))
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -142,6 +146,16 @@ def _access_key(headers: list[tuple[str, str]]) -> str:
         if name.lower() == "authorization" and "Credential=" in value:
             return value.split("Credential=", 1)[1].split("/", 1)[0]
     return ""
+
+
+def _signed_at(headers: list[tuple[str, str]]) -> datetime.datetime | None:
+    for name, value in headers:
+        if name.lower() == "x-amz-date":
+            try:
+                return datetime.datetime.strptime(value, "%Y%m%dT%H%M%SZ")
+            except ValueError:
+                return None
+    return None
 
 
 def _error(service: str, status: int, json_code: str, xml_code: str, message: str) -> Answer:

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from urllib.parse import quote_plus
 
 from moto.events import models as events_models
-from moto.events.utils import EventTemplateParser
 from moto.s3 import models as s3_models
 from moto.s3 import notifications as s3_notifications
 from moto.s3.exceptions import InvalidArgumentError
@@ -180,7 +179,7 @@ def _send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
         functions = [t for t in rule.targets if t["Arn"].split(":")[2:3] == ["lambda"]]
         if functions and rule.event_pattern.matches_event(event):
             for target in functions:
-                _deliver(target["Arn"], _target_input(rule, target, event))
+                _deliver(target["Arn"], target_input(rule, target, event))
         if len(functions) == len(rule.targets):
             return
         targets, rule.targets = rule.targets, [t for t in rule.targets if t not in functions]
@@ -209,7 +208,7 @@ def _eventbridge_event(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _target_input(rule: Any, target: dict[str, Any], raw: dict[str, Any]) -> bytes:
+def target_input(rule: Any, target: dict[str, Any], raw: dict[str, Any]) -> bytes:
     """What EventBridge gives the function: the event, or the target's Input, InputPath or InputTransformer."""
     event = _eventbridge_event(raw)
     if target.get("Input") is not None:
@@ -221,23 +220,54 @@ def _target_input(rule: Any, target: dict[str, Any], raw: dict[str, Any]) -> byt
         return json.dumps(found[0].value if found else None).encode()
     transformer = target.get("InputTransformer")
     if transformer:
-        template: str = transformer["InputTemplate"]
         from jsonpath_ng.ext import parse
 
+        values: dict[str, Any] = {}
         for name, path in (transformer.get("InputPathsMap") or {}).items():
             found = parse(path).find(event)
-            value = EventTemplateParser._stringify(found[0].value) if found else "null"
-            template = template.replace(f"<{name}>", value)
-        for name, value in (
-            ("aws.events.event.json", json.dumps(event)),
-            ("aws.events.event", json.dumps(event)),
-            ("aws.events.rule-arn", rule.arn),
-            ("aws.events.rule-name", rule.name),
-            ("aws.events.event.ingestion-time", event["time"]),
-        ):
-            template = template.replace(f"<{name}>", value)
-        return template.encode()
+            values[name] = found[0].value if found else None
+        values.update({
+            "aws.events.event.json": event,
+            "aws.events.event": event,
+            "aws.events.rule-arn": rule.arn,
+            "aws.events.rule-name": rule.name,
+            "aws.events.event.ingestion-time": event["time"],
+        })  # fmt: skip
+        return _fill(transformer["InputTemplate"], values).encode()
     return json.dumps(event).encode()
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    """An InputTemplate with its ``<name>`` placeholders replaced as EventBridge does: in a JSON template, a
+    placeholder outside quotes becomes the value as JSON (a string gets its quotes) and one inside a string
+    the value's text; in a plain-text template, the text."""
+    as_json = template.lstrip().startswith(("{", "["))
+    parts: list[str] = []
+    in_string = escaped = False
+    index = 0
+    while index < len(template):
+        char = template[index]
+        end = template.find(">", index)
+        name = template[index + 1 : end] if char == "<" and end > 0 else None
+        if name is not None and name in values:
+            value = values[name]
+            text = value if isinstance(value, str) else json.dumps(value)
+            if as_json and not in_string:
+                text = json.dumps(value)
+            elif as_json:
+                text = json.dumps(text)[1:-1]
+            parts.append(text)
+            index = end + 1
+            continue
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            in_string = not in_string
+        parts.append(char)
+        index += 1
+    return "".join(parts)
 
 
 def apply(targets: Targets) -> None:

@@ -7,6 +7,11 @@ replay its requests identically, and must not hold large objects in memory.
   less than a snapshot ago is not the same after a crash.)
 - SQS long polling: moto would sleep in its one thread; a receive is made non-blocking here and
   ``long_poll`` tells the adapter to wait on the event loop instead (woken by ``on_message``).
+- Matching: EventBridge patterns and SNS filter policies go through ``kindling/patterns.py`` (``matching.py``).
+- SQS sends: moto computes every attribute of the queue, message counts included (one pass over all its
+  messages, each reading the clock through datetime), to read one flag on every SendMessage; counts are
+  skipped during a send and the clock is read with ``time.time``, or a queue of thousands of messages
+  takes seconds per batch to fill (and as long to replay after a crash).
 - S3 multipart completion: moto concatenates the parts in memory (twice); here they are copied part by
   part into the new object's spooled (on-disk) buffer.
 """
@@ -15,14 +20,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import importlib.util
+import json
 import os
 import tempfile
+import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from moto.core.utils import unix_time_millis as _moto_millis
+from moto.core.utils import utcnow
 from moto.kms import utils as kms_utils
 from moto.moto_api._internal import mock_random
 from moto.s3 import models as s3_models
@@ -30,7 +41,10 @@ from moto.s3 import utils as s3_utils
 from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 from moto.s3.utils import compute_checksum
 from moto.sqs import models as sqs_models
+from moto.sts import models as sts_models
 from moto.sts import utils as sts_utils
+
+from . import matching
 
 COPY_CHUNK = 1 << 20
 _HAS_CRC32C = importlib.util.find_spec("crc32c") is not None
@@ -42,12 +56,13 @@ class CallState:
     def __init__(self) -> None:
         self.reset("", "")
 
-    def reset(self, access_key: str, source_ip: str) -> None:
+    def reset(self, access_key: str, source_ip: str, signed_at: datetime.datetime | None = None) -> None:
         self.long_poll = 0  # seconds a receive that found nothing was asked to wait
         self.received = False  # a receive took messages (and so changed the queue)
         self.deliveries: list[tuple[str, bytes]] = []  # (function ARN, event) for Lambda (lambda_targets.py)
         self.access_key = access_key  # who sent the request, for the events it causes
         self.source_ip = source_ip
+        self.signed_at = signed_at  # the request's X-Amz-Date: "now" for the sessions STS issues
 
 
 CALL = CallState()
@@ -162,11 +177,39 @@ def _add_message(original: Callable[..., None]) -> Callable[..., None]:
     return add_message
 
 
+_SENDING = threading.local()
+_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+           "approximate_number_of_messages_delayed")  # fmt: skip
+
+
+def _millis(dt: Any = None) -> float:
+    return time.time() * 1000.0 if dt is None else float(_moto_millis(dt))
+
+
+def _sending(original: Callable[..., Any]) -> Callable[..., Any]:
+    def send_message(self: Any, *args: Any, **kw: Any) -> Any:
+        _SENDING.on = True
+        try:
+            return original(self, *args, **kw)
+        finally:
+            _SENDING.on = False
+
+    return send_message
+
+
+def _count(original: Any) -> property:
+    def count(queue: Any) -> int:
+        return 0 if getattr(_SENDING, "on", False) else int(original.fget(queue))
+
+    return property(count)
+
+
 def apply() -> None:
     """Once per process, before the first request."""
     if getattr(s3_models, "_kindling_patched", False):
         return
     s3_models._kindling_patched = True
+    matching.apply()  # EventBridge patterns and SNS filter policies: kindling/patterns.py
     seeded_os = types.SimpleNamespace(**{**vars(os), "urandom": _seeded_urandom})
     for module in (s3_models, kms_utils, sts_utils):  # upload ids, KMS key material, session tokens
         module.os = seeded_os
@@ -175,3 +218,48 @@ def apply() -> None:
     s3_models.FakeMultipart.complete = _complete
     sqs_models.SQSBackend.receive_message = _receive(sqs_models.SQSBackend.receive_message)
     sqs_models.Queue.add_message = _add_message(sqs_models.Queue.add_message)
+    sqs_models.unix_time_millis = _millis
+    sqs_models.SQSBackend.send_message = _sending(sqs_models.SQSBackend.send_message)
+    for name in _COUNTS:
+        setattr(sqs_models.Queue, name, _count(getattr(sqs_models.Queue, name)))
+    sts_models.utcnow = _signed_now  # a session replayed after a restart ends when it ended the first time
+
+
+# AWS managed policies served (moto knows ~1,300; loading them all slows every IAM backend down)
+MANAGED_POLICIES = (
+    "AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "AWSLambdaBasicExecutionRole", "AWSLambdaExecute",
+    "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole", "AWSLambdaKinesisExecutionRole",
+    "AWSLambdaRole", "AmazonS3ReadOnlyAccess", "AmazonS3FullAccess", "AmazonSQSFullAccess", "AmazonSNSFullAccess",
+    "AmazonDynamoDBFullAccess", "AmazonDynamoDBReadOnlyAccess", "SecretsManagerReadWrite",
+    "AmazonSSMReadOnlyAccess", "CloudWatchLogsFullAccess", "AmazonKinesisFullAccess", "AmazonEventBridgeFullAccess",
+)  # fmt: skip
+
+
+def _signed_now() -> datetime.datetime:
+    return CALL.signed_at or utcnow()
+
+
+def managed_policies() -> None:
+    """The AWS managed policies users attach most, and those moto's list lacks (``AWSLambda_ReadOnlyAccess``…),
+    so ``AttachUserPolicy`` takes them by their real ARNs. Before the first IAM backend is made (importing
+    moto's IAM takes a second: not done until IAM or STS is used)."""
+    from moto.iam import models as iam_models
+
+    if getattr(iam_models, "_kindling_patched", False):
+        return
+    iam_models._kindling_patched = True
+
+    from ..auth.identities import MANAGED
+
+    known = json.loads(iam_models.aws_managed_policies_data)
+    chosen = {name: known[name] for name in MANAGED_POLICIES if name in known}
+    stamp = "2020-11-23T00:00:00+00:00"
+    for arn, document in MANAGED.items():
+        chosen.setdefault(arn.rsplit("/", 1)[-1], {"CreateDate": stamp, "UpdateDate": stamp, "DefaultVersionId": "v1",
+                                                    "Path": "/", "Document": document})  # fmt: skip
+
+    def served(backend: Any) -> list[Any]:
+        return [iam_models.AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
+                for name, data in chosen.items()]  # fmt: skip
+
+    iam_models.IAMBackend._init_aws_policies = served

@@ -24,6 +24,7 @@ from .sqs_poller import SqsPoller
 from .stream_poller import StreamPoller
 
 log = logging.getLogger("kindling.pollers")
+RETRY_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # a mapping whose source cannot be reached tries again, less and less often
 
 
 class Pollers:
@@ -35,6 +36,7 @@ class Pollers:
         self._running: dict[str, EventSourcePoller] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failures: dict[str, int] = {}
         self._started = False
         self.metrics: Recorder | None = None  # IteratorAge and the mappings' event counts, set by the server
         mappings.listeners.append(self.changed)
@@ -77,12 +79,29 @@ class Pollers:
                 try:
                     await poller.start()
                     self._running[mapping.uuid] = poller
-                except Exception as error:  # the source is unreachable: the mapping says so, and stays
+                    self._failures.pop(mapping.uuid, None)
+                except Exception as error:  # the source is unreachable: the mapping says so, and tries again
                     log.warning("event source mapping %s could not start: %s", mapping.uuid, error)
                     self.mappings.processed(mapping.uuid, f"PROBLEM: {error}")
+                    self._retry(mapping.uuid)
             self.mappings.settled(mapping.uuid)
             if mapping.deleting:
                 self._locks.pop(mapping.uuid, None)
+
+    def _retry(self, uuid: str) -> None:
+        """Starts the mapping again later, unless it was changed, deleted or started meanwhile (the source may
+        be this very server, not listening yet while it starts, or a service that is down for a while)."""
+        failures = self._failures[uuid] = self._failures.get(uuid, 0) + 1
+
+        async def later() -> None:
+            await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S)) - 1])
+            mapping = self.mappings.mappings.get(uuid)
+            if mapping is not None and uuid not in self._running and self._failures.get(uuid) == failures:
+                self.changed(mapping)
+
+        task = asyncio.get_running_loop().create_task(later(), name=f"mapping-retry-{uuid}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _poller(self, mapping: Mapping) -> EventSourcePoller:
         return SqsPoller(mapping, self) if mapping.kind == SQS else StreamPoller(mapping, self)

@@ -15,9 +15,51 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import util from "node:util";
 
-const [HOST, PORT] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+// ------------------------------------------------------------------ pre-started (sandbox/prestart.py)
+// One exchange of the Runtime API client with a stand-in on loopback, so that its code is compiled.
+async function rehearseRuntimeApi() {
+  const standIn = net.createServer((socket) => {
+    socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
+  });
+  await new Promise((resolve) => standIn.listen(0, "127.0.0.1", resolve));
+  try {
+    await new RuntimeClient("127.0.0.1", standIn.address().port).request("GET", "/invocation/next");
+  } finally {
+    standIn.close();
+  }
+}
+
+// Started before its function exists, with the runtime loaded: it rehearses, then waits for the claim, one line
+// of JSON on fd 3 naming the environment variables, by when the function's code is mounted at /var/task.
+async function claimed() {
+  try { // a rehearsal of a cold start's code (the ES module loader's first file costs a few ms), while it waits
+    const rehearsal = await loadModule("/var/runtime/rehearsal", "rehearsal", createRequire("/var/runtime/index.js"));
+    const headers = { "lambda-runtime-deadline-ms": "0", "lambda-runtime-cognito-identity": "{}" };
+    JSON.stringify(await runHandler(rehearsal.handler, JSON.parse('{"k": [1, 2.5, true, null, "s"]}'), headers));
+    await rehearseRuntimeApi();
+  } catch {
+    // a rehearsal only: the function's start reports its own errors
+  }
+  const claim = await new Promise((resolve, reject) => {
+    const socket = new net.Socket({ fd: 3, readable: true, writable: false });
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => {
+      text += chunk;
+      if (text.includes("\n")) {
+        socket.destroy();
+        resolve(JSON.parse(text.slice(0, text.indexOf("\n"))));
+      }
+    });
+    socket.on("error", reject);
+    socket.on("end", () => reject(new Error("the sandbox was not claimed")));
+  });
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, claim.env);
+  process.chdir("/var/task"); // the mount that now covers the directory it was started in
+}
+
 const BASE = "/2018-06-01/runtime";
-const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || "/var/task";
 let currentRequestId;
 
 // ------------------------------------------------------------------ Runtime API client
@@ -108,6 +150,9 @@ class RuntimeClient {
   }
 }
 
+if (process.env.KINDLING_PRESTARTED) await claimed();
+const [HOST, PORT] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || "/var/task";
 const client = new RuntimeClient(HOST, PORT);
 const call = (method, route, body, headers) => client.request(method, route, body, headers);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 }); // streamed responses only

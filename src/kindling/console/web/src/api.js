@@ -1,5 +1,6 @@
 // The console's only way to the server: the public Lambda REST API, CloudWatch Logs' JSON API and Kindling's
 // documented endpoints, on the page's own origin, signed when the user signed in with a key.
+import { messages } from "./eventstream.js";
 import { sign } from "./sigv4.js";
 
 const KEY = "kindling.console.credentials";
@@ -12,23 +13,39 @@ export function setCredentials(value) {
   else sessionStorage.removeItem(KEY);
 }
 
+// the codes of a request refused for its signature or key (not for what the key may do)
+const SIGN_IN_FAILURES = /^(UnrecognizedClient|InvalidSignature|IncompleteSignature|MissingAuthenticationToken|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken)/;
+
 export class ApiError extends Error {
   constructor(message, type, status) {
     super(message);
     this.type = type;
     this.status = status;
   }
+
+  get signInFailed() {
+    return SIGN_IN_FAILURES.test(this.type || "");
+  }
 }
 
-export async function request(method, path, { body, headers = {}, service = "lambda", raw = false } = {}) {
+// S3 and SQS calls are routed by the service their signature names, so they are signed with this placeholder
+// when nobody signed in (the server then checks no signature)
+const ANONYMOUS = { accessKeyId: "console", secretAccessKey: "console", region: "us-east-1" };
+
+export async function request(method, path, { body, headers = {}, service = "lambda", raw = false, signAnyway = false, signal } = {}) {
   const url = new URL(path, location.origin);
   let payload = body;
   if (body !== undefined && !(typeof body === "string" || body instanceof Uint8Array)) payload = JSON.stringify(body);
   const sent = { ...headers };
   if (payload !== undefined && !sent["content-type"]) sent["content-type"] = "application/json";
-  const signed = credentials ? await sign({ method, url, headers: sent, body: payload, service, ...credentials }) : sent;
-  const res = await fetch(url, { method, headers: signed, body: payload });
-  if (raw) return res;
+  const keys = credentials || (signAnyway ? ANONYMOUS : null);
+  const signed = keys ? await sign({ method, url, headers: sent, body: payload, service, ...keys }) : sent;
+  const res = await fetch(url, { method, headers: signed, body: payload, signal });
+  return raw ? res : answer(res);
+}
+
+/** The JSON of an answer, or the AWS error it carries (the type from the body or x-amzn-errortype). */
+async function answer(res) {
   const text = await res.text();
   let data = {};
   try {
@@ -36,7 +53,8 @@ export async function request(method, path, { body, headers = {}, service = "lam
   } catch {
     data = { Message: text };
   }
-  if (!res.ok) throw new ApiError(data.Message || data.message || res.statusText, data.Type || data.__type, res.status);
+  const type = data.__type || (res.headers.get("x-amzn-errortype") || "").split(":")[0] || data.Type;
+  if (!res.ok) throw new ApiError(data.Message || data.message || res.statusText, type, res.status);
   return data;
 }
 
@@ -83,17 +101,40 @@ export const lambda = {
     request("PUT", `/2019-09-25/functions/${encodeURIComponent(name)}/event-invoke-config`, { body: params }),
   tags: (arn) => request("GET", `/2017-03-31/tags/${encodeURIComponent(arn)}`),
   tag: (arn, tags) => request("POST", `/2017-03-31/tags/${encodeURIComponent(arn)}`, { body: { Tags: tags } }),
+  addPermission: (name, statement) => request("POST", `${fn(name)}/policy`, { body: statement }),
+  mappings: (name) => request("GET", `/2015-03-31/event-source-mappings/?FunctionName=${encodeURIComponent(name)}`),
+  createMapping: (params) => request("POST", "/2015-03-31/event-source-mappings/", { body: params }),
+  updateMapping: (uuid, params) => request("PUT", `/2015-03-31/event-source-mappings/${uuid}`, { body: params }),
+  deleteMapping: (uuid) => request("DELETE", `/2015-03-31/event-source-mappings/${uuid}`),
+  layers: () => request("GET", "/2018-10-31/layers"),
+  layerVersions: (layer) => request("GET", `/2018-10-31/layers/${encodeURIComponent(layer)}/versions`),
   schedules: () => request("GET", "/kindling/schedules"),
+  putSchedule: (rule, params) => request("PUT", `/kindling/schedules/${encodeURIComponent(rule)}`, { body: params }),
+  deleteSchedule: (rule) => request("DELETE", `/kindling/schedules/${encodeURIComponent(rule)}`),
   routeTables: () => request("GET", "/kindling/apis"),
 };
 
 export const logs = {
-  call: (operation, params) =>
+  call: (operation, params, options = {}) =>
     request("POST", "/", {
       body: JSON.stringify(params),
       service: "logs",
       headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `Logs_20140328.${operation}` },
+      ...options,
     }),
+  /** StartLiveTail on the function's log group: yields [] once the session started, then each second's
+   * matching events, until signal aborts. */
+  async *liveTail(functionName, filterPattern, signal) {
+    const params = { logGroupIdentifiers: [`/aws/lambda/${functionName}`] };
+    if (filterPattern) params.logEventFilterPattern = filterPattern;
+    const res = await logs.call("StartLiveTail", params, { raw: true, signal });
+    if (!res.ok) await answer(res);
+    for await (const message of messages(res.body)) {
+      if (message.messageType === "exception") throw new ApiError(message.payload.message || message.type, message.type, 500);
+      if (message.type === "sessionStart") yield []; // positioned: what comes next is streamed
+      if (message.type === "sessionUpdate") yield message.payload.sessionResults || [];
+    }
+  },
   /** Every event of a function's log group since startTime that matches the filter pattern. */
   async filter(functionName, startTime, filterPattern, limit = 2000) {
     const events = [];

@@ -1,5 +1,6 @@
 // The Configuration tab and the Versions tab: each section reads and writes through the public API.
 import { lambda } from "./api.js";
+import { layersSection, triggersSection } from "./triggers.js";
 import { field, h, tabs, toast } from "./ui.js";
 
 const SECTIONS = ["General configuration", "Environment variables", "Triggers", "Permissions", "Concurrency", "Asynchronous invocation", "Tags", "Layers"];
@@ -60,19 +61,7 @@ const builders = {
       saveConfig(config.FunctionName, { Environment: { Variables } }, reload);
     } }, rows, h("button", { type: "button", onclick: () => add() }, "Add environment variable"), h("button", { type: "submit", class: "primary" }, "Save"));
   },
-  Triggers: async (config, reload) => {
-    const name = config.FunctionName;
-    const url = await quiet(lambda.url(name), null);
-    const schedules = await quiet(lambda.schedules(), {});
-    const apis = await quiet(lambda.routeTables(), {});
-    const mine = (list) => (list || []).filter((item) => JSON.stringify(item).includes(name));
-    return h("div", {},
-      h("h3", {}, "Function URL"),
-      url ? h("p", {}, h("a", { href: url.FunctionUrl }, url.FunctionUrl), ` (auth: ${url.AuthType})`)
-        : h("button", { onclick: async () => { await lambda.createUrl(name).catch((e) => toast(e.message, "error")); reload(); } }, "Create function URL"),
-      h("h3", {}, "Schedules"), show(mine(schedules.Schedules)),
-      h("h3", {}, "Route tables"), show(mine(apis.Items)));
-  },
+  Triggers: triggersSection,
   Permissions: async (config) => {
     const policy = await quiet(lambda.policy(config.FunctionName), null);
     return h("div", {}, h("h3", {}, "Execution role"), h("p", {}, config.Role),
@@ -95,13 +84,20 @@ const builders = {
     const current = await quiet(lambda.eventConfig(config.FunctionName), {});
     const retries = h("input", { type: "number", min: 0, max: 2, value: current.MaximumRetryAttempts ?? 2 });
     const age = h("input", { type: "number", min: 60, max: 21600, value: current.MaximumEventAgeInSeconds ?? 21600 });
+    const destination = (outcome) => h("input", { value: current.DestinationConfig?.[outcome]?.Destination || "", placeholder: "arn:aws:sqs:us-east-1:000000000000:queue", autocomplete: "off" });
+    const onSuccess = destination("OnSuccess");
+    const onFailure = destination("OnFailure");
     return h("form", { onsubmit: async (e) => {
       e.preventDefault();
+      const DestinationConfig = {}; // PutFunctionEventInvokeConfig replaces the whole configuration: empty removes
+      if (onSuccess.value.trim()) DestinationConfig.OnSuccess = { Destination: onSuccess.value.trim() };
+      if (onFailure.value.trim()) DestinationConfig.OnFailure = { Destination: onFailure.value.trim() };
       try {
-        await lambda.putEventConfig(config.FunctionName, { MaximumRetryAttempts: Number(retries.value), MaximumEventAgeInSeconds: Number(age.value) });
+        await lambda.putEventConfig(config.FunctionName, { MaximumRetryAttempts: Number(retries.value), MaximumEventAgeInSeconds: Number(age.value), DestinationConfig });
         toast("Asynchronous invocation saved."); reload();
       } catch (error) { toast(error.message, "error"); }
-    } }, field("Retry attempts", retries), field("Maximum age of event (seconds)", age), current.DestinationConfig ? show(current.DestinationConfig) : null,
+    } }, field("Retry attempts", retries), field("Maximum age of event (seconds)", age),
+    field("On success destination", onSuccess, "The ARN of an SQS queue, SNS topic, EventBridge bus or Lambda function."), field("On failure destination", onFailure),
     h("button", { type: "submit", class: "primary" }, "Save"));
   },
   Tags: async (config, reload) => {
@@ -113,7 +109,7 @@ const builders = {
       try { await lambda.tag(config.FunctionArn, { [key.value]: value.value }); reload(); } catch (error) { toast(error.message, "error"); }
     } }, field("Key", key), field("Value", value), h("button", { type: "submit" }, "Add tag")));
   },
-  Layers: async (config) => h("div", {}, (config.Layers || []).length ? show(config.Layers) : h("p", {}, "This function has no layers.")),
+  Layers: layersSection,
 };
 
 const lastSection = {}; // per function, so a save that redraws the page stays on its section

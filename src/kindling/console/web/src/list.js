@@ -1,9 +1,17 @@
 // The functions list: every function fetched once, filtered and paged in memory so 1,000+ stay fast; the
-// invocations and errors of the last hour are counted from the REPORT lines of the visible rows' logs.
-import { lambda, logs } from "./api.js";
+// invocations (with a sparkline) and errors of the last hour come from one GetMetricData call per page.
+import { lambda } from "./api.js";
+import { onGrid, sparkline } from "./charts.js";
+import { cloudwatch } from "./services.js";
 import { h, mount, ago } from "./ui.js";
 
 export const PAGE = 50;
+
+function statCell(stat, which) {
+  if (!stat) return ["–"];
+  const text = String(stat[which]);
+  return which === "invocations" && stat.points ? [text, sparkline(stat.points, `Invocations per 5 minutes: ${stat.points.map((v) => v || 0).join(", ")}`)] : [text];
+}
 
 export function functionRows(functions, stats = {}) {
   return functions.map((f) =>
@@ -12,15 +20,25 @@ export function functionRows(functions, stats = {}) {
       h("td", {}, f.Runtime || f.PackageType),
       h("td", {}, `${f.MemorySize} MB`),
       h("td", {}, ago(f.LastModified)),
-      h("td", { "data-stat": "invocations", "data-fn": f.FunctionName }, stats[f.FunctionName]?.invocations ?? "–"),
-      h("td", { "data-stat": "errors", "data-fn": f.FunctionName }, stats[f.FunctionName]?.errors ?? "–"),
+      h("td", { "data-stat": "invocations", "data-fn": f.FunctionName }, ...statCell(stats[f.FunctionName], "invocations")),
+      h("td", { "data-stat": "errors", "data-fn": f.FunctionName }, ...statCell(stats[f.FunctionName], "errors")),
     ),
   );
 }
 
-export async function hourStats(name) {
-  const events = await logs.filter(name, Date.now() - 3600_000, '"REPORT RequestId"');
-  return { invocations: events.length, errors: events.filter((e) => /Status: (error|timeout)/.test(e.message)).length };
+const STEP = 300; // five-minute points: twelve per sparkline
+
+/** Invocations and errors of the last hour for each named function, in one call. */
+export async function hourStats(names) {
+  const end = Date.now() / 1000;
+  const start = Math.floor(end / STEP) * STEP - 11 * STEP;
+  const query = (id, metric, name) => ({ Id: id, MetricStat: { Metric: { Namespace: "AWS/Lambda", MetricName: metric, Dimensions: [{ Name: "FunctionName", Value: name }] }, Period: STEP, Stat: "Sum" } });
+  const data = await cloudwatch.metricData(names.flatMap((name, i) => [query(`i${i}`, "Invocations", name), query(`e${i}`, "Errors", name)]), start, end + STEP);
+  const sum = (values) => values.reduce((a, b) => a + (b || 0), 0);
+  return Object.fromEntries(names.map((name, i) => {
+    const points = onGrid(data[`i${i}`], start, STEP, 12);
+    return [name, { invocations: sum(points), errors: sum(onGrid(data[`e${i}`], start, STEP, 12)), points }];
+  }));
 }
 
 export async function listPage() {
@@ -59,14 +77,14 @@ export async function listPage() {
     );
   }
   async function fillStats(visible) {
-    const todo = visible.filter((f) => !(f.FunctionName in stats));
-    const worker = async () => {
-      for (let f; (f = todo.shift()); ) {
-        stats[f.FunctionName] = await hourStats(f.FunctionName).catch(() => ({ invocations: "?", errors: "?" }));
-        for (const cell of body.querySelectorAll(`td[data-fn="${CSS.escape(f.FunctionName)}"]`)) cell.textContent = stats[f.FunctionName][cell.dataset.stat];
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    const names = visible.map((f) => f.FunctionName).filter((n) => !(n in stats));
+    if (!names.length) return;
+    const found = await hourStats(names).catch(() => Object.fromEntries(names.map((n) => [n, { invocations: "?", errors: "?" }])));
+    Object.assign(stats, found);
+    for (const cell of body.querySelectorAll("td[data-fn]")) {
+      const stat = stats[cell.dataset.fn];
+      if (stat) cell.replaceChildren(...statCell(stat, cell.dataset.stat));
+    }
   }
   // the first page shows at once; the rest arrive in the background and only the count and pager change
   let marker;

@@ -7,24 +7,34 @@ import { createPage } from "./create.js";
 import { listPage } from "./list.js";
 import { monitorTab } from "./monitor.js";
 import { testTab } from "./testtab.js";
-import { field, h, mount, tabs, toast } from "./ui.js";
+import { field, h, mount, tabs } from "./ui.js";
 
 const TABS = { Code: codeTab, Test: testTab, Monitor: monitorTab, Configuration: configurationTab, "Versions and aliases": versionsTab };
 const SLUGS = { code: "Code", test: "Test", monitor: "Monitor", configuration: "Configuration", versions: "Versions and aliases" };
 let health = {};
 
-function signInPage() {
+function signInPage(problem) {
   const id = h("input", { autocomplete: "username" });
   const secret = h("input", { type: "password", autocomplete: "current-password" });
-  const region = h("input", { value: "us-east-1" });
-  mount(h("form", { class: "panel signin", onsubmit: (e) => {
+  const region = h("input", { value: signedIn()?.region || "us-east-1" });
+  const error = h("p", { class: "failed", role: "alert" }, problem || "");
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  mount(h("form", { class: "panel signin", onsubmit: async (e) => {
     e.preventDefault();
-    setCredentials({ accessKeyId: id.value.trim(), secretAccessKey: secret.value, region: region.value.trim() });
-    route();
+    submit.disabled = true;
+    error.textContent = "";
+    setCredentials({ accessKeyId: id.value.trim(), secretAccessKey: secret.value, region: region.value.trim() || "us-east-1" });
+    const refused = await lambda.list().then(() => null, (failure) => (failure.signInFailed ? failure : null));
+    submit.disabled = false;
+    if (!refused) return route(); // a key that may not list functions is still a valid key
+    setCredentials(null);
+    error.textContent = signInMessage(refused);
   } }, h("h1", {}, "Sign in"), h("p", {}, "This server checks request signatures: enter an access key pair. The console signs each call with it and keeps it only for this tab."),
-  field("Access key ID", id), field("Secret access key", secret), field("Region", region), h("button", { type: "submit", class: "primary" }, "Sign in")));
+  error, field("Access key ID", id), field("Secret access key", secret), field("Region", region), submit));
   id.focus();
 }
+
+const signInMessage = (failure) => `Sign-in failed: ${failure.message} Check the access key ID and the secret access key.`;
 
 async function functionPage(name, slug) {
   const tab = SLUGS[slug] || "Code";
@@ -54,17 +64,17 @@ async function route() {
   window.onbeforeunload = null;
   if (health.auth && health.auth !== "open" && !signedIn()) return signInPage();
   const [, page, name, slug] = location.hash.split("/");
-  document.getElementById("who").textContent = signedIn() ? `Key ${signedIn().accessKeyId}` : "";
+  const who = document.getElementById("who");
+  who.replaceChildren(...(signedIn() ? [`Key ${signedIn().accessKeyId} `, h("button", { class: "link", onclick: () => (setCredentials(null), route()) }, "Sign out")] : []));
   try {
     if (page === "create") await createPage(health);
     else if (page === "functions" && name) await functionPage(decodeURIComponent(name), slug);
     else await listPage();
     document.getElementById("app").dataset.ready = location.hash;
   } catch (error) {
-    if (error.status === 401 || error.status === 403) {
+    if (error.signInFailed) {
       setCredentials(null);
-      toast(error.message, "error");
-      return signInPage();
+      return signInPage(signInMessage(error));
     }
     mount(h("p", { class: "failed", role: "alert" }, error.message), h("a", { href: "#/functions" }, "Back to Functions"));
   }

@@ -17,29 +17,45 @@ const NODE = `export const handler = async (event) => {
   return response;
 };
 `;
-const PYTHON_HELLO = `import json
+const RUBY = `require 'json'
 
-print('Loading function')
-
-
-def lambda_handler(event, context):
-    print("Received event: " + json.dumps(event, indent=2))
-    print("value1 = " + str(event.get('key1')))
-    return event.get('key1')
+def lambda_handler(event:, context:)
+    # TODO implement
+    { statusCode: 200, body: JSON.generate('Hello from Lambda!') }
+end
 `;
-const NODE_HELLO = `console.log('Loading function');
-
-export const handler = async (event) => {
-  console.log('Received event:', JSON.stringify(event, null, 2));
-  console.log('value1 =', event.key1);
-  return event.key1;
-};
+// a custom runtime (provided.*) in shell and curl, which the runtime's image has
+const BOOTSTRAP = `#!/bin/sh
+# A custom runtime in shell: takes the next event from the Runtime API, runs the handler named by _HANDLER
+# (file.function) with the event as its argument, and posts what it printed as the response.
+set -eu
+api="http://\${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+. "\$LAMBDA_TASK_ROOT/\${_HANDLER%%.*}.sh"
+while true; do
+  event=\$(curl -sS -D /tmp/headers "\$api/invocation/next")
+  id=\$(grep -i '^lambda-runtime-aws-request-id:' /tmp/headers | cut -d: -f2 | tr -d '[:space:]')
+  if response=\$("\${_HANDLER#*.}" "\$event"); then
+    curl -sS -o /dev/null -X POST --data-binary "\$response" "\$api/invocation/\$id/response"
+  else
+    curl -sS -o /dev/null -X POST -H "Lambda-Runtime-Function-Error-Type: Unhandled" \\
+      --data-binary '{"errorType": "Unhandled", "errorMessage": "the handler failed"}' "\$api/invocation/\$id/error"
+  fi
+done
+`;
+const SHELL = `# The handler: \$1 is the event (JSON); what it prints is the response, what goes to stderr the log.
+handler() {
+  echo "Received event: \$1" >&2
+  echo '{"statusCode": 200, "body": "\\"Hello from Lambda!\\""}'
+}
 `;
 
-/** The file and handler a new function starts with, or null when its runtime needs an uploaded package. */
-export function starter(runtime, blueprint = false) {
-  if (runtime.startsWith("python")) return { file: "lambda_function.py", handler: "lambda_function.lambda_handler", code: blueprint ? PYTHON_HELLO : PYTHON };
-  if (runtime.startsWith("nodejs")) return { file: "index.mjs", handler: "index.handler", code: blueprint ? NODE_HELLO : NODE };
+/** The files and handler a new function starts with (a blueprint's code, or AWS's default), or null when its
+ * runtime needs an uploaded package. */
+export function starter(runtime, blueprint = null) {
+  if (runtime.startsWith("python")) return { files: { "lambda_function.py": blueprint ? blueprint.python : PYTHON }, handler: "lambda_function.lambda_handler" };
+  if (runtime.startsWith("nodejs")) return { files: { "index.mjs": blueprint ? blueprint.node : NODE }, handler: "index.handler" };
+  if (runtime.startsWith("ruby") && (!blueprint || blueprint.ruby)) return { files: { "lambda_function.rb": blueprint ? blueprint.ruby : RUBY }, handler: "lambda_function.lambda_handler" };
+  if (runtime.startsWith("provided") && (!blueprint || blueprint.id === "hello-world")) return { files: { bootstrap: BOOTSTRAP, "function.sh": SHELL }, handler: "function.handler" };
   return null;
 }
 

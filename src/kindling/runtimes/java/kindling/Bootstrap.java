@@ -32,9 +32,14 @@ import java.util.Map;
  */
 public final class Bootstrap {
     private static final String BASE = "/2018-06-01/runtime/";
-    private static final RuntimeClient API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
+    private static RuntimeClient API;
 
     public static void main(String[] args) throws Exception {
+        if (System.getenv("KINDLING_PRESTARTED") != null) {
+            rehearse();
+            Prestart.claim();
+        }
+        API = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
         Method method;
         Object instance;
         try {
@@ -63,6 +68,53 @@ public final class Bootstrap {
                 System.err.println(stackText(cause));
                 post("invocation/" + requestId + "/error", shape(cause), cause.getClass().getName());
             }
+        }
+    }
+
+    /** What a pre-started JVM does while it waits: a cold start's code, run once on a stand-in handler, so
+     * that its classes are loaded and linked before the function's own start needs them. */
+    private static void rehearse() {
+        try {
+            Class<?> type = Class.forName(Rehearsal.class.getName(), true, loader());
+            Method method = find(type, "handleRequest");
+            Object instance = type.getDeclaredConstructor().newInstance();
+            Map<String, String> headers = Map.of(
+                    "lambda-runtime-aws-request-id", "-", "lambda-runtime-deadline-ms", "0",
+                    "lambda-runtime-invoked-function-arn", "-");
+            byte[] event = "{\"k\": [1, 2.5, true, null, \"s\"]}".getBytes(StandardCharsets.UTF_8);
+            RuntimeClient.Reply reply = new RuntimeClient.Reply(200, headers, event);
+            run(method, instance, reply.body, context(reply));
+            shape(new IllegalStateException("-"));
+            rehearseRuntimeApi();
+        } catch (Throwable ignored) {
+            // a rehearsal only: the real start reports its own errors
+        }
+    }
+
+    /** One exchange of the Runtime API client with a stand-in on loopback: the socket classes load here. */
+    private static void rehearseRuntimeApi() throws IOException {
+        try (java.net.ServerSocket standIn = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread answer = new Thread(() -> {
+                try (java.net.Socket peer = standIn.accept()) {
+                    peer.getInputStream().read(new byte[4096]);
+                    peer.getOutputStream().write(
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".getBytes(StandardCharsets.ISO_8859_1));
+                } catch (IOException ignored) {
+                    // the rehearsal's client gives up on its own
+                }
+            });
+            answer.start();
+            new RuntimeClient("127.0.0.1:" + standIn.getLocalPort()).request("GET", BASE + "invocation/next", null, Map.of());
+            answer.join(1000);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The stand-in handler of {@link #rehearse}. */
+    public static final class Rehearsal {
+        public Object handleRequest(Map<String, Object> event, Context context) {
+            return event;
         }
     }
 
