@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from .zygote import Zygote
 
 log = logging.getLogger("kindling.sandbox")
 PRIORITY_NICE = -5  # with cpu_priority: the server and its zygotes (so a fork's first steps) ahead of host load
+BURST_GAP_S = 0.05  # a sandbox made this soon after the previous one is part of a burst
 PRIORITY_CPUS = 4  # with cpu_priority: the environments' tree weighs as much as this many busy processes
 
 
@@ -39,6 +41,7 @@ class NamespacesBackend(ForkingBackend):
         self.mount_point = self.root / ".root"
         self.mount_point.mkdir(exist_ok=True)
         self._free_uids = list(range(uid_base + uid_count - 1, uid_base - 1, -1))
+        self._last_create = -1.0
         self.cgroups: cgroups.CgroupTree | None = None
         hierarchy = cgroups.discover()
         if hierarchy is None:
@@ -81,13 +84,20 @@ class NamespacesBackend(ForkingBackend):
             spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
             if spare is not None:
                 sandbox.cgroup, sandbox.spare = spare.group, spare.id
-        # The folders, mount and groups are kernel work (mkdir on cgroupfs waits on its locks): in a
-        # thread, the event loop serves the rest of a burst meanwhile (``README``: scaling up).
-        work = asyncio.ensure_future(asyncio.to_thread(self._prepare, sandbox, host_tmp))
+        # The folders, mount and groups are kernel work (mkdir on cgroupfs waits on its locks). During a burst
+        # it goes to a thread, so the event loop serves the rest of the burst meanwhile; a lone cold start does
+        # it here: a thread's two wakeups each wait for a CPU on a busy host (``README``: scaling up).
+        now = time.monotonic()
+        burst, self._last_create = now - self._last_create < BURST_GAP_S, now
+        work = asyncio.ensure_future(asyncio.to_thread(self._prepare, sandbox, host_tmp)) if burst else None
         try:
-            await asyncio.shield(work)
+            if work is None:
+                self._prepare(sandbox, host_tmp)
+            else:
+                await asyncio.shield(work)
         except BaseException:
-            await asyncio.wait([work])  # what the thread made must be there before it is undone
+            if work is not None:
+                await asyncio.wait([work])  # what the thread made must be there before it is undone
             await self.destroy(sandbox)
             raise
         return sandbox
