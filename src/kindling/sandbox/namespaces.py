@@ -47,8 +47,11 @@ class NamespacesBackend(ForkingBackend):
         return not self._free_uids
 
     def _new_zygote(self, runtime: Runtime) -> Zygote:
-        # the Python runtimes' SDK (their runtime_dir) moves once in the zygote, not in each environment
-        zygote = Zygote(runtime.forkserver_python, runtime.entry, moves={str(PYTHON_SDK): "/var/runtime"})
+        # the Python runtimes' SDK (their runtime_dir) and interpreter move once in the zygote, not in each environment
+        moves = {str(PYTHON_SDK): "/var/runtime"}
+        if runtime.prefix != "/usr" and not runtime.launcher:
+            moves[runtime.prefix] = "/var/lang"
+        zygote = Zygote(runtime.forkserver_python, runtime.entry, moves=moves)
         if self.spares is not None:
             zygote.spare_lost = functools.partial(self.spares.lost, zygote)
         return zygote
