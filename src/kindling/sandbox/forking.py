@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtimes.registry import Runtime
+from ..runtimes.sdk_use import PRELOAD_ENV, has_python_sdk, uses_python_sdk
 from . import cgroups, isolate
 from .contract import RuntimeProcess, SandboxSpec, Template
 from .templates import TemplateProcess, restore
@@ -103,18 +104,26 @@ class ForkingBackend:
     def exhausted(self) -> bool:
         return False
 
-    def zygote(self, runtime: Runtime) -> Zygote:
-        """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
-        key = f"{runtime.forkserver_python}:{runtime.entry}"
+    def zygote(self, runtime: Runtime, sdk: bool = False) -> Zygote:
+        """One per interpreter and entry: runtimes that exec their own program share a Python's zygote. A
+        Python with the AWS SDK has a second one, which preloaded it (``runtimes/sdk_use.py``)."""
+        key = f"{runtime.forkserver_python}:{runtime.entry}{':sdk' if sdk else ''}"
         if key not in self._zygotes:
-            self._zygotes[key] = self._new_zygote(runtime)
+            self._zygotes[key] = self._new_zygote(runtime, {PRELOAD_ENV: "1"} if sdk else {})
         return self._zygotes[key]
 
-    def _new_zygote(self, runtime: Runtime) -> Zygote:
-        return Zygote(runtime.forkserver_python, runtime.entry)
+    def zygote_for(self, spec: SandboxSpec) -> Zygote:
+        return self.zygote(spec.runtime, uses_python_sdk(spec.runtime, spec.code_dir, spec.opt_dir))
+
+    def zygotes_of(self, runtime: Runtime) -> list[Zygote]:
+        return [self.zygote(runtime), *([self.zygote(runtime, sdk=True)] if has_python_sdk(runtime) else [])]
+
+    def _new_zygote(self, runtime: Runtime, env: dict[str, str]) -> Zygote:
+        return Zygote(runtime.forkserver_python, runtime.entry, env=env)
 
     async def prewarm(self, runtime: Runtime) -> None:
-        await self.zygote(runtime).start()
+        for zygote in self.zygotes_of(runtime):
+            await zygote.start()
 
     def _scratch(self, spec: SandboxSpec) -> Path:
         scratch = self.root / spec.env_id
@@ -145,7 +154,7 @@ class ForkingBackend:
     ) -> RuntimeProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pipes = [os.pipe() for _ in range(3 if sandbox.spec.extensions else 1)]  # log, extension exits and output
-        zygote = self.zygote(sandbox.spec.runtime)
+        zygote = self.zygote_for(sandbox.spec)
         spec = self._spawn_spec(sandbox, extra_env)
         fds = [theirs.fileno(), *(w for _, w in pipes)]
         if template_fd is not None:

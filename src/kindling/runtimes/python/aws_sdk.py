@@ -15,7 +15,6 @@ shows them. Standard library only until ``preload`` imports the SDK.
 from __future__ import annotations
 
 import copy
-import gc
 import os
 import sys
 from typing import Any
@@ -60,12 +59,15 @@ _family: frozenset[str] = frozenset()  # the top-level modules the SDK directory
 _loader: Any = None  # one botocore Loader for every session, its models parsed in the zygote
 
 
-def preload() -> None:
-    """In the zygote, before any fork: the SDK imported, its common models parsed (nothing if not installed)."""
+def preload(imported: bool = True) -> None:
+    """In the zygote, before any fork: the SDK on ``sys.path`` and, when ``imported``, imported with its common
+    models parsed (nothing if not installed)."""
     global _root, _family, _loader
     if not os.path.isdir(os.path.join(SDK_DIR, "botocore")):
         return
     sys.path.append(SDK_DIR)
+    if not imported:
+        return
     for name in MODULES:
         __import__(name)
     import botocore
@@ -92,8 +94,6 @@ def preload() -> None:
     builtin = botocore.hooks.HierarchicalEmitter()
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
-    gc.collect()
-    gc.freeze()  # the collector of an environment never walks (and so never copies) the zygote's objects
 
 
 def _importable(name: str) -> bool:

@@ -8,6 +8,7 @@ error shapes as awslambdaric, one round trip less. Standard library only.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -208,7 +209,11 @@ def preload() -> None:
     """Imports whatever every invocation needs, in the zygote, before any fork."""
     import decimal  # noqa: F401  (json.loads(parse_float=...) users expect it cheap)
 
-    aws_sdk.preload()  # boto3, as Lambda provides it: imported and its common models parsed once, here
+    # boto3, as Lambda provides it: on sys.path in every zygote; imported and its common models parsed once,
+    # here, in the zygote of the functions that import it (the server's runtimes/sdk_use.py picks them)
+    aws_sdk.preload(imported=os.environ.pop("KINDLING_PRELOAD_SDK", "") == "1")
+    gc.collect()
+    gc.freeze()  # the collector of an environment never walks (and so never copies) the zygote's objects
 
 
 def _initialise(conn: channel.Channel, started: float) -> tuple[_RequestIdFilter, object] | None:
