@@ -94,6 +94,30 @@ def preload(imported: bool = True) -> None:
     builtin = botocore.hooks.HierarchicalEmitter()
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
+    _rehearse()
+
+
+def _rehearse() -> None:
+    """A throwaway session and one client of each preloaded service, with made-up credentials and endpoint
+    (nothing leaves the process), so that the code a function's first clients run has already run here."""
+    import boto3
+
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="AKIDREHEARSAL",
+        AWS_SECRET_ACCESS_KEY="rehearsal",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE="/nonexistent/config",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
+    )
+    try:
+        session = boto3.Session()
+        session._session.get_credentials()
+        for service in SERVICES:
+            session.client(service, endpoint_url="http://127.0.0.1:9")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _importable(name: str) -> bool:
