@@ -99,3 +99,20 @@ def test_the_standard_library_is_at_var_lang_and_no_host_path_shows(lam, sdk: bo
     assert all(path.startswith(("/var/task", "/opt/", "/var/lang", "/var/runtime")) for path in body["path"]), body
     assert body["json"].startswith("/var/lang/lib/") and body["idna"].startswith("/var/lang/lib/")
     assert body["prefix"] == "/var/lang"
+
+
+MODEL = {
+    "version": "2.0",
+    "metadata": {"apiVersion": "2020-01-01", "endpointPrefix": "mine", "protocol": "json", "jsonVersion": "1.1",
+                 "serviceId": "Mine", "signatureVersion": "v4", "targetPrefix": "Mine"},
+    "operations": {}, "shapes": {},
+}  # fmt: skip
+
+
+def test_aws_data_path_still_adds_models_to_the_preloaded_sdk(lam) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "models/mine/2020-01-01/service-2.json": json.dumps(MODEL),
+        "app.py": "import boto3\ndef handler(e, c):\n    return boto3.client('mine').meta.service_model.service_name\n",
+    }
+    name = create_function(lam, "own-model", files, Environment={"Variables": {"AWS_DATA_PATH": "/var/task/models"}})
+    assert call(lam, name) == "mine"

@@ -95,6 +95,9 @@ def preload(imported: bool = True) -> None:
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
     _rehearse()
+    import boto3
+
+    boto3.setup_default_session()  # what boto3.client() makes first; it reads the environment only when used
 
 
 def _rehearse() -> None:
@@ -185,6 +188,8 @@ def adopt(function_paths: list[str]) -> None:
             del sys.modules[name]
     if _loader is None:
         return
+    if os.environ.get("AWS_DATA_PATH"):  # the zygote's default session has the shared loader, not those paths
+        sys.modules["boto3"].DEFAULT_SESSION = None
     root = os.path.dirname(os.path.dirname(sys.modules["botocore"].__file__ or ""))
     if root != _root:
         _relocate(_root, root)
