@@ -189,7 +189,7 @@ def adopt(function_paths: list[str]) -> None:
     if _loader is None:
         return
     if os.environ.get("AWS_DATA_PATH"):  # the zygote's default session has the shared loader, not those paths
-        sys.modules["boto3"].DEFAULT_SESSION = None
+        sys.modules["boto3"].DEFAULT_SESSION = None  # type: ignore[attr-defined]
     root = os.path.dirname(os.path.dirname(sys.modules["botocore"].__file__ or ""))
     if root != _root:
         _relocate(_root, root)
