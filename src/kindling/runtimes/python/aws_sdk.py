@@ -1,15 +1,18 @@
-"""The AWS SDK for Python as Lambda's python3.x runtimes provide it, loaded ahead of every cold start.
+"""The AWS SDK for Python as Lambda's python3.x runtimes provide it, loaded ahead of the cold starts that use it.
 
 boto3, botocore and their dependencies live in a runtime-owned directory (``sdk/`` beside this file,
 installed by ``make install``), bound read-only at ``/var/runtime`` and last on ``sys.path``: below the
 function's code and layers, as on AWS, so a function that bundles its own boto3 gets its own.
 
-``preload`` runs once in the zygote: it imports the modules a client needs, parses the service models of
-the services functions use most into one shared loader, and registers a session's built-in event handlers
-once. It creates no session and no client: those hold configuration, credentials, connection pools and
-threads that belong to one environment. ``adopt`` runs in each environment before the handler is loaded:
-it drops what the function shadows with its own copy and moves the SDK's paths to where the sandbox
-shows them. Standard library only until ``preload`` imports the SDK.
+``preload`` runs once in each Python zygote. It puts the SDK on ``sys.path``; in the zygote of the functions
+that import it (the server's ``runtimes/sdk_use.py`` picks them) it also imports the modules a client needs,
+parses the service models of the services functions use most into one shared loader, registers a session's
+built-in event handlers once, rehearses a client of each of those services (made-up credentials, nothing
+sent) so that the code a function's first clients run has run, and makes boto3's default session, which
+reads the environment only when used. It keeps no client: clients hold configuration, credentials,
+connection pools and threads that belong to one environment. ``adopt`` runs in each environment before
+the handler is loaded: it drops what the function shadows with its own copy and moves the SDK's paths to
+where the sandbox shows them. Standard library only until ``preload`` imports the SDK.
 """
 
 from __future__ import annotations
