@@ -36,10 +36,9 @@ def immortalize() -> int:
     marked = 0
     pending = gc.get_objects()
     while pending:
-        untracked = []
         for obj in pending:
             count.from_address(id(obj) + offset).value = IMMORTAL
-            untracked += [ref for ref in gc.get_referents(obj) if not gc.is_tracked(ref)]
         marked += len(pending)
-        pending = untracked  # atoms and untracked containers (which hold only such): no cycles among them
+        # atoms and untracked containers (which hold only such, so no cycles): one C call finds them all
+        pending = [ref for ref in gc.get_referents(*pending) if not gc.is_tracked(ref)]
     return marked
