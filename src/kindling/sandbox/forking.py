@@ -7,6 +7,7 @@ restores environments from templates; a subclass says how a sandbox is confined 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -122,8 +123,7 @@ class ForkingBackend:
         return Zygote(runtime.forkserver_python, runtime.entry, env=env)
 
     async def prewarm(self, runtime: Runtime) -> None:
-        for zygote in self.zygotes_of(runtime):
-            await zygote.start()
+        await asyncio.gather(*(zygote.start() for zygote in self.zygotes_of(runtime)))  # side by side
 
     def _scratch(self, spec: SandboxSpec) -> Path:
         scratch = self.root / spec.env_id
