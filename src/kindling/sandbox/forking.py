@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -23,6 +24,8 @@ from . import cgroups, isolate
 from .contract import RuntimeProcess, SandboxSpec, Template
 from .templates import TemplateProcess, restore
 from .zygote import Zygote, kill
+
+log = logging.getLogger("kindling.sandbox")
 
 
 @dataclass
@@ -91,6 +94,7 @@ class ForkingBackend:
         self.empty = self.root / ".empty"
         self.empty.mkdir(mode=0o755, exist_ok=True)
         self._zygotes: dict[str, Zygote] = {}
+        self._starting: set[asyncio.Task[None]] = set()
         self._clean_stale()
 
     def _clean_stale(self) -> None:
@@ -123,7 +127,19 @@ class ForkingBackend:
         return Zygote(runtime.forkserver_python, runtime.entry, env=env)
 
     async def prewarm(self, runtime: Runtime) -> None:
-        await asyncio.gather(*(zygote.start() for zygote in self.zygotes_of(runtime)))  # side by side
+        """The runtime's zygote, before the server serves; the SDK's starts meanwhile (it takes longer, and
+        a cold start that needs it before it is up waits for it)."""
+        first, *others = self.zygotes_of(runtime)
+        for zygote in others:
+            task = asyncio.create_task(zygote.start())
+            self._starting.add(task)
+            task.add_done_callback(self._started)
+        await first.start()
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        self._starting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a zygote did not start: %s", task.exception())
 
     def _scratch(self, spec: SandboxSpec) -> Path:
         scratch = self.root / spec.env_id
@@ -209,6 +225,8 @@ class ForkingBackend:
         shutil.rmtree(sandbox.scratch, ignore_errors=True)
 
     async def close(self) -> None:
+        for task in list(self._starting):
+            task.cancel()
         for zygote in self._zygotes.values():
             zygote.close()
 
