@@ -116,3 +116,23 @@ def test_aws_data_path_still_adds_models_to_the_preloaded_sdk(lam) -> None:  # t
     }
     name = create_function(lam, "own-model", files, Environment={"Variables": {"AWS_DATA_PATH": "/var/task/models"}})
     assert call(lam, name) == "mine"
+
+
+FILE_KEYS = """
+import os
+for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ.pop(name, None)
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/var/task/credentials"
+import boto3
+def handler(event, context):
+    names = [p.METHOD for p in boto3.Session()._session.get_component("credential_provider").providers]
+    return {"key": boto3.Session().get_credentials().access_key, "env_first": names[0] == "env"}
+"""
+
+
+def test_without_keys_in_the_environment_the_whole_credential_chain_answers(lam) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "credentials": "[default]\naws_access_key_id = AKIAFROMFILE\naws_secret_access_key = s\n",
+        "app.py": FILE_KEYS,
+    }
+    assert call(lam, create_function(lam, "file-keys", files)) == {"key": "AKIAFROMFILE", "env_first": True}

@@ -74,6 +74,7 @@ def preload(imported: bool = True) -> None:
     for name in MODULES:
         __import__(name)
     import botocore
+    import botocore.credentials
     import botocore.endpoint_provider
     import botocore.hooks
     import botocore.loaders
@@ -97,6 +98,7 @@ def preload(imported: bool = True) -> None:
     builtin = botocore.hooks.HierarchicalEmitter()
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
+    _env_first_credentials(botocore.credentials)
     _rehearse()
     import boto3
 
@@ -157,6 +159,40 @@ def _faster_sessions(session_module: Any, create_loader: Any, builtin: Any) -> N
 
     session_module.get_session = get_session
     session_module.create_loader = shared_loader
+
+
+def _env_first_credentials(credentials: Any) -> None:
+    """A session's default credential chain, built only if the environment's keys do not answer first (they
+    do in every Lambda environment): building it is most of a first client's cost (metadata fetchers with
+    their HTTP pools, profile providers), and with those keys set and no profile given to the session, the
+    chain's first provider is the environment's anyway."""
+    build = credentials.create_credential_resolver
+
+    class EnvFirstResolver(credentials.CredentialResolver):
+        def __init__(self, chain: Any) -> None:  # the chain's parts are made on first use of ``providers``
+            self._build = chain
+            self._providers: list | None = None
+
+        @property
+        def providers(self) -> list:
+            if self._providers is None:
+                self._providers = self._build().providers
+            return self._providers
+
+        @providers.setter
+        def providers(self, value: list) -> None:
+            self._providers = value
+
+        def load_credentials(self) -> Any:
+            found = credentials.EnvProvider().load() if self._providers is None else None
+            return found or super().load_credentials()
+
+    def create(session: Any, cache: Any = None, region_name: str | None = None) -> Any:
+        if session.instance_variables().get("profile") is not None:  # the chain then leaves the keys out
+            return build(session, cache, region_name)
+        return EnvFirstResolver(lambda: build(session, cache, region_name))
+
+    credentials.create_credential_resolver = create
 
 
 def _shared_rule_sets(regions: Any, rule_set: type) -> None:
