@@ -136,3 +136,17 @@ def test_without_keys_in_the_environment_the_whole_credential_chain_answers(lam)
         "app.py": FILE_KEYS,
     }
     assert call(lam, create_function(lam, "file-keys", files)) == {"key": "AKIAFROMFILE", "env_first": True}
+
+
+CLASSES = """
+import boto3
+s3, other = boto3.client("s3"), boto3.Session().client("s3")
+def handler(event, context):
+    return {"transfer": hasattr(s3, "upload_file"), "presign": hasattr(s3, "generate_presigned_post"),
+            "own_events": s3.meta.events is not other.meta.events, "sqs": hasattr(boto3.client("sqs"), "send_message")}
+"""
+
+
+def test_clients_have_what_boto3_and_botocore_add_to_their_class(lam) -> None:  # type: ignore[no-untyped-def]
+    body = call(lam, create_function(lam, "classes", {"app.py": CLASSES}))
+    assert body == {"transfer": True, "presign": True, "own_events": True, "sqs": True}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import os
 import sys
+import types
 from typing import Any
 
 SDK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk")
@@ -74,6 +75,7 @@ def preload(imported: bool = True) -> None:
     for name in MODULES:
         __import__(name)
     import botocore
+    import botocore.client
     import botocore.credentials
     import botocore.endpoint_provider
     import botocore.hooks
@@ -99,6 +101,7 @@ def preload(imported: bool = True) -> None:
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
     _env_first_credentials(botocore.credentials)
+    _shared_client_classes(botocore.client.ClientCreator)
     _rehearse()
     import boto3
 
@@ -193,6 +196,43 @@ def _env_first_credentials(credentials: Any) -> None:
         return EnvFirstResolver(lambda: build(session, cache, region_name))
 
     credentials.create_credential_resolver = create
+
+
+def _shared_client_classes(creator: type) -> None:
+    """A client's class (a method per operation, then what the ``creating-client-class`` handlers add) is
+    made once per service and set of handlers, here in the zygote for the preloaded services, instead of
+    for every client: the same class, since those handlers only ever add to it."""
+    build = creator._create_client_class  # type: ignore[attr-defined]
+    classes: dict[tuple, tuple[object, type]] = {}  # the model is kept with its class: its id stays its own
+
+    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
+        key = _class_key(self._event_emitter, service_name, service_model)
+        if key is None:  # a handler we cannot tell apart from another: as botocore does
+            return build(self, service_name, service_model)
+        if key not in classes:
+            classes[key] = (service_model._service_description, build(self, service_name, service_model))
+        return classes[key][1]
+
+    creator._create_client_class = create_client_class  # type: ignore[attr-defined]
+
+
+def _class_key(emitter: Any, service_name: str, service_model: Any) -> tuple | None:
+    """The service's model and the handlers its class creation would call, each as its code and what its
+    closure holds (boto3 registers fresh closures per session, which do the same thing), or None."""
+    try:
+        event = emitter._alias_event_name(f"creating-client-class.{service_model.service_id.hyphenize()}")
+        handlers = emitter._emitter._handlers.prefix_search(event)
+    except AttributeError:  # not botocore's own emitter
+        return None
+    parts: list[object] = []
+    for handler in handlers:
+        if not isinstance(handler, types.FunctionType):
+            return None
+        cells = tuple(cell.cell_contents for cell in handler.__closure__ or ())
+        if not all(isinstance(cell, (str, int, bool, type(None), dict)) for cell in cells):
+            return None
+        parts.append((handler.__code__, repr(cells)) if cells else handler)
+    return service_name, id(service_model._service_description), tuple(parts)
 
 
 def _shared_rule_sets(regions: Any, rule_set: type) -> None:
