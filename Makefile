@@ -87,7 +87,7 @@ lint: install
 # fill the machine, alone; pytest exits 5 when it collected no test: that is a failure, not a pass
 # coverage of the parallel pass (the servers the tests start included): the total here, lines in build/coverage/
 COVERAGE = --cov --cov-report=html:build/coverage --cov-fail-under=$(COVERAGE_FLOOR)
-COVERAGE_FLOOR = 60
+COVERAGE_FLOOR = 85
 
 test: install lint
 	@$(PY) -m pytest -q -n 4 --dist loadfile -m "not serial" $(COVERAGE); rc=$$?; if [ $$rc -ne 0 ]; then exit $$rc; fi

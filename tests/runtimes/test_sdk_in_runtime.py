@@ -91,7 +91,9 @@ def call(lam, name: str, event: dict | None = None) -> tuple[dict, str | None, s
 
 
 def test_the_getting_started_example_imports_boto3(lam) -> None:  # type: ignore[no-untyped-def]
-    create_function(lam, "ec2-example", {"lambda_function.py": EC2_EXAMPLE}, handler="lambda_function.lambda_handler")
+    create_function(  # the server's first EC2 call builds moto's EC2 backend: seconds on a loaded machine
+        lam, "ec2-example", {"lambda_function.py": EC2_EXAMPLE}, handler="lambda_function.lambda_handler", Timeout=60
+    )
     body, error, log = call(lam, "ec2-example")
     assert "ImportModuleError" not in log and "No module named" not in log
     # the import and the client at module level work, and the call reached this server through the SDK: it

@@ -7,7 +7,9 @@ restores environments from templates; a subclass says how a sandbox is confined 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -17,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ..runtimes.registry import Runtime
+from ..runtimes.sdk_use import PRELOAD_ENV, has_python_sdk, uses_python_sdk
 from . import cgroups, isolate
 from .contract import RuntimeProcess, SandboxSpec, Template
 from .templates import TemplateProcess, restore
 from .zygote import Zygote, kill
+
+log = logging.getLogger("kindling.sandbox")
 
 
 @dataclass
@@ -89,6 +94,7 @@ class ForkingBackend:
         self.empty = self.root / ".empty"
         self.empty.mkdir(mode=0o755, exist_ok=True)
         self._zygotes: dict[str, Zygote] = {}
+        self._starting: set[asyncio.Task[None]] = set()
         self._clean_stale()
 
     def _clean_stale(self) -> None:
@@ -103,18 +109,37 @@ class ForkingBackend:
     def exhausted(self) -> bool:
         return False
 
-    def zygote(self, runtime: Runtime) -> Zygote:
-        """One per interpreter and entry: runtimes that exec their own program share a Python's zygote."""
-        key = f"{runtime.forkserver_python}:{runtime.entry}"
+    def zygote(self, runtime: Runtime, sdk: bool = False) -> Zygote:
+        """One per interpreter and entry: runtimes that exec their own program share a Python's zygote. A
+        Python with the AWS SDK has a second one, which preloaded it (``runtimes/sdk_use.py``)."""
+        key = f"{runtime.forkserver_python}:{runtime.entry}{':sdk' if sdk else ''}"
         if key not in self._zygotes:
-            self._zygotes[key] = self._new_zygote(runtime)
+            self._zygotes[key] = self._new_zygote(runtime, {PRELOAD_ENV: "1"} if sdk else {})
         return self._zygotes[key]
 
-    def _new_zygote(self, runtime: Runtime) -> Zygote:
-        return Zygote(runtime.forkserver_python, runtime.entry)
+    def zygote_for(self, spec: SandboxSpec) -> Zygote:
+        return self.zygote(spec.runtime, uses_python_sdk(spec.runtime, spec.code_dir, spec.opt_dir))
+
+    def zygotes_of(self, runtime: Runtime) -> list[Zygote]:
+        return [self.zygote(runtime), *([self.zygote(runtime, sdk=True)] if has_python_sdk(runtime) else [])]
+
+    def _new_zygote(self, runtime: Runtime, env: dict[str, str]) -> Zygote:
+        return Zygote(runtime.forkserver_python, runtime.entry, env=env)
 
     async def prewarm(self, runtime: Runtime) -> None:
-        await self.zygote(runtime).start()
+        """The runtime's zygote, before the server serves; the SDK's starts meanwhile (it takes longer, and
+        a cold start that needs it before it is up waits for it)."""
+        first, *others = self.zygotes_of(runtime)
+        for zygote in others:
+            task = asyncio.create_task(zygote.start())
+            self._starting.add(task)
+            task.add_done_callback(self._started)
+        await first.start()
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        self._starting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a zygote did not start: %s", task.exception())
 
     def _scratch(self, spec: SandboxSpec) -> Path:
         scratch = self.root / spec.env_id
@@ -145,7 +170,7 @@ class ForkingBackend:
     ) -> RuntimeProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pipes = [os.pipe() for _ in range(3 if sandbox.spec.extensions else 1)]  # log, extension exits and output
-        zygote = self.zygote(sandbox.spec.runtime)
+        zygote = self.zygote_for(sandbox.spec)
         spec = self._spawn_spec(sandbox, extra_env)
         fds = [theirs.fileno(), *(w for _, w in pipes)]
         if template_fd is not None:
@@ -200,6 +225,8 @@ class ForkingBackend:
         shutil.rmtree(sandbox.scratch, ignore_errors=True)
 
     async def close(self) -> None:
+        for task in list(self._starting):
+            task.cancel()
         for zygote in self._zygotes.values():
             zygote.close()
 

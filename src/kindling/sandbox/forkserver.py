@@ -44,6 +44,7 @@ _pyapi.syscall.argtypes = [
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_PARENT = 0x00008000
 MAX_MESSAGE = 1 << 20
+FALLBACKS: set[str] = set()  # host paths on sys.path the zygote moved but still imports from (see ``rebase``)
 
 
 def clone(flags: int) -> int:
@@ -87,6 +88,7 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         if spec.get("isolate"):
             layout = spec["layout"]
             isolate.build_root(isolate.Layout(**layout))
+            drop_fallbacks()
             rebase(moves(layout["readonly"]))
         bridge = spec.get("bridge")  # no network: Kindling's endpoint only, through the bridge
         listener = loopback.listen(bridge["port"]) if bridge else None
@@ -200,8 +202,10 @@ def moves(readonly: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def rebase(moved_dirs: dict[str, str]) -> None:
-    """Those directories now live at their new paths (their host paths are gone): later imports must look there."""
+def rebase(moved_dirs: dict[str, str], *, keep_old: bool = False) -> None:
+    """Those directories now live at their new paths: later imports must look there. ``keep_old`` (in the
+    zygote, which still runs on the host) leaves each old path before its new one on ``sys.path`` and in
+    packages' ``__path__``, where it serves the zygote and is no more than a failed lookup in a sandbox."""
     if not moved_dirs:
         return
 
@@ -211,10 +215,17 @@ def rebase(moved_dirs: dict[str, str]) -> None:
                 return new + path[len(old) :]
         return path
 
-    sys.path[:] = [moved(path) for path in sys.path]
+    def entries(paths: list[str]) -> list[str]:
+        return [
+            p for path in paths for p in ((path, moved(path)) if keep_old and moved(path) != path else (moved(path),))
+        ]
+
+    if keep_old:
+        FALLBACKS.update(path for path in sys.path if moved(path) != path)
+    sys.path[:] = entries(sys.path)
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)
-        if isinstance(search, list) and search != (new_search := [moved(path) for path in search]):
+        if isinstance(search, list) and search != (new_search := entries(search)):
             search[:] = new_search  # packages already imported find their submodules through this
         file = getattr(module, "__file__", None)
         if isinstance(file, str) and moved(file) != file:  # written only when moved: each write copies a page
@@ -224,6 +235,14 @@ def rebase(moved_dirs: dict[str, str]) -> None:
             setattr(sys, name, moved(getattr(sys, name)))
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+
+
+def drop_fallbacks() -> None:
+    """In a sandbox: the zygote's host paths leave ``sys.path``, and no failed lookup of a new path the zygote
+    may have cached hides it."""
+    sys.path[:] = [path for path in sys.path if path not in FALLBACKS]
+    for path in sys.path:
+        sys.path_importer_cache.pop(path, None)
 
 
 def serve(sock: socket.socket, entry: object) -> None:
@@ -348,10 +367,10 @@ def main() -> None:
     warm = getattr(entry, "preload", None)
     if warm:
         warm()
-    # what the preload imported from a directory every sandbox binds elsewhere and the zygote imports nothing
-    # more from (the Python runtime's SDK) moves there once, here, instead of in each environment (hundreds of
-    # modules, a copied page each); the interpreter moves in each environment: the zygote still imports from it
-    rebase(json.loads(os.environ.pop("KINDLING_MOVES", "{}")))
+    # what the preload imported from directories every sandbox binds elsewhere (the interpreter at /var/lang,
+    # the Python runtime's SDK at /var/runtime) moves there once, here, instead of in each environment: there it
+    # touched every module, hundreds of copied pages and 1 to 5 ms of each cold start
+    rebase(json.loads(os.environ.pop("KINDLING_MOVES", "{}")), keep_old=True)
     reply(sock, {"op": "ready", "pid": os.getpid()})
     serve(sock, entry)
 

@@ -58,9 +58,12 @@ class NamespacesBackend(ForkingBackend):
         """No uid left for another environment."""
         return not self._free_uids
 
-    def _new_zygote(self, runtime: Runtime) -> Zygote:
-        # the Python runtimes' SDK (their runtime_dir) moves once in the zygote, not in each environment
-        zygote = Zygote(runtime.forkserver_python, runtime.entry, moves={str(PYTHON_SDK): "/var/runtime"})
+    def _new_zygote(self, runtime: Runtime, env: dict[str, str]) -> Zygote:
+        # the Python runtimes' SDK (their runtime_dir) and interpreter move once in the zygote, not in each environment
+        moves = {str(PYTHON_SDK): "/var/runtime"}
+        if runtime.prefix != "/usr" and not runtime.launcher:
+            moves[runtime.prefix] = "/var/lang"
+        zygote = Zygote(runtime.forkserver_python, runtime.entry, moves=moves, env=env)
         if self.spares is not None:
             zygote.spare_lost = functools.partial(self.spares.lost, zygote)
         return zygote
@@ -68,7 +71,8 @@ class NamespacesBackend(ForkingBackend):
     async def prewarm(self, runtime: Runtime) -> None:
         await super().prewarm(runtime)
         if self.spares is not None:
-            self.spares.refill(self.zygote(runtime))
+            for zygote in self.zygotes_of(runtime):
+                self.spares.refill(zygote)
 
     async def create(self, spec: SandboxSpec, *, host_tmp: bool = True) -> ForkedSandbox:
         prestarted = self.prestarts.take(spec) if host_tmp else None  # a Node runtime already started
@@ -81,7 +85,7 @@ class NamespacesBackend(ForkingBackend):
             raise SandboxFull("every uid of the pool is in use")
         sandbox = kind(spec, self._free_uids.pop(), self.root / spec.env_id, self)
         if self.spares is not None and host_tmp:  # started by its zygote, not forked from a template
-            spare = self.spares.take(self.zygote(spec.runtime), spec.env_id, spec.memory_mb)
+            spare = self.spares.take(self.zygote_for(spec), spec.env_id, spec.memory_mb)
             if spare is not None:
                 sandbox.cgroup, sandbox.spare = spare.group, spare.id
         # The folders, mount and groups are kernel work (mkdir on cgroupfs waits on its locks). During a burst

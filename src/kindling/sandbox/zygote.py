@@ -36,11 +36,13 @@ class Zygote:
         entry: Path,
         interpreter_args: tuple[str, ...] = ("-I", "-S"),
         moves: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.interpreter = interpreter
         self.entry = entry
         self.interpreter_args = interpreter_args
         self.moves = moves or {}  # host directory -> where every sandbox binds it (see forkserver.main)
+        self.env = env or {}  # for the entry's preload (what it loads ahead)
         self._process: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._spawns: dict[str, asyncio.Future[int]] = {}
@@ -73,7 +75,7 @@ class Zygote:
                 stdin=subprocess.DEVNULL,
                 cwd="/",
                 start_new_session=True,  # a Ctrl-C meant for the server must not kill it first
-                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "KINDLING_MOVES": json.dumps(self.moves)},
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "KINDLING_MOVES": json.dumps(self.moves), **self.env},
             )
             theirs.close()
             ours.setblocking(False)

@@ -1,23 +1,26 @@
-"""The AWS SDK for Python as Lambda's python3.x runtimes provide it, loaded ahead of every cold start.
+"""The AWS SDK for Python as Lambda's python3.x runtimes provide it, loaded ahead of the cold starts that use it.
 
 boto3, botocore and their dependencies live in a runtime-owned directory (``sdk/`` beside this file,
 installed by ``make install``), bound read-only at ``/var/runtime`` and last on ``sys.path``: below the
 function's code and layers, as on AWS, so a function that bundles its own boto3 gets its own.
 
-``preload`` runs once in the zygote: it imports the modules a client needs, parses the service models of
-the services functions use most into one shared loader, and registers a session's built-in event handlers
-once. It creates no session and no client: those hold configuration, credentials, connection pools and
-threads that belong to one environment. ``adopt`` runs in each environment before the handler is loaded:
-it drops what the function shadows with its own copy and moves the SDK's paths to where the sandbox
-shows them. Standard library only until ``preload`` imports the SDK.
+``preload`` runs once in each Python zygote. It puts the SDK on ``sys.path``; in the zygote of the functions
+that import it (the server's ``runtimes/sdk_use.py`` picks them) it also imports the modules a client needs,
+parses the service models of the services functions use most into one shared loader, registers a session's
+built-in event handlers once, rehearses a client of each of those services (made-up credentials, nothing
+sent) so that the code a function's first clients run has run, and makes boto3's default session, which
+reads the environment only when used. It keeps no client: clients hold configuration, credentials,
+connection pools and threads that belong to one environment. ``adopt`` runs in each environment before
+the handler is loaded: it drops what the function shadows with its own copy and moves the SDK's paths to
+where the sandbox shows them. Standard library only until ``preload`` imports the SDK.
 """
 
 from __future__ import annotations
 
 import copy
-import gc
 import os
 import sys
+import types
 from typing import Any
 
 SDK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk")
@@ -60,15 +63,20 @@ _family: frozenset[str] = frozenset()  # the top-level modules the SDK directory
 _loader: Any = None  # one botocore Loader for every session, its models parsed in the zygote
 
 
-def preload() -> None:
-    """In the zygote, before any fork: the SDK imported, its common models parsed (nothing if not installed)."""
+def preload(imported: bool = True) -> None:
+    """In the zygote, before any fork: the SDK on ``sys.path`` and, when ``imported``, imported with its common
+    models parsed (nothing if not installed)."""
     global _root, _family, _loader
     if not os.path.isdir(os.path.join(SDK_DIR, "botocore")):
         return
     sys.path.append(SDK_DIR)
+    if not imported:
+        return
     for name in MODULES:
         __import__(name)
     import botocore
+    import botocore.client
+    import botocore.credentials
     import botocore.endpoint_provider
     import botocore.hooks
     import botocore.loaders
@@ -92,8 +100,35 @@ def preload() -> None:
     builtin = botocore.hooks.HierarchicalEmitter()
     botocore.session.Session(event_hooks=builtin)  # registers the built-in handlers in ``builtin``
     _faster_sessions(botocore.session, botocore.loaders.create_loader, builtin)
-    gc.collect()
-    gc.freeze()  # the collector of an environment never walks (and so never copies) the zygote's objects
+    _env_first_credentials(botocore.credentials)
+    _shared_client_classes(botocore.client.ClientCreator)
+    _rehearse()
+    import boto3
+
+    boto3.setup_default_session()  # what boto3.client() makes first; it reads the environment only when used
+
+
+def _rehearse() -> None:
+    """A throwaway session and one client of each preloaded service, with made-up credentials and endpoint
+    (nothing leaves the process), so that the code a function's first clients run has already run here."""
+    import boto3
+
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="AKIDREHEARSAL",
+        AWS_SECRET_ACCESS_KEY="rehearsal",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE="/nonexistent/config",
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
+    )
+    try:
+        session = boto3.Session()
+        session._session.get_credentials()
+        for service in SERVICES:
+            session.client(service, endpoint_url="http://127.0.0.1:9")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _importable(name: str) -> bool:
@@ -129,6 +164,77 @@ def _faster_sessions(session_module: Any, create_loader: Any, builtin: Any) -> N
     session_module.create_loader = shared_loader
 
 
+def _env_first_credentials(credentials: Any) -> None:
+    """A session's default credential chain, built only if the environment's keys do not answer first (they
+    do in every Lambda environment): building it is most of a first client's cost (metadata fetchers with
+    their HTTP pools, profile providers), and with those keys set and no profile given to the session, the
+    chain's first provider is the environment's anyway."""
+    build = credentials.create_credential_resolver
+
+    class EnvFirstResolver(credentials.CredentialResolver):
+        def __init__(self, chain: Any) -> None:  # the chain's parts are made on first use of ``providers``
+            self._build = chain
+            self._providers: list | None = None
+
+        @property
+        def providers(self) -> list:
+            if self._providers is None:
+                self._providers = self._build().providers
+            return self._providers
+
+        @providers.setter
+        def providers(self, value: list) -> None:
+            self._providers = value
+
+        def load_credentials(self) -> Any:
+            found = credentials.EnvProvider().load() if self._providers is None else None
+            return found or super().load_credentials()
+
+    def create(session: Any, cache: Any = None, region_name: str | None = None) -> Any:
+        if session.instance_variables().get("profile") is not None:  # the chain then leaves the keys out
+            return build(session, cache, region_name)
+        return EnvFirstResolver(lambda: build(session, cache, region_name))
+
+    credentials.create_credential_resolver = create
+
+
+def _shared_client_classes(creator: type) -> None:
+    """A client's class (a method per operation, then what the ``creating-client-class`` handlers add) is
+    made once per service and set of handlers, here in the zygote for the preloaded services, instead of
+    for every client: the same class, since those handlers only ever add to it."""
+    build = creator._create_client_class  # type: ignore[attr-defined]
+    classes: dict[tuple, tuple[object, type]] = {}  # the model is kept with its class: its id stays its own
+
+    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
+        key = _class_key(self._event_emitter, service_name, service_model)
+        if key is None:  # a handler we cannot tell apart from another: as botocore does
+            return build(self, service_name, service_model)
+        if key not in classes:
+            classes[key] = (service_model._service_description, build(self, service_name, service_model))
+        return classes[key][1]
+
+    creator._create_client_class = create_client_class  # type: ignore[attr-defined]
+
+
+def _class_key(emitter: Any, service_name: str, service_model: Any) -> tuple | None:
+    """The service's model and the handlers its class creation would call, each as its code and what its
+    closure holds (boto3 registers fresh closures per session, which do the same thing), or None."""
+    try:
+        event = emitter._alias_event_name(f"creating-client-class.{service_model.service_id.hyphenize()}")
+        handlers = emitter._emitter._handlers.prefix_search(event)
+    except AttributeError:  # not botocore's own emitter
+        return None
+    parts: list[object] = []
+    for handler in handlers:
+        if not isinstance(handler, types.FunctionType):
+            return None
+        cells = tuple(cell.cell_contents for cell in handler.__closure__ or ())
+        if not all(isinstance(cell, (str, int, bool, type(None), dict)) for cell in cells):
+            return None
+        parts.append((handler.__code__, repr(cells)) if cells else handler)
+    return service_name, id(service_model._service_description), tuple(parts)
+
+
 def _shared_rule_sets(regions: Any, rule_set: type) -> None:
     """Each client parses its service's endpoint rules into a RuleSet, which it only ever reads: clients of
     the same service share one (the shared loader hands them the same rules), parsed in the zygote."""
@@ -161,6 +267,8 @@ def adopt(function_paths: list[str]) -> None:
             del sys.modules[name]
     if _loader is None:
         return
+    if os.environ.get("AWS_DATA_PATH"):  # the zygote's default session has the shared loader, not those paths
+        sys.modules["boto3"].DEFAULT_SESSION = None  # type: ignore[attr-defined]
     root = os.path.dirname(os.path.dirname(sys.modules["botocore"].__file__ or ""))
     if root != _root:
         _relocate(_root, root)

@@ -8,6 +8,7 @@ error shapes as awslambdaric, one round trip less. Standard library only.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -23,11 +24,12 @@ from collections.abc import Iterator
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_sdk
 import channel
+import immortal
 import snapshot_restore_py  # noqa: F401  (stays imported: handlers import it by this name, as on Lambda)
 from context import LambdaContext
 
 # the helpers stay reachable through these names; user modules called channel or context must win
-del sys.modules["aws_sdk"], sys.modules["channel"], sys.modules["context"], sys.path[0]
+del sys.modules["aws_sdk"], sys.modules["channel"], sys.modules["context"], sys.modules["immortal"], sys.path[0]
 
 JSON_LOGS = False
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
@@ -208,7 +210,12 @@ def preload() -> None:
     """Imports whatever every invocation needs, in the zygote, before any fork."""
     import decimal  # noqa: F401  (json.loads(parse_float=...) users expect it cheap)
 
-    aws_sdk.preload()  # boto3, as Lambda provides it: imported and its common models parsed once, here
+    # boto3, as Lambda provides it: on sys.path in every zygote; imported and its common models parsed once,
+    # here, in the zygote of the functions that import it (the server's runtimes/sdk_use.py picks them)
+    aws_sdk.preload(imported=os.environ.pop("KINDLING_PRELOAD_SDK", "") == "1")
+    gc.collect()
+    immortal.immortalize()  # an environment that reads the zygote's objects no longer copies their pages
+    gc.freeze()  # nor does its collector, which never walks them
 
 
 def _initialise(conn: channel.Channel, started: float) -> tuple[_RequestIdFilter, object] | None:
