@@ -148,9 +148,19 @@ def targets(doc: dict | None, cold: dict | None, extras: dict | None = None) -> 
     ]
 
 
+# issue 19: cold starts of the pre-started runtimes (hello world, one at a time)
+RUNTIME_COLD_TARGETS_MS = {"nodejs20.x": 15.0, "java17": 40.0}
+
+
 def _module_targets(extras: dict) -> list[dict]:
-    """The verdicts the async, hot-reload and HTTP measurements give about themselves."""
+    """The verdicts the async, hot-reload, HTTP and per-runtime measurements give about themselves."""
     found = [*extras.get("async", {}).get("targets", [])]
+    for runtime, limit in RUNTIME_COLD_TARGETS_MS.items():
+        row = extras.get("runtimes", {}).get(runtime, {})
+        cold = row.get("cold_p50_ms")
+        text = f"{runtime} hello cold start p50 <= {limit:g} ms"
+        verdict = None if cold is None else cold <= limit
+        found.append(_target(f"cold_{runtime}", text, cold, verdict, None if cold is None else f"p50 {cold:.1f} ms"))
     hot = extras.get("hot_reload", {})
     if "p50_ms" in hot:
         text = f"save to new code served p50 under {hot['target_p50_ms']:g} ms"
