@@ -75,6 +75,7 @@ from .sandbox.process import ProcessBackend
 from .services.access import ServiceAccess
 from .services.adapter import AwsServices
 from .services.deliveries import LambdaDeliveries
+from .services.kms_keys import KmsKeys
 from .services.secrets_extension import PARAMETERS_PATH, SECRETS_PATH, LocalPort, SecretsExtension, extension_port
 from .store.db import Store
 from .store.event_sources import MappingStore
@@ -259,6 +260,7 @@ class Kindling:
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         self.services.access = ServiceAccess(access, self.directory, config.region, config.account_id)
         self.services.on_iam_change = self.directory.publish
+        self.functions.keys.keys = KmsKeys(self.services)  # KMSKeyArn: the keys of the KMS on the port
         self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]

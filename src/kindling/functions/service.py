@@ -37,6 +37,7 @@ from ..runtimes import catalog
 from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import images, limits, snapstart
+from .keys import EnvironmentKeys
 from .layers import LayerService, check_size
 from .timestamps import timestamp
 
@@ -79,6 +80,7 @@ class FunctionService:
         self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
         self.code_gate: CodeGate | None = None
         self.images = images  # given where container images can run (the namespaces sandbox)
+        self.keys = EnvironmentKeys(None, store.sealer)  # KMSKeyArn; server.py gives it the KMS on the port
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -192,6 +194,7 @@ class FunctionService:
                     version = extra
         record = entry.latest if version == "$LATEST" else entry.versions[version]
         snapstart.check_invocable(record)
+        self.keys.check(record.kms_key_arn)  # a disabled or deleted key: the invocation fails, as on Lambda
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.code_dir(record), invoked
 
@@ -328,6 +331,7 @@ class FunctionService:
             log_group=(params.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
+            kms_key_arn=params.get("KMSKeyArn") or "",
             snap_start_apply_on=apply_on,
             **settings,
         )
@@ -431,6 +435,7 @@ class FunctionService:
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", current.dead_letter_target)
             if "DeadLetterConfig" in params
             else current.dead_letter_target,
+            kms_key_arn=params.get("KMSKeyArn", current.kms_key_arn) or "",
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             **settings,
