@@ -70,6 +70,7 @@ from .runtimes import architectures
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
+from .sandbox.egress import EgressProxy
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
 from .services.access import ServiceAccess
@@ -159,10 +160,13 @@ class Kindling:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
         self.backend = choose_backend(config)
         self.bridge = None
-        if not config.network and isinstance(self.backend, NamespacesBackend):  # the endpoint stays reachable
-            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
+        self.egress = None
+        if (not config.network or config.egress) and isinstance(self.backend, NamespacesBackend):
+            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)  # the endpoint stays reachable
             self.backend.bridge = (str(self.bridge.path), config.port)
             self.bridge.on_datagram = self.metrics.xray.datagram  # the X-Ray daemon's port, from inside
+            self.egress = EgressProxy(self.bridge.path.parent, list(config.egress.values()))  # --egress allowlists
+            self.backend.egress = {rules: str(path) for rules, path in self.egress.paths.items()}
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
@@ -366,6 +370,8 @@ class Kindling:
         self.pollers.start()
         if self.bridge is not None:
             await self.bridge.start()
+        if self.egress is not None:
+            await self.egress.start()
         await self._serve_extension()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
@@ -411,6 +417,8 @@ class Kindling:
             await self.backend.close()
             if self.bridge is not None:
                 await self.bridge.close()
+            if self.egress is not None:
+                await self.egress.close()
             await self.extension_port.close()
             self.database.close()
             self.trail.close()
