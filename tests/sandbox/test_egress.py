@@ -109,7 +109,8 @@ def listeners() -> Iterator[Listeners]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, listeners: Listeners) -> Iterator[Server]:
     rule = f"probe={listeners.host}/32:{listeners.port(listeners.allowed)}"
-    instance = Server(tmp_path_factory.mktemp("egress") / "data", "--egress", rule).start()
+    data = tmp_path_factory.mktemp("egress") / "data"
+    instance = Server(data, "--egress", rule, "--egress", "custom=10.9.9.0/24:80,10.9.9.7:443").start()
     yield instance
     instance.stop()
 
@@ -145,6 +146,13 @@ def test_other_functions_keep_the_network(server: Server, listeners: Listeners) 
     code = "import socket\ndef handler(e, c):\n    return sorted(n for _, n in socket.if_nameindex())\n"
     name = create_function(lam, "free", {"app.py": code})
     assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) != ["lo"]
+
+
+def test_runtimes_that_need_loopback_are_refused(server: Server) -> None:
+    lam = server.client()
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="--egress"):
+        create_function(lam, "custom", {"bootstrap": "#!/bin/sh\n"}, handler="x", runtime="provided.al2023")
+    create_function(lam, "custom2", {"bootstrap": "#!/bin/sh\n"}, handler="x", runtime="provided.al2023")
 
 
 @pytest.mark.parametrize("rule", ["f=127.0.0.0/8:80", "f=0.0.0.0/0:443", "f=10.0.0.0/8", "f=10.0.0.1:99999", "f"])

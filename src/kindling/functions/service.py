@@ -214,7 +214,7 @@ class FunctionService:
         return sum(entry.latest.code_size for entry in self._functions.values())
 
     # ----------------------------------------------------------- mutations
-    def _runtime(self, name: str) -> Runtime:
+    def _runtime(self, name: str, function: str = "") -> Runtime:
         if name in DEPRECATED:
             raise InvalidParameterValue(catalog.deprecated(name, self.runtimes))
         runtime = self.runtimes.get(name)
@@ -225,11 +225,15 @@ class FunctionService:
             )
         if runtime is None:
             raise InvalidParameterValue(catalog.unavailable(name, self.runtimes))
-        if runtime.command and not self.config.network:
+        if runtime.command and not self._has_network(function):
             raise InvalidParameterValue(
-                f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."
+                f"The runtime {name} talks to the Runtime API over loopback, which --no-network and --egress take away."
             )
         return runtime
+
+    def _has_network(self, function: str) -> bool:
+        """Whether the function's environments share the host's network (not with --no-network nor --egress)."""
+        return self.config.network and function not in self.config.egress
 
     @staticmethod
     def _architecture(architectures: list[str] | None) -> None:
@@ -269,9 +273,9 @@ class FunctionService:
             return None
         if LAUNCHER not in self.runtimes:
             raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
-        if not self.config.network:
+        if not self._has_network(parse_function(params["FunctionName"], self.config.region).name):
             raise InvalidParameterValue(
-                "Container images talk to the Runtime API over loopback, which --no-network takes away."
+                "Container images talk to the Runtime API over loopback, which --no-network and --egress take away."
             )
         architectures = params.get("Architectures") or (list(current.architectures) if current else None)
         return await images.pull(self.images, uri, architectures)
@@ -296,7 +300,7 @@ class FunctionService:
         if image is None:
             if not runtime_name:
                 raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
-            self._runtime(runtime_name)
+            self._runtime(runtime_name, name)
             if not params.get("Handler"):
                 raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
@@ -412,7 +416,7 @@ class FunctionService:
         current = entry.latest
         images.check_update(current, params)
         if "Runtime" in params:
-            self._runtime(params["Runtime"])
+            self._runtime(params["Runtime"], current.name)
         merged = {
             "MemorySize": params.get("MemorySize", current.memory_size),
             "Timeout": params.get("Timeout", current.timeout),
