@@ -101,6 +101,8 @@ def choose_backend(config: Config) -> SandboxBackend:
     capable = sys.platform.startswith("linux") and os.geteuid() == 0
     if config.sandbox == "namespaces" and not capable:
         raise SystemExit("the namespaces sandbox needs Linux and root; use --sandbox process")
+    if config.egress and (config.sandbox == "process" or not capable):  # an allowlist is never ignored
+        raise SystemExit("--egress needs the namespaces sandbox (Linux and root)")
     if config.sandbox == "process" or not capable:
         log.warning(
             "*** sandbox 'process': functions run as plain processes WITHOUT isolation "
