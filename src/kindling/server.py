@@ -103,6 +103,8 @@ def choose_backend(config: Config) -> SandboxBackend:
         raise SystemExit("the namespaces sandbox needs Linux and root; use --sandbox process")
     if config.egress and (config.sandbox == "process" or not capable):  # an allowlist is never ignored
         raise SystemExit("--egress needs the namespaces sandbox (Linux and root)")
+    if any(port == config.port for rules in config.egress.values() for _, port in rules):
+        raise SystemExit(f"--egress: port {config.port} is the endpoint's own inside a function's namespace")
     if config.sandbox == "process" or not capable:
         log.warning(
             "*** sandbox 'process': functions run as plain processes WITHOUT isolation "

@@ -157,7 +157,11 @@ def test_runtimes_that_need_loopback_are_refused(server: Server) -> None:
 
 
 def test_an_allowlist_is_never_ignored(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "data"
+    data, port = tmp_path / "data", free_port()
+    args = ["server", "--port", str(port), "--data-dir", str(data), "--egress", f"f=10.1.0.0/16:{port}"]
+    run = subprocess.run([KINDLING, *args], capture_output=True, timeout=60)
+    assert run.returncode != 0
+    assert b"is the endpoint's own" in run.stderr
     args = [
         "server",
         "--port",
