@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ class Config:
     account_id: str = "000000000000"
     sandbox: str = "auto"
     network: bool = True  # False: environments get an empty network namespace
+    # ``--egress NAME=CIDR:PORT,...``: the function's environments get an empty network namespace of their own,
+    # from which only Kindling's endpoint and these (CIDR, port) pairs are reachable
+    egress: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     keep_alive_s: float = 600.0  # idle environments are reclaimed after this long
     min_free_memory_mb: float = 512.0  # below this, idle environments are reclaimed, least recently used first
     account_concurrency: int = 1000
@@ -60,3 +64,15 @@ class Config:
             if key.startswith(prefix) and value:
                 found[key[len(prefix) :].lower().replace("_", ".")] = value
         return found
+
+
+def egress_rule(text: str) -> tuple[str, int]:
+    """``CIDR:PORT`` (or ``ADDRESS:PORT``, a /32) as a rule; ValueError for anything else, or for a network that
+    reaches the host's loopback or the whole Internet (what ``--egress`` is not for)."""
+    cidr, _, port = text.strip().rpartition(":")
+    network = ipaddress.IPv4Network(cidr, strict=False)
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{port} is not a port")
+    if network.overlaps(ipaddress.IPv4Network("127.0.0.0/8")) or network.overlaps(ipaddress.IPv4Network("0.0.0.0/8")):
+        raise ValueError(f"{network} reaches the host's loopback or 0.0.0.0/8")
+    return str(network), int(port)

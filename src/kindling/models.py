@@ -27,6 +27,7 @@ class FunctionVersion:
     timeout: int = 3
     memory_size: int = 128
     environment: dict[str, str] = field(default_factory=dict)
+    kms_key_arn: str = ""  # KMSKeyArn: the customer key the environment's data key is made with ("": the default)
     ephemeral_storage: int = 512
     architectures: tuple[str, ...] = ("x86_64",)
     tracing_mode: str = "PassThrough"

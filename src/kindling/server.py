@@ -70,11 +70,13 @@ from .runtimes import architectures
 from .runtimes.registry import discover
 from .sandbox.bridge import EndpointBridge, reachable_host
 from .sandbox.contract import SandboxBackend
+from .sandbox.egress import EgressProxy
 from .sandbox.namespaces import NamespacesBackend
 from .sandbox.process import ProcessBackend
 from .services.access import ServiceAccess
 from .services.adapter import AwsServices
 from .services.deliveries import LambdaDeliveries
+from .services.kms_keys import KmsKeys
 from .services.secrets_extension import PARAMETERS_PATH, SECRETS_PATH, LocalPort, SecretsExtension, extension_port
 from .store.db import Store
 from .store.event_sources import MappingStore
@@ -99,6 +101,10 @@ def choose_backend(config: Config) -> SandboxBackend:
     capable = sys.platform.startswith("linux") and os.geteuid() == 0
     if config.sandbox == "namespaces" and not capable:
         raise SystemExit("the namespaces sandbox needs Linux and root; use --sandbox process")
+    if config.egress and (config.sandbox == "process" or not capable):  # an allowlist is never ignored
+        raise SystemExit("--egress needs the namespaces sandbox (Linux and root)")
+    if any(port == config.port for rules in config.egress.values() for _, port in rules):
+        raise SystemExit(f"--egress: port {config.port} is the endpoint's own inside a function's namespace")
     if config.sandbox == "process" or not capable:
         log.warning(
             "*** sandbox 'process': functions run as plain processes WITHOUT isolation "
@@ -159,10 +165,13 @@ class Kindling:
             log.warning("no Python interpreter found for python3.11, python3.12 or python3.13")
         self.backend = choose_backend(config)
         self.bridge = None
-        if not config.network and isinstance(self.backend, NamespacesBackend):  # the endpoint stays reachable
-            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)
+        self.egress = None
+        if (not config.network or config.egress) and isinstance(self.backend, NamespacesBackend):
+            self.bridge = EndpointBridge(self.backend.root, config.host, config.port)  # the endpoint stays reachable
             self.backend.bridge = (str(self.bridge.path), config.port)
             self.bridge.on_datagram = self.metrics.xray.datagram  # the X-Ray daemon's port, from inside
+            self.egress = EgressProxy(self.bridge.path.parent, list(config.egress.values()))  # --egress allowlists
+            self.backend.egress = {rules: str(path) for rules, path in self.egress.paths.items()}
         self.layers = LayerService(config, self.code, LayerStore(self.database))
         self.invoker = Invoker(config, self.backend, self.logs, self.runtimes, self.metrics.recorder)
         self.invoker.opt_dir = self.layers.opt_dir
@@ -260,6 +269,7 @@ class Kindling:
         self.services = AwsServices(config, data, LambdaDeliveries(self.functions, self.events, self.policies))
         self.services.access = ServiceAccess(access, self.directory, config.region, config.account_id)
         self.services.on_iam_change = self.directory.publish
+        self.functions.keys.keys = KmsKeys(self.services)  # KMSKeyArn: the keys of the KMS on the port
         self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port))
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
@@ -365,6 +375,8 @@ class Kindling:
         self.pollers.start()
         if self.bridge is not None:
             await self.bridge.start()
+        if self.egress is not None:
+            await self.egress.start()
         await self._serve_extension()
         for runtime in self.runtimes.values():
             await self.backend.prewarm(runtime)
@@ -410,6 +422,8 @@ class Kindling:
             await self.backend.close()
             if self.bridge is not None:
                 await self.bridge.close()
+            if self.egress is not None:
+                await self.egress.close()
             await self.extension_port.close()
             self.database.close()
             self.trail.close()

@@ -53,6 +53,8 @@ def function_configuration(
             del config[key]
         if record.image.get("ImageConfig"):
             config["ImageConfigResponse"] = {"ImageConfig": record.image["ImageConfig"]}
+    if record.kms_key_arn:
+        config["KMSKeyArn"] = record.kms_key_arn
     if record.dead_letter_target:
         config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":

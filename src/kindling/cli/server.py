@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..config import AUTH_MODES, SANDBOX_BACKENDS, Config
+from ..config import AUTH_MODES, SANDBOX_BACKENDS, Config, egress_rule
 
 log = logging.getLogger("kindling")
 
@@ -50,6 +50,23 @@ def _service_endpoints(ctx: click.Context, param: click.Parameter, values: tuple
     return found
 
 
+def _egress(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    found = {}
+    for value in values:
+        name, sep, rules = value.partition("=")
+        try:
+            if not sep or not name or not rules:
+                raise ValueError("no rule")
+            found[name.strip()] = tuple(sorted({egress_rule(rule) for rule in rules.split(",")}))
+        except ValueError as bad:
+            raise click.BadParameter(
+                f"expected FUNCTION=CIDR:PORT[,CIDR:PORT...], e.g. db=10.0.3.0/24:5432 ({bad})"
+            ) from None
+    return found
+
+
 def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
     pairs = []
     for value in values:
@@ -72,6 +89,14 @@ def _runtimes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     help="namespaces (isolated, needs root on Linux), process (no isolation), or auto",
 )
 @click.option("--no-network", is_flag=True, help="give functions no network at all")
+@click.option(
+    "--egress",
+    multiple=True,
+    callback=_egress,
+    metavar="FUNCTION=CIDR:PORT,...",
+    help="run FUNCTION in a network namespace of its own that reaches only these TCP destinations and "
+    "Kindling's endpoint (repeatable)",
+)
 @click.option(
     "--keep-alive",
     type=float,
@@ -142,6 +167,7 @@ def server(
     data_dir: Path,
     sandbox: str,
     no_network: bool,
+    egress: dict[str, tuple[tuple[str, int], ...]],
     keep_alive: float,
     min_free_memory: float,
     concurrency: int,
@@ -173,6 +199,7 @@ def server(
         port=port,
         sandbox=sandbox,
         network=not no_network,
+        egress=egress,
         keep_alive_s=keep_alive,
         min_free_memory_mb=min_free_memory,
         account_concurrency=concurrency,

@@ -37,6 +37,7 @@ from ..runtimes import catalog
 from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
 from . import images, limits, snapstart
+from .keys import EnvironmentKeys
 from .layers import LayerService, check_size
 from .timestamps import timestamp
 
@@ -79,6 +80,7 @@ class FunctionService:
         self.deletion_listeners: list[Callable[[str], None]] = []  # told the name of each deleted function
         self.code_gate: CodeGate | None = None
         self.images = images  # given where container images can run (the namespaces sandbox)
+        self.keys = EnvironmentKeys(None, store.sealer)  # KMSKeyArn; server.py gives it the KMS on the port
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -192,6 +194,7 @@ class FunctionService:
                     version = extra
         record = entry.latest if version == "$LATEST" else entry.versions[version]
         snapstart.check_invocable(record)
+        self.keys.check(record.kms_key_arn)  # a disabled or deleted key: the invocation fails, as on Lambda
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
         return record, self.code_dir(record), invoked
 
@@ -211,7 +214,7 @@ class FunctionService:
         return sum(entry.latest.code_size for entry in self._functions.values())
 
     # ----------------------------------------------------------- mutations
-    def _runtime(self, name: str) -> Runtime:
+    def _runtime(self, name: str, function: str = "") -> Runtime:
         if name in DEPRECATED:
             raise InvalidParameterValue(catalog.deprecated(name, self.runtimes))
         runtime = self.runtimes.get(name)
@@ -222,11 +225,15 @@ class FunctionService:
             )
         if runtime is None:
             raise InvalidParameterValue(catalog.unavailable(name, self.runtimes))
-        if runtime.command and not self.config.network:
+        if runtime.command and not self._has_network(function):
             raise InvalidParameterValue(
-                f"The runtime {name} talks to the Runtime API over loopback, which --no-network takes away."
+                f"The runtime {name} talks to the Runtime API over loopback, which --no-network and --egress take away."
             )
         return runtime
+
+    def _has_network(self, function: str) -> bool:
+        """Whether the function's environments share the host's network (not with --no-network nor --egress)."""
+        return self.config.network and function not in self.config.egress
 
     @staticmethod
     def _architecture(architectures: list[str] | None) -> None:
@@ -266,9 +273,9 @@ class FunctionService:
             return None
         if LAUNCHER not in self.runtimes:
             raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
-        if not self.config.network:
+        if not self._has_network(parse_function(params["FunctionName"], self.config.region).name):
             raise InvalidParameterValue(
-                "Container images talk to the Runtime API over loopback, which --no-network takes away."
+                "Container images talk to the Runtime API over loopback, which --no-network and --egress take away."
             )
         architectures = params.get("Architectures") or (list(current.architectures) if current else None)
         return await images.pull(self.images, uri, architectures)
@@ -293,7 +300,7 @@ class FunctionService:
         if image is None:
             if not runtime_name:
                 raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
-            self._runtime(runtime_name)
+            self._runtime(runtime_name, name)
             if not params.get("Handler"):
                 raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
@@ -328,6 +335,7 @@ class FunctionService:
             log_group=(params.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
+            kms_key_arn=params.get("KMSKeyArn") or "",
             snap_start_apply_on=apply_on,
             **settings,
         )
@@ -408,7 +416,7 @@ class FunctionService:
         current = entry.latest
         images.check_update(current, params)
         if "Runtime" in params:
-            self._runtime(params["Runtime"])
+            self._runtime(params["Runtime"], current.name)
         merged = {
             "MemorySize": params.get("MemorySize", current.memory_size),
             "Timeout": params.get("Timeout", current.timeout),
@@ -431,6 +439,7 @@ class FunctionService:
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", current.dead_letter_target)
             if "DeadLetterConfig" in params
             else current.dead_letter_target,
+            kms_key_arn=params.get("KMSKeyArn", current.kms_key_arn) or "",
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             **settings,

@@ -40,6 +40,7 @@ class SandboxSpec:
     ephemeral_mb: int
     environment: dict[str, str]
     network: bool = True
+    egress: tuple[tuple[str, int], ...] = ()  # without network: the (CIDR, port) pairs it may still reach
     opt_dir: Path | None = None  # the function's layers, merged, bound read-only at /opt
     snapshot: bool = False  # a template or an environment forked from one: no external extensions
     image: bool = False  # code_dir is a container image's root file system, the sandbox's / (read-only)

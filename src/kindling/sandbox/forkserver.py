@@ -93,9 +93,12 @@ def become_environment(spec: dict, fds: list[int], entry: object) -> None:
         bridge = spec.get("bridge")  # no network: Kindling's endpoint only, through the bridge
         listener = loopback.listen(bridge["port"]) if bridge else None
         datagrams = loopback.listen_datagrams(bridge["port"]) if bridge and bridge.get("datagrams") else None
+        egress = bridge.get("egress") if bridge else None  # an allowlist: its networks and ports, to the proxy
+        outward = (loopback.listen_egress(egress["rules"]), egress["socket"]) if egress else ([], "")
         isolate.drop_privileges(spec["uid"], spec["gid"], spec.get("max_files", 1024))
         if bridge and listener is not None:
-            loopback.forward(listener, bridge["socket"], isolate._libc, datagrams, bridge.get("datagrams", ""))
+            datagram_target = bridge.get("datagrams", "")
+            loopback.forward(listener, bridge["socket"], isolate._libc, datagrams, datagram_target, outward)
         seccomp.confine(*template_server.openings(spec))  # before any code of the function's runs
         os.chdir(spec.get("cwd", "/"))
         os.environ.clear()

@@ -15,6 +15,7 @@ from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
 from .bridge import DATAGRAM_SANDBOX_PATH, SANDBOX_PATH, datagram_socket
 from .contract import SandboxFull, SandboxSpec
+from .egress import EGRESS_SANDBOX_PATH
 from .forking import ForkedSandbox, ForkingBackend, unmount
 from .prestart import PrestartedSandbox, Prestarts
 from .spares import Spares
@@ -53,6 +54,8 @@ class NamespacesBackend(ForkingBackend):
         self.prestarts = Prestarts(functools.partial(self._create, kind=PrestartedSandbox), self.empty)
         # sandboxes without network reach the endpoint through this (host socket, port) (``bridge.py``)
         self.bridge: tuple[str, int] | None = None
+        # functions given ``--egress``: their allowlist -> the host socket of the proxy enforcing it (``egress.py``)
+        self.egress: dict[tuple[tuple[str, int], ...], str] = {}
 
     def exhausted(self) -> bool:
         """No uid left for another environment."""
@@ -152,11 +155,14 @@ class NamespacesBackend(ForkingBackend):
             "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
             "base": str(spec.code_dir) if spec.image else "",
         }
-        bridge = None
+        bridge: dict[str, Any] | None = None
         if not spec.network and self.bridge is not None:
             readonly[SANDBOX_PATH] = self.bridge[0]
             readonly[DATAGRAM_SANDBOX_PATH] = datagram_socket(self.bridge[0])  # the X-Ray daemon's port
             bridge = {"socket": SANDBOX_PATH, "port": self.bridge[1], "datagrams": DATAGRAM_SANDBOX_PATH}
+            if spec.egress in self.egress:  # the proxy's socket for exactly this allowlist
+                readonly[EGRESS_SANDBOX_PATH] = self.egress[spec.egress]
+                bridge["egress"] = {"socket": EGRESS_SANDBOX_PATH, "rules": [list(rule) for rule in spec.egress]}
         return {
             "isolate": True,
             "network": spec.network,

@@ -56,7 +56,7 @@ class Store(Tables):
     def _row(self, record: FunctionVersion) -> str:
         """A version as stored: its environment variables sealed (no plaintext value in the database)."""
         row = record.to_row()
-        row["environment"] = self.sealer.seal(record.environment, f"{record.name}:{record.version}")
+        row["environment"] = self.sealer.seal(record.environment, f"{record.name}:{record.version}", record.kms_key_arn)
         return json.dumps(row)
 
     def _record(self, config: str) -> FunctionVersion:
