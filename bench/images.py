@@ -6,7 +6,6 @@ happens once per digest, at the first CreateFunction), then the first invoke of 
 from __future__ import annotations
 
 import re
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from kindling_server import MEMORY_SIZE, ROLE
 from kit import Progress
-from runtimes import ROOT, _Connection
+from runtimes import ROOT, measure_created
 
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "images")]
 import oci_images  # noqa: E402  (the tests' image builders, found through the path above)
@@ -44,27 +43,13 @@ def _images(work: Path) -> dict[str, tuple[list[bytes], dict]]:
 
 def _measure(client: BaseClient, port: int, label: str, uri: str, count: int, warm: int) -> dict:
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-    names = [f"img-{slug}-{i}" for i in range(count)]
+    names = [f"img-{slug}-{i}" for i in range(count + 1)]
     for name in names:
         client.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri},
                                MemorySize=MEMORY_SIZE, Timeout=30)  # fmt: skip
-    try:
-        connection = _Connection(port)
-        try:
-            cold = [connection.invoke(name) for name in names]
-            warm_ms = [connection.invoke(names[0]) for _ in range(warm)]
-        finally:
-            connection.close()
-    finally:
-        for name in names:
-            client.delete_function(FunctionName=name)
-    return {
-        "cold_p50_ms": round(statistics.median(cold), 2),
-        "cold_max_ms": round(max(cold), 2),
-        "cold_n": len(cold),
-        "warm_p50_ms": round(statistics.median(warm_ms), 3),
-        "warm_n": len(warm_ms),
-    }
+    for name in names:  # an image function is Pending until its image is pulled, as on AWS
+        client.get_waiter("function_active_v2").wait(FunctionName=name)
+    return measure_created(client, port, names, warm)
 
 
 def measure_images(client: BaseClient, port: int, progress: Progress, count: int = 5, warm: int = 200) -> dict:

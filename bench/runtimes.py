@@ -161,15 +161,10 @@ def _available(port: int) -> set[str]:
         conn.close()
 
 
-def _measure_one(client: BaseClient, port: int, label: str, code: bytes, count: int, warm: int) -> dict:
-    """``count`` cold starts ``PAUSE_S`` apart (cold starts come one by one, not back to back), after one
-    that is not counted: the first of a kind since the server started is what seeds its pre-started pool."""
-    runtime, handler, _ = TARGETS[label]
-    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-    names = [f"rt-{slug}-{i}" for i in range(count + 1)]
-    for name in names:
-        client.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
-                               Code={"ZipFile": code}, MemorySize=MEMORY_SIZE, Timeout=30)  # fmt: skip
+def measure_created(client: BaseClient, port: int, names: list[str], warm: int) -> dict:
+    """The functions ``names`` (just created) timed, then deleted: ``len(names) - 1`` cold starts ``PAUSE_S``
+    apart (cold starts come one by one, not back to back) after the first, which is not counted: the first
+    of a kind since the server started is what seeds its pre-started pool; then ``warm`` warm invokes."""
     try:
         connection = _Connection(port)
         try:
@@ -191,6 +186,16 @@ def _measure_one(client: BaseClient, port: int, label: str, code: bytes, count: 
         "warm_p50_ms": round(statistics.median(warm_ms), 3),
         "warm_n": len(warm_ms),
     }
+
+
+def _measure_one(client: BaseClient, port: int, label: str, code: bytes, count: int, warm: int) -> dict:
+    runtime, handler, _ = TARGETS[label]
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    names = [f"rt-{slug}-{i}" for i in range(count + 1)]
+    for name in names:
+        client.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler,
+                               Code={"ZipFile": code}, MemorySize=MEMORY_SIZE, Timeout=30)  # fmt: skip
+    return measure_created(client, port, names, warm)
 
 
 def measure_runtimes(client: BaseClient, port: int, progress: Progress, count: int = 5, warm: int = 200) -> dict:

@@ -70,9 +70,7 @@ class EndpointBridge:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
-        writer.close()
-        up_writer.close()
+        await splice((reader, writer), (up_reader, up_writer))
 
     async def close(self) -> None:
         if self._server is not None:
@@ -92,6 +90,16 @@ class _Datagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.bridge.on_datagram(data)
+
+
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def splice(near: Stream, far: Stream) -> None:
+    """Copies both ways until both ends are done, then closes both."""
+    await asyncio.gather(_copy(near[0], far[1]), _copy(far[0], near[1]))
+    near[1].close()
+    far[1].close()
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -17,7 +17,7 @@ import ipaddress
 import os
 from pathlib import Path
 
-from .bridge import _copy
+from .bridge import splice
 
 EGRESS_SANDBOX_PATH = "/run/kindling/egress.sock"
 HEADER_MAX = 64
@@ -62,9 +62,7 @@ class EgressProxy:
         except (OSError, ValueError, TimeoutError):
             writer.close()
             return
-        await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))
-        writer.close()
-        up_writer.close()
+        await splice((reader, writer), (up_reader, up_writer))
 
     async def close(self) -> None:
         for server in self._servers:
