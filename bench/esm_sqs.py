@@ -2,7 +2,10 @@
 backlog through a no-op function with BatchSize 10. The queue lives in a ``moto_server`` the Kindling server
 reaches with ``--service-endpoint sqs=...`` (the same path as any external SQS).
 
-    .venv/bin/python bench/esm_sqs.py [--samples 100] [--messages 1000]
+    .venv/bin/python bench/esm_sqs.py [--samples 100] [--messages 1000] [--embedded]
+
+``--embedded`` uses the SQS Kindling serves on its own port instead (moto in process, with Kindling's patches
+that keep a send and a count from walking the whole queue).
 
 Targets (issue 13): latency p50 <= 50 ms, p99 <= 200 ms; drain >= 2,000 messages/s. moto's queues cost
 time in proportion to their length on every send and receive, so a large backlog measures moto: the drain is
@@ -152,25 +155,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--embedded", action="store_true", help="the SQS on Kindling's own port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kindling-esm.") as scratch, Path(scratch, "log").open("wb") as log:
         moto_port, port = free_port(), free_port()
-        moto = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
-        moto_url = f"http://127.0.0.1:{moto_port}"
+        kindling_url = f"http://127.0.0.1:{port}"
+        sqs_url, flags, moto = kindling_url, [], None
+        if not args.embedded:
+            sqs_url, flags = (
+                f"http://127.0.0.1:{moto_port}",
+                ["--service-endpoint", f"sqs=http://127.0.0.1:{moto_port}"],
+            )
+            moto = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], stdout=log,
+                                    stderr=subprocess.STDOUT)  # fmt: skip
         server = subprocess.Popen([str(BIN / "kindling"), "server", "--port", str(port), "--data-dir",
-                                   f"{scratch}/data", "--service-endpoint", f"sqs={moto_url}"], stdout=log,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
+                                   f"{scratch}/data", *flags], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            wait_http(moto_url + "/moto-api/", moto)
-            wait_http(f"http://127.0.0.1:{port}/health", server)
-            lam, sqs = client("lambda", f"http://127.0.0.1:{port}"), client("sqs", moto_url)
+            if moto is not None:
+                wait_http(sqs_url + "/moto-api/", moto)
+            wait_http(f"{kindling_url}/health", server)
+            lam, sqs = client("lambda", kindling_url), client("sqs", sqs_url)
             results = {"latency": latency(lam, sqs, args.samples), "drain": drain(lam, sqs, args.messages)}
         finally:
             server.terminate()
-            moto.terminate()
             server.wait(60)
-            moto.wait(10)
+            if moto is not None:
+                moto.terminate()
+                moto.wait(10)
     print(json.dumps(results, indent=2))
 
 
