@@ -107,6 +107,15 @@ class ImageStore:
             for leftover in folder.glob(_TMP + "*"):
                 _discard(leftover)
 
+    def check(self, uri: str) -> None:
+        """``SourceMissing`` unless the registry (or archive) has a manifest for ``uri``: only that is read."""
+        try:
+            ref = parse(uri)
+        except BadReference as bad:
+            raise SourceMissing(str(bad)) from None
+        with contextlib.closing(open_source(ref)) as source:
+            source.manifest(ref.wanted)
+
     def pull(self, uri: str, architecture: str = "x86_64") -> Image:
         """The image ``uri`` names, pulled and unpacked unless its digest is here already (blocking).
         ``SourceMissing``: no such image; ``ImageFailed``: it cannot run (too large, unsafe, unsupported)."""
