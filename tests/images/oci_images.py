@@ -187,15 +187,17 @@ class Registry:
         config: dict,
         claimed_sizes: list[int] | None = None,
         docker: bool = False,
+        architecture: str = "amd64",
     ) -> str:
         """Push an image (in Docker's v2 schema 2 media types with ``docker``); ``claimed_sizes``: what the
-        manifest says the layers weigh (to fake a huge image). Returns the manifest's digest."""
+        manifest says the layers weigh (to fake a huge image); ``architecture``: what its config says.
+        Returns the manifest's digest."""
         media = DOCKER if docker else OCI
         descriptors = []
         for index, layer in enumerate(layers):
             self.push_blob(repository, layer)
             descriptors.append(_descriptor(media["layer"], layer, claimed_sizes[index] if claimed_sizes else None))
-        config_blob = _config_blob(layers, config)
+        config_blob = _config_blob(layers, config, architecture)
         self.push_blob(repository, config_blob)
         manifest = {
             "schemaVersion": 2,
@@ -343,10 +345,10 @@ def python_layer() -> bytes:
     return layer(entries, modes, mtimes)
 
 
-def _config_blob(layers: list[bytes], config: dict) -> bytes:
+def _config_blob(layers: list[bytes], config: dict, architecture: str = "amd64") -> bytes:
     diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest() for layer in layers]
     rootfs = {"type": "layers", "diff_ids": diff_ids}
-    return json.dumps({"architecture": "amd64", "os": "linux", "config": config, "rootfs": rootfs}).encode()
+    return json.dumps({"architecture": architecture, "os": "linux", "config": config, "rootfs": rootfs}).encode()
 
 
 def _descriptor(media: str, data: bytes, size: int | None = None) -> dict:

@@ -503,3 +503,12 @@ def test_an_update_is_in_progress_then_successful_or_failed_and_the_old_image_se
         config["LastUpdateStatusReason"] == "SizeLimitExceeded: Uncompressed container image size exceeds 10 GiB limit"
     )
     assert invoke(lam, name)["version"] == "v2"  # still the last image that could be pulled
+
+
+def test_an_image_for_another_architecture_fails_as_invalid(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    images.registry.push("go-arm", "v1", images.go_layers("v1"), GO_CONFIG, architecture="arm64")
+    name = create(lam, image_function, f"{images.host}/go-arm:v1")
+    assert _failed(lam, name)["StateReason"] == (
+        "The image's architecture (arm64) does not match the function's architecture (x86_64): "
+        "update the function's Architectures or provide an image built for it."
+    )
