@@ -512,3 +512,20 @@ def test_an_image_for_another_architecture_fails_as_invalid(lam, images: Images,
         "The image's architecture (arm64) does not match the function's architecture (x86_64): "
         "update the function's Architectures or provide an image built for it."
     )
+
+
+def test_a_pull_a_stop_interrupted_is_pulled_again_at_the_next_start(images: Images, tmp_path: Path) -> None:
+    images.push_go("go-resume", "v1")
+    data = tmp_path / "data"
+    with held(images) as front:
+        with running(data) as first:
+            uri = f"{front.host}/go-resume:v1"
+            first.client().create_function(
+                FunctionName="resumed", Role=ROLE, PackageType="Image", Code={"ImageUri": uri}
+            )
+        front.release()  # stopped while the image was being pulled
+        with running(data) as second:
+            lam = second.client()
+            assert lam.get_function_configuration(FunctionName="resumed")["State"] in ("Pending", "Active")
+            lam.get_waiter("function_active_v2").wait(FunctionName="resumed")
+            assert invoke(lam, "resumed")["version"] == "v1"

@@ -10,7 +10,10 @@ The image being pulled is kept in the record (``image["Pull"]``), so a restart p
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..errors import InvalidParameterValue, ResourceConflict
 from ..images import Image, ImageFailed, ImageStore, SourceMissing
@@ -18,6 +21,7 @@ from ..models import FunctionVersion
 from .snapstart import CREATING
 
 Pulled = Image | ImageFailed
+T = TypeVar("T")
 PULL = "Pull"  # in a record's ``image``: the ImageUri being pulled, until it is settled
 NOT_FOR_IMAGES = "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image."
 
@@ -72,13 +76,30 @@ async def pull(store: ImageStore, uri: str, architectures: tuple[str, ...]) -> P
     """The image, or why it cannot run (one gone since it was checked is Lambda's ``ImageDeleted``)."""
     architecture = (architectures or ("x86_64",))[0]
     try:
-        return await asyncio.to_thread(store.pull, uri, architecture)
+        return await _in_daemon_thread(store.pull, uri, architecture)
     except SourceMissing as missing:
         failed = ImageFailed(f"The image {uri} cannot be found any more: it was deleted ({missing}).")
         failed.code = "ImageDeleted"
         return failed
     except ImageFailed as failed:
         return failed
+
+
+async def _in_daemon_thread(work: Callable[..., T], *args: Any) -> T:
+    """``work`` on a thread of its own that a stopping server does not wait for (``asyncio.to_thread``'s are
+    joined at exit): an interrupted pull leaves only ``.tmp-`` files, and the next start pulls again."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(*args))
+        except BaseException as error:  # handed to the awaiting task, as to_thread does
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="image-pull", daemon=True).start()
+    return await asyncio.wrap_future(future)
 
 
 def pending(uri: str, image_config: dict[str, Any]) -> dict[str, Any]:
