@@ -409,10 +409,10 @@ def test_an_extension_the_image_carries_in_opt_extensions(lam, images: Images, i
     assert body["files"]["/tmp/extension-started"]  # the runtime starts once the extension has registered
 
 
-def create_held(lam, names: list[str], uri: str) -> str:  # type: ignore[no-untyped-def]
+def create_held(lam, names: list[str], uri: str, **settings: object) -> str:  # type: ignore[no-untyped-def]
     """A function created from a held front: Pending until the front is released."""
     name = f"img-{uuid.uuid4().hex[:8]}"
-    lam.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+    lam.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri}, **settings)
     names.append(name)
     return name
 
@@ -435,7 +435,7 @@ def _error(call, **params: object) -> tuple[str, str]:  # type: ignore[no-untype
 def test_create_is_pending_while_the_image_is_pulled(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
     images.push_go("go-slow", "v1")
     with held(images) as front:
-        name = create_held(lam, image_function, f"{front.host}/go-slow:v1")
+        name = create_held(lam, image_function, f"{front.host}/go-slow:v1", Publish=True)
         config = lam.get_function_configuration(FunctionName=name)
         assert (config["State"], config["LastUpdateStatus"]) == ("Pending", "InProgress")
         assert (config["StateReasonCode"], config["StateReason"]) == ("Creating", "The function is being created.")
@@ -451,6 +451,11 @@ def test_create_is_pending_while_the_image_is_pulled(lam, images: Images, image_
     config = lam.get_function_configuration(FunctionName=name)
     assert (config["State"], config["LastUpdateStatus"]) == ("Active", "Successful") and "StateReason" not in config
     assert invoke(lam, name)["version"] == "v1"
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]  # Publish: once the image is there
+    assert [(v["Version"], v["CodeSha256"]) for v in versions] == [
+        ("$LATEST", config["CodeSha256"]),
+        ("1", config["CodeSha256"]),
+    ]
 
 
 def test_an_image_deleted_before_it_is_pulled_fails_the_function(
@@ -476,7 +481,7 @@ def test_an_image_deleted_before_it_is_pulled_fails_the_function(
 def test_an_update_is_in_progress_then_successful_or_failed_and_the_old_image_serves(
     lam, images: Images, image_function: list[str]
 ) -> None:  # type: ignore[no-untyped-def]
-    images.push_go("go-upd", "v1")
+    first = images.push_go("go-upd", "v1")
     images.push_go("go-upd", "v2")
     layers = images.go_layers("v1")
     images.registry.push("go-upd", "huge", layers, GO_CONFIG, claimed_sizes=[6 << 30, 6 << 30, 1 << 10])
@@ -503,6 +508,12 @@ def test_an_update_is_in_progress_then_successful_or_failed_and_the_old_image_se
         config["LastUpdateStatusReason"] == "SizeLimitExceeded: Uncompressed container image size exceeds 10 GiB limit"
     )
     assert invoke(lam, name)["version"] == "v2"  # still the last image that could be pulled
+    lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-upd:v1", Publish=True)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    version = lam.list_versions_by_function(FunctionName=name)["Versions"][-1]
+    assert (version["Version"], version["CodeSha256"]) == ("1", first.removeprefix("sha256:"))
+    reply = lam.invoke(FunctionName=name, Qualifier="1", Payload=b"{}")
+    assert json.loads(reply["Payload"].read())["version"] == "v1"
 
 
 def test_an_image_for_another_architecture_fails_as_invalid(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]

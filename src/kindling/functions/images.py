@@ -23,6 +23,7 @@ from .snapstart import CREATING
 Pulled = Image | ImageFailed
 T = TypeVar("T")
 PULL = "Pull"  # in a record's ``image``: the ImageUri being pulled, until it is settled
+PUBLISH = "PublishWhenPulled"  # with PULL: the request said ``Publish``, done once the image is there
 NOT_FOR_IMAGES = "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image."
 
 
@@ -102,12 +103,16 @@ async def _in_daemon_thread(work: Callable[..., T], *args: Any) -> T:
     return await asyncio.wrap_future(future)
 
 
-def pending(uri: str, image_config: dict[str, Any]) -> dict[str, Any]:
+def _pull_of(uri: str, publish: bool) -> dict[str, Any]:
+    return {PULL: uri, PUBLISH: True} if publish else {PULL: uri}
+
+
+def pending(uri: str, image_config: dict[str, Any], publish: bool) -> dict[str, Any]:
     """A new image function's fields while its image is pulled: ``Pending``, as on AWS."""
     return {
         "code_sha256_hex": "",
         "code_sha256": "",
-        "image": {"ImageUri": uri, "ImageConfig": image_config, PULL: uri},
+        "image": {"ImageUri": uri, "ImageConfig": image_config, **_pull_of(uri, publish)},
         "state": "Pending",
         "last_update_status": "InProgress",
         "state_reason": CREATING,
@@ -115,10 +120,10 @@ def pending(uri: str, image_config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def updating(record: FunctionVersion, uri: str) -> FunctionVersion:
+def updating(record: FunctionVersion, uri: str, publish: bool) -> FunctionVersion:
     """UpdateFunctionCode's image: pulled in the background, the image before keeps serving meanwhile."""
     return record.replace(
-        image={**record.image, PULL: uri},
+        image={**record.image, **_pull_of(uri, publish)},
         last_update_status="InProgress",
         update_reason=CREATING,
         update_reason_code="Creating",
@@ -133,7 +138,7 @@ def settled(record: FunctionVersion, pulled: Pulled) -> FunctionVersion:
     if record.state == "Pending":
         return record.replace(**record_fields(uri, pulled, image_config), update_reason="", update_reason_code="")
     if isinstance(pulled, ImageFailed):
-        kept = {key: value for key, value in record.image.items() if key != PULL}
+        kept = {key: value for key, value in record.image.items() if key not in (PULL, PUBLISH)}
         return record.replace(
             image=kept, last_update_status="Failed", update_reason=pulled.reason, update_reason_code=pulled.code
         )

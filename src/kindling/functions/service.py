@@ -125,8 +125,11 @@ class FunctionService:
         entry = self._functions.get(name)
         if entry is None or entry.latest.image.get(images.PULL) != uri:
             return
+        publish = entry.latest.image.get(images.PUBLISH)
         record = images.settled(entry.latest, pulled)
         self._replace_latest(entry, record, self.code_dir(record))
+        if publish and record.last_update_status == "Successful":  # as AWS: the version has the new image
+            self.publish(name)
 
     def code_dir(self, record: FunctionVersion) -> Path:
         """What the version runs: its unpacked package, or its image's root file system."""
@@ -335,7 +338,7 @@ class FunctionService:
                 "unzipped_size": stored.unzipped_size,
             }
         else:
-            code = images.pending(image, params.get("ImageConfig") or {})
+            code = images.pending(image, params.get("ImageConfig") or {}, bool(params.get("Publish")))
             code.update(package_type="Image", code_size=0, unzipped_size=0)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
@@ -367,8 +370,8 @@ class FunctionService:
             self.code_gate.attach(name, signing_config)
         self._functions[name] = FunctionEntry(record, code_dir)
         if image is not None:
-            self._start_pull(record)
-        if params.get("Publish"):
+            self._start_pull(record)  # publishes once the image is there, if asked to
+        elif params.get("Publish"):
             self.publish(name)
         return record
 
@@ -414,15 +417,13 @@ class FunctionService:
         if image is None:
             raise InvalidParameterValue("Please provide ImageUri when updating a function with packageType Image.")
         images.check_settled(entry.latest)
-        record = images.updating(entry.latest, image).replace(
+        record = images.updating(entry.latest, image, bool(params.get("Publish"))).replace(
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             architectures=tuple(params.get("Architectures") or entry.latest.architectures),
         )
         updated = self._replace_latest(entry, record, entry.code_dir)
-        self._start_pull(updated)
-        if params.get("Publish"):
-            self.publish(updated.name)
+        self._start_pull(updated)  # publishes once the image is there, if asked to
         return updated
 
     def update_configuration(self, params: dict[str, Any]) -> FunctionVersion:
