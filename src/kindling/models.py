@@ -44,6 +44,8 @@ class FunctionVersion:
     snap_start_optimized: bool = False  # OptimizationStatus On: a version published with ApplyOn set
     state_reason: str = ""  # with state_reason_code: why a version is Pending or Failed
     state_reason_code: str = ""
+    update_reason: str = ""  # with update_reason_code: LastUpdateStatusReason while InProgress or once Failed
+    update_reason_code: str = ""
     # PackageType Image: ImageUri, ResolvedImageUri, ImageConfig (as set), the image's EntryPoint/Cmd/Env/WorkingDir
     image: dict[str, Any] = field(default_factory=dict)
 

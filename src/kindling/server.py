@@ -366,6 +366,7 @@ class Kindling:
 
     async def serve(self) -> None:
         self.invoker.start()
+        self.functions.start_pulls()
         self.provisioned.start()
         await self.events.start()
         await self.services.start()

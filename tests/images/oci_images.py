@@ -187,15 +187,17 @@ class Registry:
         config: dict,
         claimed_sizes: list[int] | None = None,
         docker: bool = False,
+        architecture: str = "amd64",
     ) -> str:
         """Push an image (in Docker's v2 schema 2 media types with ``docker``); ``claimed_sizes``: what the
-        manifest says the layers weigh (to fake a huge image). Returns the manifest's digest."""
+        manifest says the layers weigh (to fake a huge image); ``architecture``: what its config says.
+        Returns the manifest's digest."""
         media = DOCKER if docker else OCI
         descriptors = []
         for index, layer in enumerate(layers):
             self.push_blob(repository, layer)
             descriptors.append(_descriptor(media["layer"], layer, claimed_sizes[index] if claimed_sizes else None))
-        config_blob = _config_blob(layers, config)
+        config_blob = _config_blob(layers, config, architecture)
         self.push_blob(repository, config_blob)
         manifest = {
             "schemaVersion": 2,
@@ -343,10 +345,10 @@ def python_layer() -> bytes:
     return layer(entries, modes, mtimes)
 
 
-def _config_blob(layers: list[bytes], config: dict) -> bytes:
+def _config_blob(layers: list[bytes], config: dict, architecture: str = "amd64") -> bytes:
     diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest() for layer in layers]
     rootfs = {"type": "layers", "diff_ids": diff_ids}
-    return json.dumps({"architecture": "amd64", "os": "linux", "config": config, "rootfs": rootfs}).encode()
+    return json.dumps({"architecture": architecture, "os": "linux", "config": config, "rootfs": rootfs}).encode()
 
 
 def _descriptor(media: str, data: bytes, size: int | None = None) -> dict:
@@ -460,5 +462,59 @@ class TokenGate:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HeldFront:
+    """A registry front that lets the first manifest request through (CreateFunction's check that the image
+    exists) and holds every later request until ``release()``: the pull that follows stays in progress as long
+    as a test needs. ``gone`` makes the held manifests 404, as an image deleted meanwhile."""
+
+    def __init__(self, upstream: Registry) -> None:
+        self.released = threading.Event()
+        self.gone = False
+        self.checked = 0
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                first = "/manifests/" in self.path and front.checked == 0
+                if "/manifests/" in self.path:
+                    front.checked += 1
+                if not first and self.path != "/v2/":
+                    front.released.wait(60)
+                    if front.gone and "/manifests/" in self.path:
+                        return self._send(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}', {})
+                request = urllib.request.Request(
+                    f"http://{upstream.host}{self.path}", headers={"Accept": self.headers.get("Accept", "")}
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as reply:
+                        keys = ("Content-Type", "Docker-Content-Digest")
+                        self._send(reply.status, reply.read(), {k: reply.headers[k] for k in keys if reply.headers[k]})
+                except urllib.error.HTTPError as error:
+                    self._send(error.code, error.read(), {})
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()

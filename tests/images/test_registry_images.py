@@ -7,14 +7,17 @@ import base64
 import contextlib
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 from oci_images import (
     GO_EXTENSION,
+    HeldFront,
     Registry,
     TokenGate,
     docker_archive,
@@ -77,10 +80,21 @@ def image_function(lam) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
             lam.delete_function(FunctionName=name)
 
 
+def settle(lam, name: str) -> dict:  # type: ignore[no-untyped-def]
+    """The function's configuration once its image is pulled (Active or Failed)."""
+    deadline = time.monotonic() + 120
+    while True:
+        config = lam.get_function_configuration(FunctionName=name)
+        if config["LastUpdateStatus"] != "InProgress" or time.monotonic() > deadline:
+            return config
+        time.sleep(0.05)
+
+
 def create(lam, names: list[str], uri: str, **settings: object) -> str:  # type: ignore[no-untyped-def]
     name = f"img-{uuid.uuid4().hex[:8]}"
     lam.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri}, **settings)
     names.append(name)
+    settle(lam, name)
     return name
 
 
@@ -143,8 +157,9 @@ def test_update_function_code_switches_to_the_new_digest(lam, images: Images, im
     second = images.push_go("go-moving", "v2", tag="stable")  # the tag moves to a new digest
     assert second != first
     updated = lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-moving:stable")
-    assert updated["CodeSha256"] == second.removeprefix("sha256:")
+    assert updated["LastUpdateStatus"] == "InProgress"
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert lam.get_function_configuration(FunctionName=name)["CodeSha256"] == second.removeprefix("sha256:")
     assert invoke(lam, name)["version"] == "v2"
     reply = lam.invoke(FunctionName=name, Qualifier=published, Payload=b"{}")  # a version keeps its digest
     assert json.loads(reply["Payload"].read())["version"] == "v1"
@@ -152,6 +167,7 @@ def test_update_function_code_switches_to_the_new_digest(lam, images: Images, im
     assert code["ResolvedImageUri"] == f"{images.host}/go-moving@{second}"
     # pinned by digest: back to the first image
     lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-moving@{first}")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     assert invoke(lam, name)["version"] == "v1"
     lam.delete_function(FunctionName=name)
     with pytest.raises(ClientError) as gone:
@@ -336,6 +352,8 @@ def test_images_outlive_a_restart_and_unused_ones_are_collected(images: Images, 
         lam.create_function(
             FunctionName="dropped", Role=ROLE, PackageType="Image", Code={"ImageUri": f"{images.host}/go-dropped:v1"}
         )
+        settle(lam, "kept")
+        settle(lam, "dropped")
         lam.delete_function(FunctionName="dropped")
     only_here = hashlib.sha256(layer({"only-here": b"x"})).hexdigest()
     assert (data / "images" / "layers" / only_here).is_dir()
@@ -365,6 +383,7 @@ def test_a_private_registry_with_docker_logins_credentials(  # type: ignore[no-u
         with running(tmp_path / "logged-in") as server:
             private = server.client()
             private.create_function(FunctionName="private", Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+            private.get_waiter("function_active_v2").wait(FunctionName="private")
             assert invoke(private, "private")["version"] == "v1"
     finally:
         gate.close()
@@ -388,3 +407,136 @@ def test_an_extension_the_image_carries_in_opt_extensions(lam, images: Images, i
     name = create(lam, image_function, f"{images.host}/with-extension:v1")
     body = invoke(lam, name)
     assert body["files"]["/tmp/extension-started"]  # the runtime starts once the extension has registered
+
+
+def create_held(lam, names: list[str], uri: str, **settings: object) -> str:  # type: ignore[no-untyped-def]
+    """A function created from a held front: Pending until the front is released."""
+    name = f"img-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri}, **settings)
+    names.append(name)
+    return name
+
+
+@contextlib.contextmanager
+def held(images: Images) -> Iterator[HeldFront]:
+    front = HeldFront(images.registry)
+    try:
+        yield front
+    finally:
+        front.close()
+
+
+def _error(call, **params: object) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
+
+
+def test_create_is_pending_while_the_image_is_pulled(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    images.push_go("go-slow", "v1")
+    with held(images) as front:
+        name = create_held(lam, image_function, f"{front.host}/go-slow:v1", Publish=True)
+        config = lam.get_function_configuration(FunctionName=name)
+        assert (config["State"], config["LastUpdateStatus"]) == ("Pending", "InProgress")
+        assert (config["StateReasonCode"], config["StateReason"]) == ("Creating", "The function is being created.")
+        assert _error(lam.invoke, FunctionName=name, Payload=b"{}") == (
+            "ResourceConflictException",
+            "The operation cannot be performed at this time. The function is currently in the following state: Pending",
+        )
+        assert _error(lam.update_function_configuration, FunctionName=name, Timeout=9)[0] == (
+            "ResourceConflictException"
+        )
+        front.release()
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    config = lam.get_function_configuration(FunctionName=name)
+    assert (config["State"], config["LastUpdateStatus"]) == ("Active", "Successful") and "StateReason" not in config
+    assert invoke(lam, name)["version"] == "v1"
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]  # Publish: once the image is there
+    assert [(v["Version"], v["CodeSha256"]) for v in versions] == [
+        ("$LATEST", config["CodeSha256"]),
+        ("1", config["CodeSha256"]),
+    ]
+
+
+def test_an_image_deleted_before_it_is_pulled_fails_the_function(
+    lam, images: Images, image_function: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    images.push_go("go-deleted", "v1")
+    with held(images) as front:
+        name = create_held(lam, image_function, f"{front.host}/go-deleted:v1")
+        front.gone = True  # the tag is gone by the time the pull asks for it
+        front.release()
+        config = settle(lam, name)
+    assert (config["State"], config["StateReasonCode"], config["LastUpdateStatus"]) == (
+        "Failed",
+        "ImageDeleted",
+        "Failed",
+    )
+    assert "cannot be found any more" in config["StateReason"]
+    with pytest.raises(botocore.exceptions.WaiterError):
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    assert _error(lam.invoke, FunctionName=name, Payload=b"{}")[0] == "ResourceConflictException"
+
+
+def test_an_update_is_in_progress_then_successful_or_failed_and_the_old_image_serves(
+    lam, images: Images, image_function: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    first = images.push_go("go-upd", "v1")
+    images.push_go("go-upd", "v2")
+    layers = images.go_layers("v1")
+    images.registry.push("go-upd", "huge", layers, GO_CONFIG, claimed_sizes=[6 << 30, 6 << 30, 1 << 10])
+    name = create(lam, image_function, f"{images.host}/go-upd:v1")
+    with held(images) as front:
+        updated = lam.update_function_code(FunctionName=name, ImageUri=f"{front.host}/go-upd:v2")
+        assert updated["LastUpdateStatus"] == "InProgress"
+        config = lam.get_function_configuration(FunctionName=name)
+        assert (config["State"], config["LastUpdateStatus"]) == ("Active", "InProgress")
+        assert invoke(lam, name)["version"] == "v1"  # the image before keeps serving
+        assert _error(lam.update_function_code, FunctionName=name, ImageUri=f"{images.host}/go-upd:v1")[0] == (
+            "ResourceConflictException"
+        )
+        front.release()
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert invoke(lam, name)["version"] == "v2"
+    lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-upd:huge")
+    with pytest.raises(botocore.exceptions.WaiterError):
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    config = lam.get_function_configuration(FunctionName=name)
+    assert (config["State"], config["LastUpdateStatus"]) == ("Active", "Failed")
+    assert config["LastUpdateStatusReasonCode"] == "InvalidImage"
+    assert (
+        config["LastUpdateStatusReason"] == "SizeLimitExceeded: Uncompressed container image size exceeds 10 GiB limit"
+    )
+    assert invoke(lam, name)["version"] == "v2"  # still the last image that could be pulled
+    lam.update_function_code(FunctionName=name, ImageUri=f"{images.host}/go-upd:v1", Publish=True)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    version = lam.list_versions_by_function(FunctionName=name)["Versions"][-1]
+    assert (version["Version"], version["CodeSha256"]) == ("1", first.removeprefix("sha256:"))
+    reply = lam.invoke(FunctionName=name, Qualifier="1", Payload=b"{}")
+    assert json.loads(reply["Payload"].read())["version"] == "v1"
+
+
+def test_an_image_for_another_architecture_fails_as_invalid(lam, images: Images, image_function: list[str]) -> None:  # type: ignore[no-untyped-def]
+    images.registry.push("go-arm", "v1", images.go_layers("v1"), GO_CONFIG, architecture="arm64")
+    name = create(lam, image_function, f"{images.host}/go-arm:v1")
+    assert _failed(lam, name)["StateReason"] == (
+        "The image's architecture (arm64) does not match the function's architecture (x86_64): "
+        "update the function's Architectures or provide an image built for it."
+    )
+
+
+def test_a_pull_a_stop_interrupted_is_pulled_again_at_the_next_start(images: Images, tmp_path: Path) -> None:
+    images.push_go("go-resume", "v1")
+    data = tmp_path / "data"
+    with held(images) as front:
+        with running(data) as first:
+            uri = f"{front.host}/go-resume:v1"
+            first.client().create_function(
+                FunctionName="resumed", Role=ROLE, PackageType="Image", Code={"ImageUri": uri}
+            )
+        front.release()  # stopped while the image was being pulled
+        with running(data) as second:
+            lam = second.client()
+            assert lam.get_function_configuration(FunctionName="resumed")["State"] in ("Pending", "Active")
+            lam.get_waiter("function_active_v2").wait(FunctionName="resumed")
+            assert invoke(lam, "resumed")["version"] == "v1"

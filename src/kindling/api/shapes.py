@@ -62,6 +62,8 @@ def function_configuration(
     elif state is None and record.state_reason:  # a SnapStart version while or after its snapshot is made
         config.update(StateReason=record.state_reason, StateReasonCode=record.state_reason_code)
         config.update(LastUpdateStatusReason=record.state_reason, LastUpdateStatusReasonCode=record.state_reason_code)
+    if state is None and record.update_reason:  # an image function's update, being pulled or failed
+        config.update(LastUpdateStatusReason=record.update_reason, LastUpdateStatusReasonCode=record.update_reason_code)
     if update_status == "InProgress":
         config.update(
             LastUpdateStatus="InProgress",

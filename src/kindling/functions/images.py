@@ -1,20 +1,29 @@
 """``PackageType: Image`` functions: the API's rules for them, and the pull that makes an ``ImageUri`` an image.
 
-The pull (``images.ImageStore``, blocking) runs on a worker thread before the function service records
-anything: an image that cannot be found is refused (``InvalidParameterValueException``) and nothing changes;
-one that is found but cannot run (over 10 GiB unpacked, an unsafe layer) makes a function that is ``Failed``
-with Lambda's ``InvalidImage`` reason, as on AWS."""
+As on AWS, an image that cannot be found is refused at once (``InvalidParameterValueException``, nothing
+changes), after only its manifest was asked for; the pull itself (``images.ImageStore``, blocking) runs in
+the background afterwards. Meanwhile a new function is ``Pending`` (``Creating``) and an updated one keeps
+its image, ``LastUpdateStatus: InProgress``; then ``Active``/``Successful``, or ``Failed`` with Lambda's
+reason (``InvalidImage``: over 10 GiB unpacked, an unsafe layer; ``ImageDeleted``: gone since the check).
+The image being pulled is kept in the record (``image["Pull"]``), so a restart pulls it again."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from ..errors import InvalidParameterValue
+from ..errors import InvalidParameterValue, ResourceConflict
 from ..images import Image, ImageFailed, ImageStore, SourceMissing
 from ..models import FunctionVersion
+from .snapstart import CREATING
 
 Pulled = Image | ImageFailed
+T = TypeVar("T")
+PULL = "Pull"  # in a record's ``image``: the ImageUri being pulled, until it is settled
+PUBLISH = "PublishWhenPulled"  # with PULL: the request said ``Publish``, done once the image is there
 NOT_FOR_IMAGES = "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image."
 
 
@@ -50,21 +59,107 @@ def check_update(record: FunctionVersion, params: dict[str, Any]) -> None:
         raise InvalidParameterValue("Please don't provide ImageConfig when the intended function PackageType is Zip.")
 
 
-async def pull(store: ImageStore | None, uri: str, architectures: list[str] | None) -> Pulled:
-    """The image, or why it cannot run; refused outright when it cannot be found."""
+async def check_source(store: ImageStore | None, uri: str) -> None:
+    """Refused when the image cannot be found; nothing is pulled yet."""
     if store is None:
         raise InvalidParameterValue(
             "Container images run in the namespaces sandbox only: start the server as root on Linux."
         )
-    architecture = (architectures or ["x86_64"])[0]
     try:
-        return await asyncio.to_thread(store.pull, uri, architecture)
+        await asyncio.to_thread(store.check, uri)
     except SourceMissing as missing:
         raise InvalidParameterValue(
             f"Source image {uri} does not exist. Provide a valid source image. ({missing})"
         ) from None
+
+
+async def pull(store: ImageStore, uri: str, architectures: tuple[str, ...]) -> Pulled:
+    """The image, or why it cannot run (one gone since it was checked is Lambda's ``ImageDeleted``)."""
+    architecture = (architectures or ("x86_64",))[0]
+    try:
+        return await _in_daemon_thread(store.pull, uri, architecture)
+    except SourceMissing as missing:
+        failed = ImageFailed(f"The image {uri} cannot be found any more: it was deleted ({missing}).")
+        failed.code = "ImageDeleted"
+        return failed
     except ImageFailed as failed:
         return failed
+
+
+async def _in_daemon_thread(work: Callable[..., T], *args: Any) -> T:
+    """``work`` on a thread of its own that a stopping server does not wait for (``asyncio.to_thread``'s are
+    joined at exit): an interrupted pull leaves only ``.tmp-`` files, and the next start pulls again."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(*args))
+        except BaseException as error:  # handed to the awaiting task, as to_thread does
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="image-pull", daemon=True).start()
+    return await asyncio.wrap_future(future)
+
+
+def _pull_of(uri: str, publish: bool) -> dict[str, Any]:
+    return {PULL: uri, PUBLISH: True} if publish else {PULL: uri}
+
+
+def pending(uri: str, image_config: dict[str, Any], publish: bool) -> dict[str, Any]:
+    """A new image function's fields while its image is pulled: ``Pending``, as on AWS."""
+    return {
+        "code_sha256_hex": "",
+        "code_sha256": "",
+        "image": {"ImageUri": uri, "ImageConfig": image_config, **_pull_of(uri, publish)},
+        "state": "Pending",
+        "last_update_status": "InProgress",
+        "state_reason": CREATING,
+        "state_reason_code": "Creating",
+    }
+
+
+def updating(record: FunctionVersion, uri: str, publish: bool) -> FunctionVersion:
+    """UpdateFunctionCode's image: pulled in the background, the image before keeps serving meanwhile."""
+    return record.replace(
+        image={**record.image, **_pull_of(uri, publish)},
+        last_update_status="InProgress",
+        update_reason=CREATING,
+        update_reason_code="Creating",
+    )
+
+
+def settled(record: FunctionVersion, pulled: Pulled) -> FunctionVersion:
+    """The record once its pull is over: a ``Pending`` function becomes Active or Failed; an update
+    Successful (the new image runs) or Failed (the image before still does)."""
+    uri = record.image[PULL]
+    image_config = record.image.get("ImageConfig") or {}
+    if record.state == "Pending":
+        return record.replace(**record_fields(uri, pulled, image_config), update_reason="", update_reason_code="")
+    if isinstance(pulled, ImageFailed):
+        kept = {key: value for key, value in record.image.items() if key not in (PULL, PUBLISH)}
+        return record.replace(
+            image=kept, last_update_status="Failed", update_reason=pulled.reason, update_reason_code=pulled.code
+        )
+    return record.replace(**record_fields(uri, pulled, image_config), update_reason="", update_reason_code="")
+
+
+def check_invocable(record: FunctionVersion) -> None:
+    """A function whose image is not there yet does not run (an update's pull leaves the old image running)."""
+    if record.package_type == "Image" and record.state == "Pending":
+        raise ResourceConflict(
+            "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+        )
+
+
+def check_settled(record: FunctionVersion) -> None:
+    """What changes a function waits until its image is pulled (AWS's answers while Pending or InProgress)."""
+    check_invocable(record)
+    if PULL in record.image:
+        raise ResourceConflict(
+            f"The operation cannot be performed at this time. An update is in progress for resource: {record.arn}"
+        )
 
 
 def record_fields(uri: str, pulled: Pulled, image_config: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the durable copy), so an invoke never touches the database.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import Callable
@@ -81,6 +82,7 @@ class FunctionService:
         self.code_gate: CodeGate | None = None
         self.images = images  # given where container images can run (the namespaces sandbox)
         self.keys = EnvironmentKeys(None, store.sealer)  # KMSKeyArn; server.py gives it the KMS on the port
+        self._pulls: set[asyncio.Task[None]] = set()  # the images being pulled in the background
         records = store.all_versions()
         for record in records:
             if record.version == "$LATEST":
@@ -103,6 +105,33 @@ class FunctionService:
         for record in records:  # templates are made again at start; invokes wait for them meanwhile
             if record.snap_start_optimized and record.state != "Failed":
                 invoker.snapshots.prepare(record, self.tree(record.code_sha256_hex))
+
+    def start_pulls(self) -> None:
+        """Pull again what a stop interrupted (called once the event loop runs)."""
+        for entry in self._functions.values():
+            if images.PULL in entry.latest.image:
+                self._start_pull(entry.latest)
+
+    def _start_pull(self, record: FunctionVersion) -> None:
+        task = asyncio.get_running_loop().create_task(self._pull(record.name, record.image[images.PULL]))
+        self._pulls.add(task)
+        task.add_done_callback(self._pulls.discard)
+
+    async def _pull(self, name: str, uri: str) -> None:
+        """Pull, then settle the function's state (unless it was deleted or changed its mind meanwhile)."""
+        architectures = self._functions[name].latest.architectures
+        if self.images is None:  # restarted without the namespaces sandbox
+            pulled: images.Pulled = images.ImageFailed("Container images run in the namespaces sandbox only.")
+        else:
+            pulled = await images.pull(self.images, uri, architectures)
+        entry = self._functions.get(name)
+        if entry is None or entry.latest.image.get(images.PULL) != uri:
+            return
+        publish = entry.latest.image.get(images.PUBLISH)
+        record = images.settled(entry.latest, pulled)
+        self._replace_latest(entry, record, self.code_dir(record))
+        if publish and record.last_update_status == "Successful":  # as AWS: the version has the new image
+            self.publish(name)
 
     def code_dir(self, record: FunctionVersion) -> Path:
         """What the version runs: its unpacked package, or its image's root file system."""
@@ -193,6 +222,7 @@ class FunctionService:
                 if random.random() < weight:
                     version = extra
         record = entry.latest if version == "$LATEST" else entry.versions[version]
+        images.check_invocable(record)
         snapstart.check_invocable(record)
         self.keys.check(record.kms_key_arn)  # a disabled or deleted key: the invocation fails, as on Lambda
         invoked = self.arn(record.name, resolved) if resolved != "$LATEST" or qualifier else record.arn
@@ -258,8 +288,8 @@ class FunctionService:
             self.code_gate.check(function, signing_config, data)
         return ref
 
-    async def image_for(self, params: dict[str, Any], current: FunctionVersion | None = None) -> images.Pulled | None:
-        """The image CreateFunction (or, for ``current``, UpdateFunctionCode) names, pulled; None for a zip."""
+    async def image_for(self, params: dict[str, Any], current: FunctionVersion | None = None) -> str | None:
+        """The image CreateFunction (or, for ``current``, UpdateFunctionCode) names, once found; None for a zip."""
         if current is None:
             images.check_create(params)
             uri = (params.get("Code") or {}).get("ImageUri")
@@ -269,6 +299,8 @@ class FunctionService:
         else:
             images.check_update(current, params)
             uri = params.get("ImageUri") if current.package_type == "Image" else None
+            if uri:
+                images.check_settled(current)
         if not uri or (current is None and not images.is_image(params)):
             return None
         if LAUNCHER not in self.runtimes:
@@ -277,12 +309,10 @@ class FunctionService:
             raise InvalidParameterValue(
                 "Container images talk to the Runtime API over loopback, which --no-network and --egress take away."
             )
-        architectures = params.get("Architectures") or (list(current.architectures) if current else None)
-        return await images.pull(self.images, uri, architectures)
+        await images.check_source(self.images, uri)
+        return str(uri)
 
-    def create(
-        self, params: dict[str, Any], from_s3: bool = False, image: images.Pulled | None = None
-    ) -> FunctionVersion:
+    def create(self, params: dict[str, Any], from_s3: bool = False, image: str | None = None) -> FunctionVersion:
         ref = parse_function(params["FunctionName"], self.config.region)  # a name, or a full or partial ARN
         name = ref.name
         if ref.qualifier or len(name) > 64:
@@ -315,8 +345,8 @@ class FunctionService:
                 "unzipped_size": stored.unzipped_size,
             }
         else:
-            code = images.record_fields(params["Code"]["ImageUri"], image, params.get("ImageConfig") or {})
-            code.update(package_type="Image", code_size=0, unzipped_size=code.get("unzipped_size", 0))
+            code = images.pending(image, params.get("ImageConfig") or {}, bool(params.get("Publish")))
+            code.update(package_type="Image", code_size=0, unzipped_size=0)
         now = timestamp()
         logging_config = limits.logging_settings(params.get("LoggingConfig") or {}, None)
         record = FunctionVersion(
@@ -347,7 +377,9 @@ class FunctionService:
         if signing_config and self.code_gate is not None:
             self.code_gate.attach(name, signing_config)
         self._functions[name] = FunctionEntry(record, code_dir)
-        if params.get("Publish"):
+        if image is not None:
+            self._start_pull(record)  # publishes once the image is there, if asked to
+        elif params.get("Publish"):
             self.publish(name)
         return record
 
@@ -364,9 +396,7 @@ class FunctionService:
         self.invoker.retire(record.name, "$LATEST")
         return record
 
-    def update_code(
-        self, params: dict[str, Any], from_s3: bool = False, image: images.Pulled | None = None
-    ) -> FunctionVersion:
+    def update_code(self, params: dict[str, Any], from_s3: bool = False, image: str | None = None) -> FunctionVersion:
         entry = self.resolve(params["FunctionName"])
         self._check_revision(entry, params.get("RevisionId"))
         if entry.latest.package_type == "Image":
@@ -390,24 +420,18 @@ class FunctionService:
             self.publish(updated.name)
         return updated
 
-    def _update_image(
-        self, entry: FunctionEntry, params: dict[str, Any], image: images.Pulled | None
-    ) -> FunctionVersion:
+    def _update_image(self, entry: FunctionEntry, params: dict[str, Any], image: str | None) -> FunctionVersion:
         images.check_update(entry.latest, params)
         if image is None:
             raise InvalidParameterValue("Please provide ImageUri when updating a function with packageType Image.")
-        if isinstance(image, images.ImageFailed):  # the function keeps the image it has
-            raise InvalidParameterValue(f"{image.code}: {image.reason}")
-        fields = images.record_fields(params["ImageUri"], image, entry.latest.image.get("ImageConfig") or {})
-        record = entry.latest.replace(
-            **fields,
+        images.check_settled(entry.latest)
+        record = images.updating(entry.latest, image, bool(params.get("Publish"))).replace(
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             architectures=tuple(params.get("Architectures") or entry.latest.architectures),
         )
-        updated = self._replace_latest(entry, record, self.code_dir(record))
-        if params.get("Publish"):
-            self.publish(updated.name)
+        updated = self._replace_latest(entry, record, entry.code_dir)
+        self._start_pull(updated)  # publishes once the image is there, if asked to
         return updated
 
     def update_configuration(self, params: dict[str, Any]) -> FunctionVersion:
@@ -415,6 +439,7 @@ class FunctionService:
         self._check_revision(entry, params.get("RevisionId"))
         current = entry.latest
         images.check_update(current, params)
+        images.check_settled(current)
         if "Runtime" in params:
             self._runtime(params["Runtime"], current.name)
         merged = {
@@ -484,6 +509,7 @@ class FunctionService:
         entry = self.resolve(name_or_arn)
         latest = entry.latest
         self._check_revision(entry, revision_id)
+        images.check_settled(latest)
         if code_sha256 and code_sha256 != latest.code_sha256:
             raise InvalidParameterValue(
                 f"CodeSha256 ({code_sha256}) is different from current CodeSha256 in $LATEST "
@@ -561,6 +587,8 @@ _VOLATILE = {
     "snap_start_optimized",
     "state_reason",
     "state_reason_code",
+    "update_reason",
+    "update_reason_code",
 }
 
 

@@ -59,6 +59,7 @@ class Image:
     env: tuple[str, ...] = ()  # ``NAME=value``, as the image config lists them
     workdir: str = ""
     size: int = 0  # bytes of its files, unpacked
+    architecture: str = ""  # what its config says (``amd64``, ``arm64``), when it says
 
 
 class _Checked:
@@ -77,6 +78,15 @@ class _Checked:
             pass
         if "sha256:" + self.hash.hexdigest() != self.digest:
             raise ImageFailed(f"DigestMismatch: the blob {self.digest} does not have that digest")
+
+
+def _check_platform(image: str, wanted: str, architecture: str) -> None:
+    """A single-platform image made for another architecture than the function's cannot run it."""
+    if image and wanted and image != wanted:
+        raise ImageFailed(
+            f"The image's architecture ({image}) does not match the function's architecture ({architecture}): "
+            "update the function's Architectures or provide an image built for it."
+        )
 
 
 def _replace(tmp: Path, final: Path) -> None:
@@ -107,6 +117,15 @@ class ImageStore:
             for leftover in folder.glob(_TMP + "*"):
                 _discard(leftover)
 
+    def check(self, uri: str) -> None:
+        """``SourceMissing`` unless the registry (or archive) has a manifest for ``uri``: only that is read."""
+        try:
+            ref = parse(uri)
+        except BadReference as bad:
+            raise SourceMissing(str(bad)) from None
+        with contextlib.closing(open_source(ref)) as source:
+            source.manifest(ref.wanted)
+
     def pull(self, uri: str, architecture: str = "x86_64") -> Image:
         """The image ``uri`` names, pulled and unpacked unless its digest is here already (blocking).
         ``SourceMissing``: no such image; ``ImageFailed``: it cannot run (too large, unsafe, unsupported)."""
@@ -126,16 +145,19 @@ class ImageStore:
         data, media, digest = source.manifest(ref.wanted)
         if ref.digest and media not in INDEXES and digest != ref.digest:
             raise SourceMissing(f"the registry sent a manifest whose digest is {digest}")
+        platform = _PLATFORMS.get(architecture, architecture)
         if media in INDEXES:
+            platform = ""  # the index's entry was chosen for the platform already
             digest = self._platform(data, architecture)
             data, media, got = source.manifest(digest)
             if got != digest:
                 raise SourceMissing(f"the registry sent a manifest whose digest is {got}")
         known = self.image(digest, ref.resolved(digest))
         if known is not None:
+            _check_platform(known.architecture, platform, architecture)
             return known
         manifest = json.loads(data)
-        return self._unpack(source, manifest, digest, ref.resolved(digest))
+        return self._unpack(source, manifest, digest, ref.resolved(digest), (platform, architecture))
 
     def image(self, digest: str, resolved_uri: str = "") -> Image | None:
         """An image pulled before, by its manifest digest."""
@@ -154,6 +176,7 @@ class ImageStore:
             tuple(config.get("Env") or ()),
             config.get("WorkingDir") or "",
             record["size"],
+            record.get("architecture") or "",
         )
 
     def collect(self, keep: set[str]) -> None:
@@ -191,7 +214,9 @@ class ImageStore:
                 return _checked_digest(entry.get("digest"))
         raise ImageFailed(f"UnsupportedPlatform: the image has no linux/{wanted} manifest")
 
-    def _unpack(self, source: Source, manifest: dict[str, Any], digest: str, resolved: str) -> Image:
+    def _unpack(
+        self, source: Source, manifest: dict[str, Any], digest: str, resolved: str, platform: tuple[str, str]
+    ) -> Image:
         layers = manifest.get("layers") or []
         if sum(int(layer.get("size", 0)) for layer in layers) > IMAGE_MAX:  # compressed already over: no download
             raise ImageFailed(SIZE_EXCEEDED)
@@ -203,6 +228,7 @@ class ImageStore:
             checked = _Checked(stream, config_digest)
             config = json.loads(checked.read())
             checked.finish()
+        _check_platform(str(config.get("architecture") or ""), *platform)  # before any layer is downloaded
         names = [_checked_digest(layer.get("digest")) for layer in layers]
         size = 0
         for name in names:
@@ -225,6 +251,7 @@ class ImageStore:
             "root": root_key,
             "layers": names,
             "size": size,
+            "architecture": config.get("architecture") or "",
             "config": run,
         }
         tmp_file = self._images / f"{_TMP}{digest.split(':')[-1]}"
