@@ -63,6 +63,7 @@ from .ids import request_id
 from .images import ImageStore
 from .invoke.credentials import FunctionCredentials
 from .invoke.invoker import Invoker
+from .invoke.role_keys import RoleKeys
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
@@ -212,6 +213,9 @@ class Kindling:
         self.directory = Directory(config.account_id)  # the IAM API's users and roles, and role sessions
         self.identities = Identities(self.database, config.account_id, root_key, root_secret, self.directory)
         self.invoker.credentials = FunctionCredentials(self.directory)
+        if config.auth == "iam":  # mappings and async destinations act as the function's role, as on AWS
+            acting = RoleKeys(config.platform_keys, self.directory, self.invoker.credentials)
+            self.pollers.role_keys = self.events.destinations.sqs.role_keys = acting
         self.trail = AuditTrail(
             data, config.audit_retention_days
         )  # a database of its own: the functions' data and the trail part ways

@@ -4,6 +4,8 @@ A Lambda destination becomes a new event stored in the same transaction that ret
 event, so it can be neither lost nor doubled by a crash. An SQS queue (destinations and dead-letter
 queues alike) is reached through its API at the endpoint in ``KINDLING_SQS_ENDPOINT``, with botocore in
 a worker thread so the event loop never waits on the network; a failed send is retried by the queue.
+Records are sent as the function's execution role (``RoleKeys``; the platform's keys in ``open`` mode): a
+role that may not ``sqs:SendMessage`` to the queue gets its record refused, and it is dropped at once.
 """
 
 from __future__ import annotations
@@ -14,67 +16,71 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..invoke.role_keys import RoleKeys
 from .config import destination_kind, lambda_destination
 from .event import Delivery, QueuedEvent
 
+_REFUSED = ("AccessDenied", "AccessDeniedException")
+
 
 class DeliveryError(Exception):
-    """A record could not be sent; the queue tries again later."""
+    """A record could not be sent; the queue tries again later unless it was refused."""
+
+    def __init__(self, message: str, again: bool = True) -> None:
+        super().__init__(message)
+        self.again = again
 
 
 class SqsSender:
     def __init__(self, endpoint: str, keys: tuple[str, str]) -> None:
         self.endpoint = endpoint
-        self.keys = keys
-        self._session = botocore.session.get_session()
+        self.role_keys = RoleKeys(keys)  # the functions' roles under --auth iam, set by the server
         self._lock = threading.Lock()  # creating clients is not thread-safe, using them is
-        self._clients: dict[str, BaseClient] = {}
+        self._clients: dict[tuple[str, str | None], BaseClient] = {}
         self._urls: dict[str, str] = {}
 
-    def _client(self, region: str) -> BaseClient:
+    def _client(self, region: str, role: str | None) -> BaseClient:
         with self._lock:
-            client = self._clients.get(region)
+            client = self._clients.get((region, role))
             if client is None:
-                client = self._clients[region] = self._session.create_client(
+                client = self._clients[(region, role)] = self.role_keys.session(role).create_client(
                     "sqs",
                     region_name=region,
                     endpoint_url=self.endpoint,
-                    aws_access_key_id=self.keys[0],
-                    aws_secret_access_key=self.keys[1],
                     config=BotoConfig(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=10),
                 )
             return client
 
-    async def send(self, arn: str, body: str, attributes: dict[str, dict[str, str]]) -> None:
-        await asyncio.to_thread(self._send, arn, body, attributes)
+    async def send(self, arn: str, body: str, attributes: dict[str, dict[str, str]], role: str | None = None) -> None:
+        await asyncio.to_thread(self._send, arn, body, attributes, role)
 
-    def _send(self, arn: str, body: str, attributes: dict[str, dict[str, str]]) -> None:
+    def _send(self, arn: str, body: str, attributes: dict[str, dict[str, str]], role: str | None) -> None:
         if not self.endpoint:
             raise DeliveryError(f"no SQS endpoint is configured for {arn} (set KINDLING_SQS_ENDPOINT)")
         parts = arn.split(":")
         if len(parts) != 6 or not parts[5]:
             raise DeliveryError(f"{arn} is not an SQS queue ARN")
         region, account, name = parts[3] or "us-east-1", parts[4], parts[5]
-        client = self._client(region)
+        client = self._client(region, role)
         try:
             url = self._urls.get(arn)
-            if url is None:
+            if url is None:  # looked up as the platform: a role needs only sqs:SendMessage, as on AWS
                 lookup: dict[str, Any] = {"QueueName": name}
                 if account:
                     lookup["QueueOwnerAWSAccountId"] = account
-                url = self._urls[arn] = client.get_queue_url(**lookup)["QueueUrl"]
+                url = self._urls[arn] = self._client(region, None).get_queue_url(**lookup)["QueueUrl"]
             message: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
             if attributes:
                 message["MessageAttributes"] = attributes
             client.send_message(**message)
         except (BotoCoreError, ClientError) as error:
             self._urls.pop(arn, None)
-            raise DeliveryError(f"sending to {arn} failed: {error}") from None
+            refused = isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _REFUSED
+            raise DeliveryError(f"sending to {arn} failed: {error}", again=not refused) from None
 
 
 class Destinations:
@@ -85,25 +91,25 @@ class Destinations:
         self.function_exists = function_exists
 
     async def send_remote(
-        self, deliveries: list[Delivery]
+        self, deliveries: list[Delivery], role: str | None = None
     ) -> tuple[list[Delivery], list[tuple[Delivery, str]], list[tuple[Delivery, str]]]:
-        """Send every non-Lambda delivery; returns (sent, [(to retry, why)], [(undeliverable, why)])."""
+        """Send every non-Lambda delivery as ``role``; returns (sent, [(to retry, why)], [(undeliverable, why)])."""
         remote = [d for d in deliveries if lambda_destination(d.arn) is None]
-        results = await asyncio.gather(*(self._send(d) for d in remote))
+        results = await asyncio.gather(*(self._send(d, role) for d in remote))
         sent = [d for d, (why, _) in zip(remote, results, strict=True) if why is None]
         failed = [(d, why) for d, (why, again) in zip(remote, results, strict=True) if why is not None and again]
         lost = [(d, why) for d, (why, again) in zip(remote, results, strict=True) if why is not None and not again]
         return sent, failed, lost
 
-    async def _send(self, delivery: Delivery) -> tuple[str | None, bool]:
+    async def _send(self, delivery: Delivery, role: str | None) -> tuple[str | None, bool]:
         """(why it failed or None, whether trying again can help)."""
         service, _ = destination_kind(delivery.arn)
         if service != "sqs":
             return f"{service or 'unknown'} targets are not supported ({delivery.arn})", False
         try:
-            await self.sqs.send(delivery.arn, delivery.body, delivery.attributes)
+            await self.sqs.send(delivery.arn, delivery.body, delivery.attributes, role)
         except DeliveryError as error:
-            return str(error), True
+            return str(error), error.again
         return None, False
 
     def follow_ups(
