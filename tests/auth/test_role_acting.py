@@ -167,3 +167,33 @@ def test_an_explicit_deny_in_a_queue_policy_beats_an_identity_allow(server: Serv
     assert "explicit deny in a resource-based policy" in caught.value.response["Error"]["Message"]
     assert code_of(lambda: writer.send_message(QueueUrl=open_url, MessageBody="elsewhere")) == "ok"
     assert code_of(lambda: writer.get_queue_attributes(QueueUrl=guarded)) == "ok"  # only SendMessage is denied
+
+
+def received(server: Server, name: str) -> int:
+    return int(counters(server, name)["EventsReceived"])
+
+
+def test_sns_and_eventbridge_invoke_only_as_the_function_policy_allows(server: Server) -> None:
+    lam, sns, events = server.client(), server.client("sns"), server.client("events")
+    create_function(server, "listener", "def handler(e, c):\n    return 1\n", role(server, "plain", None))
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:listener"
+    topic, other = (sns.create_topic(Name=name)["TopicArn"] for name in ("news", "other-news"))
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function)
+    rule = events.put_rule(Name="every-order", EventPattern=json.dumps({"source": ["shop"]}))["RuleArn"]
+    events.put_targets(Rule="every-order", Targets=[{"Id": "1", "Arn": function}])
+
+    def publish_both() -> None:
+        sns.publish(TopicArn=topic, Message="hello")
+        events.put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": "{}"}])
+
+    publish_both()  # no permission at all: nothing is delivered
+    lam.add_permission(FunctionName="listener", StatementId="other", Action="lambda:InvokeFunction",
+                       Principal="sns.amazonaws.com", SourceArn=other)  # another topic's permission  # fmt: skip
+    publish_both()
+    for statement, principal, source in (("sns", "sns.amazonaws.com", topic), ("rule", "events.amazonaws.com", rule)):
+        lam.add_permission(FunctionName="listener", StatementId=statement, Action="lambda:InvokeFunction",
+                           Principal=principal, SourceArn=source)  # fmt: skip
+    publish_both()  # now both are allowed: exactly these two arrive
+    wait_for(lambda: received(server, "listener") >= 2, what="the permitted deliveries")
+    time.sleep(0.5)
+    assert received(server, "listener") == 2

@@ -79,7 +79,9 @@ class AwsServices:
 
             self.engine = Engine(self.config.account_id, f"{self.config.host}:{self.config.port}")
             moto_patches.on_message = self._message_arrived
-            self.targets = lambda_targets.Targets(self.deliveries or _NoFunctions(), self.config.account_id)
+            self.targets = lambda_targets.Targets(
+                self.deliveries or _NoFunctions(), self.config.account_id, enforce=self.config.auth == "iam"
+            )
             lambda_targets.apply(self.targets)
         return self.engine
 
