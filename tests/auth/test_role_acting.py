@@ -197,3 +197,11 @@ def test_sns_and_eventbridge_invoke_only_as_the_function_policy_allows(server: S
     wait_for(lambda: received(server, "listener") >= 2, what="the permitted deliveries")
     time.sleep(0.5)
     assert received(server, "listener") == 2
+    # the refused ones, as the services count them: twice each (no permission, then another topic's)
+    cloudwatch, now = server.client("cloudwatch"), time.time()
+    for namespace, metric, dimension in (("AWS/Events", "FailedInvocations", ("RuleName", "every-order")),
+                                         ("AWS/SNS", "NumberOfNotificationsFailed", ("TopicName", "news"))):  # fmt: skip
+        points = cloudwatch.get_metric_statistics(Namespace=namespace, MetricName=metric, Statistics=["Sum"],
+                                                  Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
+                                                  StartTime=now - 600, EndTime=now + 60, Period=60)["Datapoints"]  # fmt: skip
+        assert sum(point["Sum"] for point in points) == 2, (metric, points)

@@ -168,6 +168,8 @@ class AwsServices:
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
+            while self.targets is not None and self.targets.refused and self.deliveries is not None:
+                self.deliveries.refused(*self.targets.refused.popleft())
             if service == "events" and self.schedules is not None:
                 self.schedules.changed()
             if wait:
