@@ -205,3 +205,27 @@ def test_sns_and_eventbridge_invoke_only_as_the_function_policy_allows(server: S
                                                   Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
                                                   StartTime=now - 600, EndTime=now + 60, Period=60)["Datapoints"]  # fmt: skip
         assert sum(point["Sum"] for point in points) == 2, (metric, points)
+
+
+READER = """
+import boto3
+def handler(event, context):
+    try:
+        return boto3.client("s3").get_object(Bucket=event["bucket"], Key="k")["Body"].read().decode()
+    except Exception as error:
+        return error.response["Error"]["Code"]
+"""
+
+
+def test_a_bucket_policy_that_names_a_role_lets_its_function_read(server: Server) -> None:
+    s3, lam = server.client("s3"), server.client()
+    for bucket in ("for-the-role", "not-for-it"):
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"in " + bucket.encode())
+    s3.put_bucket_policy(Bucket="for-the-role", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ROLES + "no-s3"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::for-the-role/*"}]}))  # fmt: skip
+    create_function(server, "bucket-reader", READER, role(server, "no-s3", policy(["logs:*"], "*")))
+    for bucket, expected in (("for-the-role", '"in for-the-role"'), ("not-for-it", '"AccessDenied"')):
+        reply = lam.invoke(FunctionName="bucket-reader", Payload=json.dumps({"bucket": bucket}).encode())
+        assert reply["Payload"].read().decode() == expected
