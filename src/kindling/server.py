@@ -187,6 +187,7 @@ class Kindling:
         if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
             settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
+        self.events.destinations.sqs.sns_endpoint = config.endpoint_for("sns")
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.events.metrics = self.metrics.recorder
         self.metrics.act_with(self._alarm_action)

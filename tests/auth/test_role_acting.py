@@ -120,6 +120,27 @@ def test_on_failure_records_are_sent_as_the_function_role(server: Server) -> Non
     assert counters(server, "may-send")["DeliveryFailures"] == {}
 
 
+def test_on_failure_records_to_a_topic_are_published_as_the_function_role(server: Server) -> None:
+    sqs, sns, lam = server.client("sqs"), server.client("sns"), server.client()
+    url = sqs.create_queue(QueueName="via-topic")["QueueUrl"]
+    topic = sns.create_topic(Name="failure-topic")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=QUEUES + "via-topic")
+    create_function(server, "may-publish", FAILING, role(server, "publisher", policy(["sns:Publish"], topic)))
+    create_function(server, "may-not-publish", FAILING, role(server, "silent", policy(["sqs:*"], "*")))
+    for name in ("may-publish", "may-not-publish"):
+        lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnFailure": {"Destination": topic}})  # fmt: skip
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"from": "%s"}' % name.encode())
+
+    failed = wait_for(lambda: (c := counters(server, "may-not-publish"))["DeliveryFailures"] and c, what="a refusal")
+    assert failed["DeliveryFailures"] == {"OnFailure": 1}
+    messages = wait_for(lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"),
+                        what="the published record")  # fmt: skip
+    records = [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+    assert [record["requestPayload"]["from"] for record in records] == ["may-publish"]
+    assert counters(server, "may-publish")["Delivered"] == {"OnFailure": 1}
+
+
 def user(server: Server, name: str, permissions: str | None = None) -> tuple[str, str]:
     iam = server.client("iam")
     iam.create_user(UserName=name)

@@ -2,8 +2,9 @@
 
 A Lambda destination becomes a new event stored in the same transaction that retires the source
 event, so it can be neither lost nor doubled by a crash. An SQS queue (destinations and dead-letter
-queues alike) is reached through its API at the endpoint in ``KINDLING_SQS_ENDPOINT``, with botocore in
-a worker thread so the event loop never waits on the network; a failed send is retried by the queue.
+queues alike) is reached through its API at the endpoint in ``KINDLING_SQS_ENDPOINT`` (an SNS topic at
+SNS's), with botocore in a worker thread so the event loop never waits on the network; a failed send is
+retried by the queue.
 Records are sent as the function's execution role (``RoleKeys``; the platform's keys in ``open`` mode): a
 role that may not ``sqs:SendMessage`` to the queue gets its record refused, and it is dropped at once.
 """
@@ -38,19 +39,20 @@ class DeliveryError(Exception):
 class SqsSender:
     def __init__(self, endpoint: str, keys: tuple[str, str]) -> None:
         self.endpoint = endpoint
+        self.sns_endpoint = ""  # where SNS destinations are published (the port's SNS, set by the server)
         self.role_keys = RoleKeys(keys)  # the functions' roles under --auth iam, set by the server
         self._lock = threading.Lock()  # creating clients is not thread-safe, using them is
-        self._clients: dict[tuple[str, str | None], BaseClient] = {}
+        self._clients: dict[tuple[str, str, str | None], BaseClient] = {}
         self._urls: dict[str, str] = {}
 
-    def _client(self, region: str, role: str | None) -> BaseClient:
+    def _client(self, region: str, role: str | None, service: str = "sqs") -> BaseClient:
         with self._lock:
-            client = self._clients.get((region, role))
+            client = self._clients.get((service, region, role))
             if client is None:
-                client = self._clients[(region, role)] = self.role_keys.session(role).create_client(
-                    "sqs",
+                client = self._clients[(service, region, role)] = self.role_keys.session(role).create_client(
+                    service,
                     region_name=region,
-                    endpoint_url=self.endpoint,
+                    endpoint_url=self.sns_endpoint if service == "sns" else self.endpoint,
                     config=BotoConfig(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=10),
                 )
             return client
@@ -79,8 +81,25 @@ class SqsSender:
             client.send_message(**message)
         except (BotoCoreError, ClientError) as error:
             self._urls.pop(arn, None)
-            refused = isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _REFUSED
-            raise DeliveryError(f"sending to {arn} failed: {error}", again=not refused) from None
+            raise _failed(arn, error) from None
+
+    async def publish(self, arn: str, body: str, role: str | None = None) -> None:
+        """A record to an SNS topic (an OnFailure or OnSuccess destination), as ``role``."""
+        await asyncio.to_thread(self._publish, arn, body, role)
+
+    def _publish(self, arn: str, body: str, role: str | None) -> None:
+        if not self.sns_endpoint:
+            raise DeliveryError(f"no SNS endpoint is configured for {arn}", again=False)
+        try:
+            self._client(arn.split(":")[3] or "us-east-1", role, "sns").publish(TopicArn=arn, Message=body)
+        except (BotoCoreError, ClientError) as error:
+            raise _failed(arn, error) from None
+
+
+def _failed(arn: str, error: Exception) -> DeliveryError:
+    """Tried again later, unless the role was refused: that will not change by itself."""
+    refused = isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _REFUSED
+    return DeliveryError(f"sending to {arn} failed: {error}", again=not refused)
 
 
 class Destinations:
@@ -104,10 +123,13 @@ class Destinations:
     async def _send(self, delivery: Delivery, role: str | None) -> tuple[str | None, bool]:
         """(why it failed or None, whether trying again can help)."""
         service, _ = destination_kind(delivery.arn)
-        if service != "sqs":
+        if service not in ("sqs", "sns"):
             return f"{service or 'unknown'} targets are not supported ({delivery.arn})", False
         try:
-            await self.sqs.send(delivery.arn, delivery.body, delivery.attributes, role)
+            if service == "sns":
+                await self.sqs.publish(delivery.arn, delivery.body, role)
+            else:
+                await self.sqs.send(delivery.arn, delivery.body, delivery.attributes, role)
         except DeliveryError as error:
             return str(error), error.again
         return None, False
