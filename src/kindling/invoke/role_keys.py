@@ -24,7 +24,7 @@ SESSION_NAME = "awslambda"  # what AWS names the session its pollers assume a fu
 
 
 class RoleKeys:
-    """Per-role refreshable credentials for botocore clients (``client_keys``), cached by role ARN."""
+    """Per-role refreshable credentials for botocore clients (through ``session``), cached by role ARN."""
 
     def __init__(self, platform_keys: tuple[str, str], directory: Directory | None = None,
                  credentials: FunctionCredentials | None = None) -> None:  # fmt: skip
@@ -46,7 +46,7 @@ class RoleKeys:
                 )
                 # renew well before the end, however short the session (tests shorten it)
                 ahead = min(15 * 60, int(self.session_s / 2))
-                found._advisory_refresh_timeout = ahead
+                found._advisory_refresh_timeout = ahead  # botocore's knobs for renewing early
                 found._mandatory_refresh_timeout = max(1, ahead // 2)
             return found
 
@@ -60,5 +60,5 @@ class RoleKeys:
     def session(self, role: str | None) -> botocore.session.Session:
         """A botocore session that signs with the role's credentials and renews them (make clients from it)."""
         session = botocore.session.get_session()
-        session._credentials = self.credentials(role)
+        session._credentials = self.credentials(role)  # how botocore takes credentials it is given
         return session
