@@ -63,6 +63,7 @@ from .ids import request_id
 from .images import ImageStore
 from .invoke.credentials import FunctionCredentials
 from .invoke.invoker import Invoker
+from .invoke.role_keys import RoleKeys
 from .logs.streams import LogStore
 from .metrics.part import MetricsPart
 from .models import InvokeRequest
@@ -196,6 +197,7 @@ class Kindling:
         if config.sqs_endpoint or not settings.sqs_endpoint:  # by default, the SQS served on this port
             settings = dataclasses.replace(settings, sqs_endpoint=config.endpoint_for("sqs"))
         self.events = EventQueue(config, data, self.invocations, self.functions, settings)
+        self.events.destinations.sqs.sns_endpoint = config.endpoint_for("sns")
         self.functions.deletion_listeners.append(self.events.function_deleted)
         self.events.metrics = self.metrics.recorder
         self.metrics.act_with(self._alarm_action)
@@ -222,6 +224,9 @@ class Kindling:
         self.directory = Directory(config.account_id)  # the IAM API's users and roles, and role sessions
         self.identities = Identities(self.database, config.account_id, root_key, root_secret, self.directory)
         self.invoker.credentials = FunctionCredentials(self.directory)
+        if config.auth == "iam":  # mappings and async destinations act as the function's role, as on AWS
+            acting = RoleKeys(config.platform_keys, self.directory, self.invoker.credentials)
+            self.pollers.role_keys = self.events.destinations.sqs.role_keys = acting
         self.trail = AuditTrail(
             data, config.audit_retention_days
         )  # a database of its own: the functions' data and the trail part ways

@@ -56,7 +56,7 @@ def test_put_needs_a_setting_and_update_keeps_what_it_is_not_given():
             "DestinationConfig(onSuccess=OnSuccess(destination=arn:aws:s3:::bucket), onFailure=null)",
         ),
         ("", "not-an-arn", "DestinationConfig(onSuccess=null, onFailure=OnFailure(destination=not-an-arn))"),
-        ("arn:aws:sns:us-east-1:000000000000:topic", "", "sns destination"),
+        ("arn:aws:events:us-east-1:000000000000:event-bus/default", "", "events destination"),
     ],
 )
 def test_destinations_are_checked_as_aws_does(success, failure, message):
@@ -67,6 +67,7 @@ def test_destinations_are_checked_as_aws_does(success, failure, message):
 
 def test_reachable_destinations_pass():
     config.check_destinations("source", FN + "target:$LATEST", "arn:aws:sqs:us-east-1:000000000000:q", exists)
+    config.check_destinations("source", "arn:aws:sns:us-east-1:000000000000:topic", "", exists)
     assert config.lambda_destination(FN + "target:prod") == "target"
     assert config.lambda_destination("arn:aws:sqs:us-east-1:000000000000:q") is None
 

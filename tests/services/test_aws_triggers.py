@@ -208,9 +208,12 @@ def test_async_failures_reach_a_queue_of_the_embedded_sqs(server: Server) -> Non
 
 
 def test_with_signatures_required_the_platform_still_reaches_its_own_sqs(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Under --auth iam the queue's own client signs with the server's root keys, not a placeholder the gate
-    would refuse."""
+    """Under --auth iam the record is sent with the function's role's credentials (as on AWS), not a
+    placeholder the gate would refuse: the role may send to the queue."""
     with running(tmp_path / "data", "--auth", "iam") as strict:
+        strict.client("iam").put_role_policy(RoleName="test", PolicyName="send", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
+        ))  # fmt: skip
         failures_reach_the_embedded_sqs(strict)
 
 

@@ -249,11 +249,12 @@ def _principal_matches(element: Any, principal: str, context: Mapping[str, Value
     if not isinstance(element, Mapping):
         return False
     account = context.get("aws:principalaccount")
+    owner = context.get("aws:principalarn")  # a role's sessions match a policy that names the role
     for kind, names in element.items():
         for name in _as_list(names):
             if name == "*" and kind == "AWS":
                 return True
-            if name == principal:
+            if name in (principal, owner):
                 return True
             if kind == "AWS" and account and name in (account, f"arn:aws:iam::{account}:root"):
                 return True

@@ -107,7 +107,7 @@ class LambdaAccess:
         identity = caller.identity
         now = time.time()
         context: dict[str, Any] = {
-            "aws:PrincipalArn": identity.arn,
+            "aws:PrincipalArn": identity.owner,  # a role session's is its role's, as on AWS
             "aws:PrincipalAccount": identity.account,
             "aws:PrincipalType": "Account" if identity.is_root else identity.kind.replace("IAMUser", "User"),
             "aws:userid": identity.principal_id,

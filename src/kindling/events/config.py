@@ -24,7 +24,7 @@ _ARN = re.compile(
     r"^arn:aws[a-zA-Z0-9-]*:(?P<service>[a-zA-Z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d*):(?P<rest>.+)$"
 )
 _FUNCTION_RESOURCE = re.compile(r"^function:(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>[a-zA-Z0-9$_-]+))?$")
-REACHABLE = ("lambda", "sqs")
+REACHABLE = ("lambda", "sqs", "sns")
 KNOWN = {"OnSuccess": ("lambda", "sqs", "sns", "events"), "OnFailure": ("lambda", "sqs", "sns", "events", "s3")}
 
 
@@ -89,7 +89,7 @@ def check_destinations(function: str, on_success: str, on_failure: str, exists: 
             continue
         if service not in REACHABLE:
             raise InvalidParameterValue(
-                f"Kindling delivers asynchronous invocation records to Lambda functions and SQS queues; "
+                f"Kindling delivers asynchronous invocation records to Lambda functions, SQS queues and SNS topics; "
                 f"the {service} destination {arn} is not supported."
             )
         if service == "lambda":

@@ -371,7 +371,8 @@ class EventQueue:
     async def _settle(self, event: QueuedEvent, deliveries: list[Delivery]) -> None:
         """Send the records of a decided event; retire it once nothing is left to send."""
         counters = self.counters[event.function]
-        sent, failed, refused = await self.destinations.send_remote(deliveries) if deliveries else ([], [], [])
+        role = self._role(event.function) if deliveries else None
+        sent, failed, refused = await self.destinations.send_remote(deliveries, role) if deliveries else ([], [], [])
         handed_on, lost = self.destinations.follow_ups(deliveries, time.time())
         lost += refused
         follow_ups = tuple(follow_up for _, follow_up in handed_on)
@@ -402,6 +403,14 @@ class EventQueue:
     async def _remove(self, event: QueuedEvent, follow_ups: tuple[QueuedEvent, ...] = ()) -> None:
         await self.store.remove(event, follow_ups)
         self.counters[event.function].queue_depth -= 1
+
+    def _role(self, name: str) -> str | None:
+        """The execution role records of the function's events are sent as (None: it is gone)."""
+        assert self.functions is not None
+        try:
+            return self.functions.resolve(name).latest.role
+        except ResourceNotFound:
+            return None
 
     def function_exists(self, name: str) -> bool:
         assert self.functions is not None

@@ -196,7 +196,7 @@ class EventSources:
             "StateTransitionReason": "USER_INITIATED",
             "EventSourceMappingArn": self.arn(mapping.uuid),
         }
-        if mapping.kind in STREAMS:
+        if mapping.kind in STREAMS or mapping.last_result.startswith("PROBLEM"):  # an SQS mapping's only when it fails
             described["LastProcessingResult"] = mapping.last_result
         return described
 

@@ -19,6 +19,7 @@ from ..auth.gate import Caller
 from ..auth.lambda_access import LambdaAccess
 from ..errors import AccessDenied
 from ..ids import request_id
+from .resource_policies import resource_policies
 from .routing import changes_state, operation
 
 if TYPE_CHECKING:  # the engine imports moto, which the server loads only once a service is asked
@@ -26,6 +27,10 @@ if TYPE_CHECKING:  # the engine imports moto, which the server loads only once a
 
 _PREFIX = {"dynamodbstreams": "dynamodb", "monitoring": "cloudwatch"}
 _XML_CODES = frozenset(["s3", "sqs", "sns", "iam", "sts", "ec2"])  # answer "AccessDenied", the others "…Exception"
+_BATCHES = {  # SQS authorizes a batch as its single call
+    "sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}  # fmt: skip
 _S3_SUB = {  # a bucket's or an object's subresource -> the action's noun
     "policy": "BucketPolicy", "tagging": "Tagging", "acl": "Acl", "versioning": "BucketVersioning",
     "notification": "BucketNotification", "cors": "BucketCORS", "lifecycle": "LifecycleConfiguration",
@@ -56,11 +61,13 @@ class ServiceAccess:
             action, resource = _s3(call)
         else:
             action, resource = f"{_PREFIX.get(call.service, call.service)}:{name}", self._resource(call, name, params)
+            action = _BATCHES.get(action, action)
         try:
             if action == "sts:AssumeRole":
                 self._assume(caller, resource)
             elif not caller.identity.is_root:
-                self.access.check(caller, action, resource, self.access.context(caller, {}), [])
+                policies = resource_policies(self.account, resource)  # a bucket's or a queue's own policy
+                self.access.check(caller, action, resource, self.access.context(caller, {}), policies)
         except AccessDenied as denied:
             noun = action.split(":", 1)[1]  # S3's operation is its action's name (the request names only a method)
             shown = params if call.service in ("iam", "sts") else {}  # a denied PutParameter's value stays out

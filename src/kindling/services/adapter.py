@@ -79,7 +79,9 @@ class AwsServices:
 
             self.engine = Engine(self.config.account_id, f"{self.config.host}:{self.config.port}")
             moto_patches.on_message = self._message_arrived
-            self.targets = lambda_targets.Targets(self.deliveries or _NoFunctions(), self.config.account_id)
+            self.targets = lambda_targets.Targets(
+                self.deliveries or _NoFunctions(), self.config.account_id, enforce=self.config.auth == "iam"
+            )
             lambda_targets.apply(self.targets)
         return self.engine
 
@@ -166,6 +168,8 @@ class AwsServices:
             for function_arn, payload in deliveries:  # queued (durably) before the request is answered
                 assert self.deliveries is not None
                 await self.deliveries.invoke(function_arn, payload)
+            while self.targets is not None and self.targets.refused and self.deliveries is not None:
+                self.deliveries.refused(*self.targets.refused.popleft())
             if service == "events" and self.schedules is not None:
                 self.schedules.changed()
             if wait:

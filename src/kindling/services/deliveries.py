@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import time
 from typing import Any
 
 from ..arn import parse_function
@@ -36,6 +37,11 @@ class LambdaDeliveries:
             await self.events.enqueue(record, code_dir, InvokeRequest(payload, invoked, request_id=request_id()))
         except AwsError as error:
             log.warning("an event for %s was dropped: %s", function_arn, error)
+
+    def refused(self, namespace: str, metric: str, dimension: tuple[str, str]) -> None:
+        """A delivery the function's resource policy refused, as the service counts it (EventBridge's
+        ``FailedInvocations`` by rule, SNS's ``NumberOfNotificationsFailed`` by topic)."""
+        self.events.metrics.put(namespace, metric, (dimension,), "Count", time.time(), 1.0)
 
     def may_invoke(self, function_arn: str, principal: str, source_arn: str, source_account: str) -> bool:
         """Whether the function's resource policy allows ``principal`` (a service) to invoke it on behalf of

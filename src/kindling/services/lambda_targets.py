@@ -14,8 +14,10 @@ import base64
 import datetime
 import hashlib
 import json
+import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import quote_plus
@@ -29,6 +31,7 @@ from moto.sns import models as sns_models
 from .moto_patches import CALL
 
 _ISO_MS = "%Y-%m-%dT%H:%M:%S.%f"
+log = logging.getLogger("kindling.services")
 
 
 class Permissions(Protocol):
@@ -38,10 +41,13 @@ class Permissions(Protocol):
 class Targets:
     """What the patches need from the outside: the permission check, and whether a journal is replaying."""
 
-    def __init__(self, permissions: Permissions, account_id: str) -> None:
+    def __init__(self, permissions: Permissions, account_id: str, enforce: bool = False) -> None:
         self.permissions = permissions
         self.account_id = account_id
+        self.enforce = enforce  # --auth iam: SNS and EventBridge invoke only as the function's resource policy allows
         self.replaying = False
+        # the refused deliveries' failure metrics (namespace, name, dimension), counted on the event loop
+        self.refused: deque[tuple[str, str, tuple[str, str]]] = deque()
 
 
 _targets: Targets | None = None
@@ -49,6 +55,20 @@ _targets: Targets | None = None
 
 def _deliver(function_arn: str, payload: bytes) -> None:
     CALL.deliveries.append((function_arn, payload))
+
+
+def _permitted(function_arn: str, service: str, source_arn: str, failure: tuple[str, str, tuple[str, str]]) -> bool:
+    """Whether ``service`` may invoke the function for ``source_arn`` (an ``AddPermission`` for it, its
+    ``SourceArn`` matching when set). Checked at delivery under ``--auth iam`` only: in ``open`` mode nothing
+    is refused, and functions subscribed without a permission keep receiving, as they did before."""
+    if _targets is None or not _targets.enforce or _targets.replaying:
+        return True
+    if _targets.permissions.may_invoke(function_arn, service, source_arn, source_arn.split(":")[4]):
+        return True
+    log.warning("%s may not invoke %s for %s (no resource-based policy allows it): not delivered",
+                service, function_arn, source_arn)  # fmt: skip
+    _targets.refused.append(failure)
+    return False
 
 
 def _iso_ms(moment: datetime.datetime) -> str:
@@ -127,6 +147,10 @@ def _sns_publish(original: Callable[..., None]) -> Callable[..., None]:
         matcher = subscription._filter_policy_matcher
         if matcher is not None and not matcher.matches(attributes, message):
             return
+        topic = subscription.topic.arn
+        failed = ("AWS/SNS", "NumberOfNotificationsFailed", ("TopicName", topic.split(":")[5]))
+        if not _permitted(subscription.endpoint, "sns.amazonaws.com", topic, failed):
+            return  # SNS's delivery to the function fails
         if kw.get("message_structure") == "json":
             message = subscription._parse_message_structure(message, "lambda")
         _deliver(
@@ -179,7 +203,9 @@ def _send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
         functions = [t for t in rule.targets if t["Arn"].split(":")[2:3] == ["lambda"]]
         if functions and rule.event_pattern.matches_event(event):
             for target in functions:
-                _deliver(target["Arn"], target_input(rule, target, event))
+                failed = ("AWS/Events", "FailedInvocations", ("RuleName", rule.name))
+                if _permitted(target["Arn"], "events.amazonaws.com", rule.arn, failed):
+                    _deliver(target["Arn"], target_input(rule, target, event))
         if len(functions) == len(rule.targets):
             return
         targets, rule.targets = rule.targets, [t for t in rule.targets if t not in functions]

@@ -137,4 +137,12 @@ class ScheduledRules:
             except (KeyError, ValueError) as error:  # a transformer moto took but that cannot be applied
                 log.warning("EventBridge rule %s: target %s skipped: %s", rule.name, target.get("Id"), error)
                 continue
+            enforce = self.services.targets is not None and self.services.targets.enforce  # --auth iam
+            if enforce and not self.deliveries.may_invoke(
+                target["Arn"], "events.amazonaws.com", rule.arn, rule.account
+            ):
+                log.warning("EventBridge rule %s may not invoke %s (no resource-based policy allows it)", rule.name,
+                            target["Arn"])  # fmt: skip
+                self.deliveries.refused("AWS/Events", "FailedInvocations", ("RuleName", rule.name))
+                continue
             await self.deliveries.invoke(target["Arn"], payload)

@@ -18,8 +18,9 @@ from botocore.config import Config as BotoConfig
 from ..config import Config
 from ..functions.event_sources import SQS, EventSources, Mapping
 from ..functions.invocations import Invocations
+from ..invoke.role_keys import RoleKeys
 from ..metrics.recorder import Recorder
-from .sources import Blocking, EventSourcePoller
+from .sources import Blocking, EventSourcePoller, problem
 from .sqs_poller import SqsPoller
 from .stream_poller import StreamPoller
 
@@ -39,20 +40,20 @@ class Pollers:
         self._failures: dict[str, int] = {}
         self._started = False
         self.metrics: Recorder | None = None  # IteratorAge and the mappings' event counts, set by the server
+        self.role_keys = RoleKeys(config.platform_keys)  # the functions' roles under --auth iam, set by the server
         mappings.listeners.append(self.changed)
 
-    def client(self, service: str, region: str) -> Any:
-        """A boto3 client for the source (called on a poller thread: making one takes tens of ms)."""
+    def client(self, service: str, region: str, role: str | None = None) -> Any:
+        """A boto3 client for the source (called on a poller thread: making one takes tens of ms). On the
+        services of the port (no credentials in the server's environment) it signs as the function's role."""
         session = boto3.session.Session()
-        keys = {}
-        if session.get_credentials() is None:  # the services on the port (or an emulator)
-            keys = dict(zip(("aws_access_key_id", "aws_secret_access_key"), self.config.platform_keys, strict=True))
+        if session.get_credentials() is None:
+            session = boto3.session.Session(botocore_session=self.role_keys.session(role))
         return session.client(
             service,
             endpoint_url=self.config.endpoint_for(service),
             region_name=region,
             config=BotoConfig(retries={"max_attempts": 2}, read_timeout=30, max_pool_connections=50),
-            **keys,
         )
 
     def start(self) -> None:
@@ -82,7 +83,7 @@ class Pollers:
                     self._failures.pop(mapping.uuid, None)
                 except Exception as error:  # the source is unreachable: the mapping says so, and tries again
                     log.warning("event source mapping %s could not start: %s", mapping.uuid, error)
-                    self.mappings.processed(mapping.uuid, f"PROBLEM: {error}")
+                    self.mappings.processed(mapping.uuid, problem(mapping.kind, error))
                     self._retry(mapping.uuid)
             self.mappings.settled(mapping.uuid)
             if mapping.deleting:

@@ -99,6 +99,15 @@ def item_failures(result: InvokeResult, identifiers: list[str]) -> list[str] | N
     return [identifier for identifier in identifiers if identifier in reported]
 
 
+def problem(kind: str, error: Exception) -> str:
+    """LastProcessingResult for a source the mapping cannot read: Lambda's words when the role may not."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    if code in ("AccessDenied", "AccessDeniedException") and kind == "sqs":
+        action = getattr(error, "operation_name", "ReceiveMessage")
+        return f"PROBLEM: The provided execution role does not have permissions to call {action} on SQS"
+    return f"PROBLEM: {error}"
+
+
 class EventSourcePoller(Protocol):
     async def start(self) -> None: ...
 
@@ -116,6 +125,7 @@ class Source:
         self.blocking = pollers.blocking
         self.patterns = filters(mapping)
         self.client: Any = None
+        self.failing = False  # the last call to the source failed (LastProcessingResult says why)
         # AWS publishes a mapping's event counts only when its MetricsConfig asks for them
         self.event_counts = "EventCount" in (self.settings.get("MetricsConfig") or {}).get("Metrics", [])
 
@@ -132,7 +142,18 @@ class Source:
 
     async def connect(self) -> None:
         service = ENDPOINT_SERVICE[self.mapping.kind]
-        self.client = await self.blocking(self.pollers.client, service, region_of(self.mapping.source_arn))
+        region = region_of(self.mapping.source_arn)
+        self.client = await self.blocking(self.pollers.client, service, region, self.role)
+
+    def failed(self, error: Exception) -> None:
+        """The source refused or could not be reached: the mapping says so until a call succeeds again."""
+        self.failing = True
+        self.pollers.mappings.processed(self.uuid, problem(self.mapping.kind, error))
+
+    def reached(self, result: str = "OK") -> None:
+        if self.failing:
+            self.failing = False
+            self.pollers.mappings.processed(self.uuid, result)
 
     async def invoke(self, records: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> InvokeResult:
         """One synchronous invocation with ``{"Records": records}`` (and a tumbling window's fields)."""

@@ -58,11 +58,9 @@ class SqsPoller:
 
     async def start(self) -> None:
         await self.source.connect()
+        # the queue's URL from its ARN: a role needs no sqs:GetQueueUrl to be polled (AWS asks for none)
         _, _, _, _, account, name = self.arn.split(":", 5)
-        reply = await self.source.blocking(
-            self.source.client.get_queue_url, QueueName=name, QueueOwnerAWSAccountId=account
-        )
-        self.queue_url = reply["QueueUrl"]
+        self.queue_url = f"{self.source.client.meta.endpoint_url.rstrip('/')}/{account}/{name}"
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._run(), name=f"sqs-{self.source.uuid}") for _ in range(self.loops)]
 
@@ -153,11 +151,13 @@ class SqsPoller:
         while not self.stopped:
             try:
                 messages = await self._batch()
+                self.source.reached()
                 if messages:
                     await self._handle(messages)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the queue or the function is gone for now: retried after a pause
+                self.source.failed(error)
                 log.warning("SQS mapping %s: %s", self.source.uuid, error)
                 await asyncio.sleep(ERROR_BACKOFF_S)
 

@@ -370,7 +370,7 @@ class StreamPoller:
         destination = str(self.on_failure)
         service = destination.split(":")[2]
         if self._destination_client is None:
-            self._destination_client = self.source.pollers.client(service, destination.split(":")[3])
+            self._destination_client = self.source.pollers.client(service, destination.split(":")[3], self.source.role)
         if service == "sns":
             self._destination_client.publish(TopicArn=destination, Message=body)
             return
