@@ -80,3 +80,44 @@ def test_bad_certificate_is_refused_by_clients(server: Server) -> None:
     with pytest.raises((ClientError, Exception)) as caught:
         untrusting.client().list_functions()
     assert "SSL" in str(caught.value) or "certificate" in str(caught.value)
+
+
+SDK_CALLS = """
+import os
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    try:
+        buckets = len(boto3.client("s3").list_buckets()["Buckets"])
+    except ClientError as error:  # a role without s3:ListAllMyBuckets: still an answer, over HTTPS
+        buckets = error.response["Error"]["Code"]
+    with open(os.environ["AWS_CA_BUNDLE"]) as handle:
+        bundle = handle.read()
+    try:
+        open(event["key"]).read()
+        key = "readable"
+    except OSError as error:
+        key = type(error).__name__
+    return {
+        "endpoint": os.environ["AWS_ENDPOINT_URL"],
+        "node": os.environ["NODE_EXTRA_CA_CERTS"],
+        "arn": boto3.client("sts").get_caller_identity()["Arn"],
+        "buckets": buckets,
+        "bundle": bundle,
+        "key": key,
+    }
+"""
+
+
+def test_functions_sdk_calls_trust_the_servers_certificate(server: Server) -> None:
+    lam = server.client()
+    create_function(lam, "sdk-over-tls", {"app.py": SDK_CALLS})
+    key = str(Path(server.tls_ca).with_name("key.pem"))
+    result = json.loads(lam.invoke(FunctionName="sdk-over-tls", Payload=json.dumps({"key": key}))["Payload"].read())
+    assert result["endpoint"] == f"https://127.0.0.1:{server.port}"
+    assert result["arn"].endswith("/sdk-over-tls"), result
+    assert result["buckets"] == 0 or result["buckets"] == "AccessDenied", result
+    assert result["bundle"] == Path(server.tls_ca).read_text() and "PRIVATE KEY" not in result["bundle"]
+    assert result["node"] == "/etc/kindling/ca.pem"
+    assert result["key"] in ("FileNotFoundError", "PermissionError")

@@ -11,11 +11,13 @@ they end, so no environment holds expired ones.
 from __future__ import annotations
 
 import os
+import re
 
 from ..auth.directory import Directory
 from ..config import Config
 from ..models import FunctionVersion
 from ..sandbox.bridge import reachable_host
+from ..sandbox.contract import CA_PATH
 
 SESSION_ENV = "KINDLING_ROLE_SESSION_S"  # how long execution-role credentials last (tests shorten it)
 SESSION_S = 12 * 3600.0
@@ -26,7 +28,19 @@ def sandbox_endpoint(config: Config) -> str:
     """The server's URL from inside a sandbox: loopback when it listens on every address, or when the sandbox
     has no network (the bridge then listens on the sandbox's own loopback, at the same port)."""
     host = reachable_host(config.host) if config.network else "127.0.0.1"
-    return f"http://[{host}]:{config.port}" if ":" in host else f"http://{host}:{config.port}"
+    scheme = "https" if config.tls_cert else "http"  # the forwarder passes bytes through: TLS ends at the server
+    return f"{scheme}://[{host}]:{config.port}" if ":" in host else f"{scheme}://{host}:{config.port}"
+
+
+CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.DOTALL)
+
+
+def ca_bundle(config: Config) -> str:
+    """The certificates of ``--tls-cert`` that sandboxes trust: only them, should the file also hold the key."""
+    if not config.tls_cert:
+        return ""
+    with open(config.tls_cert) as handle:
+        return "".join(block if block.endswith("\n") else block + "\n" for block in CERTIFICATE.findall(handle.read()))
 
 
 class FunctionCredentials:
@@ -53,4 +67,7 @@ class FunctionCredentials:
 
 
 def sdk_environment(config: Config, version: FunctionVersion, credentials: FunctionCredentials) -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": sandbox_endpoint(config), **credentials.environment(version)}
+    """The endpoint, what to trust on it (boto3 and the AWS CLI read ``AWS_CA_BUNDLE``, Node
+    ``NODE_EXTRA_CA_CERTS``), and the role's credentials; a function's own variables win over these."""
+    trust = {"AWS_CA_BUNDLE": CA_PATH, "NODE_EXTRA_CA_CERTS": CA_PATH} if config.tls_cert else {}
+    return {"AWS_ENDPOINT_URL": sandbox_endpoint(config), **trust, **credentials.environment(version)}

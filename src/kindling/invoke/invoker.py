@@ -27,7 +27,7 @@ from ..models import FunctionVersion, InvokeRequest, InvokeResult
 from ..runtimes.registry import Runtime
 from ..sandbox.contract import Sandbox, SandboxBackend, SandboxFull, SandboxSpec
 from .concurrency import ACCOUNT_REASON, ConcurrencyLimits
-from .credentials import FunctionCredentials, sandbox_endpoint, sdk_environment
+from .credentials import FunctionCredentials, ca_bundle, sandbox_endpoint, sdk_environment
 from .environment import Environment
 from .images import image_environment, image_opt_dir, image_runtime
 from .snapshots import Snapshots
@@ -127,6 +127,7 @@ class Invoker:
         metrics: Recorder | None = None,
     ) -> None:
         self.config = config
+        self.ca_bundle = ca_bundle(config)  # read once: the certificate sandboxes trust under --tls-cert
         self.metrics = metrics or Recorder()  # CloudWatch's figures, counted where invocations are placed
         self.tracing = Tracing(config.region, config.account_id)  # the composition root may set an exporter
         self.backend = backend
@@ -191,6 +192,7 @@ class Invoker:
             snapshot=version.snap_start_optimized,
             image=image,
             cwd=cwd,
+            ca_bundle=self.ca_bundle,
         )
         try:
             sandbox = await self.backend.create(spec, host_tmp=host_tmp)

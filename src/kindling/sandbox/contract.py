@@ -21,6 +21,8 @@ from typing import Protocol
 from ..runtimes.registry import Runtime
 
 MAX_EXTENSIONS = 10
+# where a sandbox finds the certificate the server's HTTPS port presents (``--tls-cert``), read-only
+CA_PATH = "/etc/kindling/ca.pem"
 
 
 class SandboxFull(Exception):
@@ -45,6 +47,7 @@ class SandboxSpec:
     snapshot: bool = False  # a template or an environment forked from one: no external extensions
     image: bool = False  # code_dir is a container image's root file system, the sandbox's / (read-only)
     cwd: str = "/var/task"  # where the runtime starts (an image's WorkingDirectory)
+    ca_bundle: str = ""  # under --tls-cert: the certificates (PEM, never a key) made visible at CA_PATH
 
     @cached_property
     def extensions(self) -> tuple[str, ...]:

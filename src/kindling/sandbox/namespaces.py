@@ -14,7 +14,7 @@ from typing import Any
 from ..runtimes.registry import PYTHON_SDK, Runtime
 from . import cgroups, isolate
 from .bridge import DATAGRAM_SANDBOX_PATH, SANDBOX_PATH, datagram_socket
-from .contract import SandboxFull, SandboxSpec
+from .contract import CA_PATH, SandboxFull, SandboxSpec
 from .egress import EGRESS_SANDBOX_PATH
 from .forking import ForkedSandbox, ForkingBackend, unmount
 from .prestart import PrestartedSandbox, Prestarts
@@ -152,7 +152,11 @@ class NamespacesBackend(ForkingBackend):
             "readonly": readonly,
             "writable": {"/tmp": str(sandbox.scratch / "tmp")},
             "symlinks": symlinks,
-            "files": {"/etc/passwd": passwd, "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n"},
+            "files": {
+                "/etc/passwd": passwd,
+                "/etc/group": f"root:x:0:\nsbx_user1051:x:{sandbox.uid}:\n",
+                **({CA_PATH: spec.ca_bundle} if spec.ca_bundle else {}),  # in the root, which is made read-only
+            },
             "base": str(spec.code_dir) if spec.image else "",
         }
         bridge: dict[str, Any] | None = None
