@@ -110,14 +110,52 @@ def handler(event, context):
 """
 
 
-def test_functions_sdk_calls_trust_the_servers_certificate(server: Server) -> None:
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Functions without network: the in-sandbox forwarder passes TLS through to the server at 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("tls-offline")
+    cert, key = self_signed(folder)
+    instance = Server(folder / "data", "--no-network", "--tls-cert", str(cert), "--tls-key", str(key)).start()
+    yield instance
+    instance.stop()
+
+
+def sdk_calls(server: Server, name: str) -> dict:
+    """A python3.12 function's boto3 calls, unchanged, on a server that serves HTTPS with ``self_signed``."""
     lam = server.client()
-    create_function(lam, "sdk-over-tls", {"app.py": SDK_CALLS})
-    key = str(Path(server.tls_ca).with_name("key.pem"))
-    result = json.loads(lam.invoke(FunctionName="sdk-over-tls", Payload=json.dumps({"key": key}))["Payload"].read())
-    assert result["endpoint"] == f"https://127.0.0.1:{server.port}"
-    assert result["arn"].endswith("/sdk-over-tls"), result
+    create_function(lam, name, {"app.py": SDK_CALLS})
+    key = str(Path(server.tls_ca or "").with_name("key.pem"))
+    result = json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"key": key}))["Payload"].read())
+    assert result["endpoint"] == f"https://127.0.0.1:{server.port}", result
     assert result["buckets"] == 0 or result["buckets"] == "AccessDenied", result
-    assert result["bundle"] == Path(server.tls_ca).read_text() and "PRIVATE KEY" not in result["bundle"]
+    assert result["bundle"] == Path(server.tls_ca or "").read_text() and "PRIVATE KEY" not in result["bundle"]
     assert result["node"] == "/etc/kindling/ca.pem"
-    assert result["key"] in ("FileNotFoundError", "PermissionError")
+    assert result["key"] in ("FileNotFoundError", "PermissionError")  # the key stays on the host
+    return result
+
+
+def test_functions_sdk_calls_trust_the_servers_certificate(server: Server) -> None:
+    assert sdk_calls(server, "sdk-over-tls")["arn"].endswith("/sdk-over-tls")
+
+
+def test_sdk_calls_over_tls_without_network(offline: Server) -> None:
+    assert sdk_calls(offline, "offline-sdk")["arn"].startswith("arn:aws:")
+
+
+NODE_STS = """
+const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+exports.handler = async () => {
+  const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  return { arn: out.Arn, endpoint: process.env.AWS_ENDPOINT_URL, boto3: process.env.AWS_CA_BUNDLE };
+};
+"""
+
+
+def test_node_sdk_v3_over_tls(server: Server) -> None:
+    lam = server.client()
+    variables = {"Variables": {"AWS_CA_BUNDLE": "/var/task/mine.pem"}}  # a function's own variables win
+    create_function(lam, "node-tls", {"index.js": NODE_STS}, "index.handler", "nodejs20.x", Environment=variables)
+    result = json.loads(lam.invoke(FunctionName="node-tls")["Payload"].read())
+    assert result["endpoint"] == f"https://127.0.0.1:{server.port}", result
+    assert result["arn"].endswith("/node-tls"), result
+    assert result["boto3"] == "/var/task/mine.pem"
