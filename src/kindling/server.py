@@ -275,7 +275,7 @@ class Kindling:
         self.services.access = ServiceAccess(access, self.directory, config.region, config.account_id)
         self.services.on_iam_change = self.directory.publish
         self.functions.keys.keys = KmsKeys(self.services)  # KMSKeyArn: the keys of the KMS on the port
-        self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port))
+        self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port), config.tls_cert)
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]
         services += [self.metrics.cloudwatch, self.metrics.prometheus, self.metrics.xray_api, self.services]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from support import Server, create_function
+from support import Server, create_function, free_port, make_zip
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -46,7 +47,11 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = self_signed(folder)
-    instance = Server(folder / "data", "--auth", "iam", "--tls-cert", str(cert), "--tls-key", str(key)).start()
+    os.environ["KINDLING_SECRETS_EXTENSION_PORT"] = str(free_port())  # the Parameters and Secrets extension's
+    try:
+        instance = Server(folder / "data", "--auth", "iam", "--tls-cert", str(cert), "--tls-key", str(key)).start()
+    finally:
+        del os.environ["KINDLING_SECRETS_EXTENSION_PORT"]
     yield instance
     instance.stop()
 
@@ -159,3 +164,39 @@ def test_node_sdk_v3_over_tls(server: Server) -> None:
     assert result["endpoint"] == f"https://127.0.0.1:{server.port}", result
     assert result["arn"].endswith("/node-tls"), result
     assert result["boto3"] == "/var/task/mine.pem"
+
+
+EXTENSION = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:11"
+EXTENSION_CLIENT = """
+import json, os, urllib.request
+def handler(event, context):
+    port = os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
+    request = urllib.request.Request(f"http://localhost:{port}/secretsmanager/get?secretId=tls-secret",
+                                     headers={"X-Aws-Parameters-Secrets-Token": os.environ["AWS_SESSION_TOKEN"]})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())["SecretString"]
+"""
+
+
+def test_the_secrets_extension_over_tls(server: Server) -> None:
+    """The function speaks plain HTTP to the extension's local port, which speaks TLS to the server's."""
+    server.client("secretsmanager").create_secret(Name="tls-secret", SecretString="over tls")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}  # fmt: skip
+    reads = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}],
+    }
+    iam = server.client("iam")
+    arn = iam.create_role(RoleName="tls-reader", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="tls-reader", PolicyName="p", PolicyDocument=json.dumps(reads))
+    server.client().create_function(
+        FunctionName="tls-secrets",
+        Runtime="python3.12",
+        Role=arn,
+        Handler="app.handler",
+        Code={"ZipFile": make_zip({"app.py": EXTENSION_CLIENT})},
+        Layers=[EXTENSION],
+    )
+    reply = server.client().invoke(FunctionName="tls-secrets")
+    assert json.loads(reply["Payload"].read()) == "over tls"

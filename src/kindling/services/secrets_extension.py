@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -127,11 +128,18 @@ async def _reply(send: Callable, status: int, body: bytes, json_body: bool = Fal
 
 class LocalPort:
     """``127.0.0.1:2773`` on the host, piped to Kindling's port: the extension's address for functions that
-    share the host's network."""
+    share the host's network. Functions speak plain HTTP to it, as to the real extension; under ``--tls-cert``
+    the pipe speaks TLS to the port, trusting exactly that certificate (the host name is not checked: the
+    target is this server's own address)."""
 
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
+    def __init__(self, port: int, target: tuple[str, int], tls_cert: str = "") -> None:
         self.port = port
         self.target = target
+        self.tls: ssl.SSLContext | None = None
+        if tls_cert:
+            self.tls = ssl.create_default_context(cafile=tls_cert)
+            self.tls.check_hostname = False
+            self.tls.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a CA-issued leaf is trusted as itself
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> bool:
@@ -145,7 +153,7 @@ class LocalPort:
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            up_reader, up_writer = await asyncio.open_connection(*self.target, ssl=self.tls)
         except OSError:
             writer.close()
             return
