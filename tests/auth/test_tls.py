@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from support import Server, create_function, free_port, make_zip
+from support import Server, create_function, free_port, make_zip, running
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -134,17 +134,24 @@ def sdk_calls(server: Server, name: str) -> dict:
     assert result["endpoint"] == f"https://127.0.0.1:{server.port}", result
     assert result["buckets"] == 0 or result["buckets"] == "AccessDenied", result
     assert result["bundle"] == Path(server.tls_ca or "").read_text() and "PRIVATE KEY" not in result["bundle"]
-    assert result["node"] == "/etc/kindling/ca.pem"
-    assert result["key"] in ("FileNotFoundError", "PermissionError")  # the key stays on the host
     return result
 
 
 def test_functions_sdk_calls_trust_the_servers_certificate(server: Server) -> None:
-    assert sdk_calls(server, "sdk-over-tls")["arn"].endswith("/sdk-over-tls")
+    result = sdk_calls(server, "sdk-over-tls")
+    assert result["arn"].endswith("/sdk-over-tls") and result["node"] == "/etc/kindling/ca.pem"
+    assert result["key"] in ("FileNotFoundError", "PermissionError")  # the key stays on the host
+
+
+def test_sdk_calls_over_tls_in_the_process_sandbox(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with running(tmp_path / "data", "--sandbox", "process", "--tls-cert", str(cert), "--tls-key", str(key)) as plain:
+        assert sdk_calls(plain, "process-sdk")["node"].endswith("/ca.pem")  # a copy: nothing is hidden there
 
 
 def test_sdk_calls_over_tls_without_network(offline: Server) -> None:
-    assert sdk_calls(offline, "offline-sdk")["arn"].startswith("arn:aws:")
+    result = sdk_calls(offline, "offline-sdk")
+    assert result["arn"].startswith("arn:aws:") and result["key"] in ("FileNotFoundError", "PermissionError")
 
 
 NODE_STS = """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .contract import SandboxSpec
+from .contract import CA_PATH, SandboxSpec
 from .forking import ForkedSandbox, ForkingBackend
 
 
@@ -22,6 +22,10 @@ class ProcessBackend(ForkingBackend):
     ) -> dict[str, Any]:
         env["LAMBDA_TASK_ROOT"] = str(sandbox.spec.code_dir)
         env["TMPDIR"] = str(sandbox.scratch / "tmp")
+        if sandbox.spec.ca_bundle:  # no CA_PATH on the host: a copy in the scratch, where the variables point
+            bundle = sandbox.scratch / "ca.pem"
+            bundle.write_text(sandbox.spec.ca_bundle)
+            env.update({name: str(bundle) for name, value in env.items() if value == CA_PATH})
         return {
             "isolate": False,
             "uid": sandbox.uid,
