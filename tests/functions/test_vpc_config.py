@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from support import ROLE, aws_cli, make_zip
+from support import ROLE, Server, aws_cli, create_function, make_zip
 
 HELLO = {"app.py": "def handler(event, context):\n    return {'ok': True}\n"}
 
@@ -110,3 +110,21 @@ def test_the_aws_cli_sets_and_reads_it(server, deploy, network) -> None:  # type
     shown = json.loads(aws_cli(server.endpoint, "lambda", "get-function", "--function-name", name).stdout)
     assert shown["Configuration"]["VpcConfig"]["VpcId"] == network["vpc"]
     assert shown["Configuration"]["VpcConfig"]["SubnetIds"] == network["subnets"]
+
+
+def test_it_survives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    own = Server(tmp_path / "data").start()
+    try:
+        ec2 = own.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="fn", Description="fn", VpcId=vpc)["GroupId"]
+        given = {"SubnetIds": [subnet], "SecurityGroupIds": [group]}
+        create_function(own.client(), "vpc-kept", HELLO, VpcConfig=given)
+        own.stop()
+        own.start()
+        lam = own.client()
+        assert lam.get_function_configuration(FunctionName="vpc-kept")["VpcConfig"]["VpcId"] == vpc
+        lam.update_function_configuration(FunctionName="vpc-kept", VpcConfig=given)  # EC2's subnets are kept too
+    finally:
+        own.stop()
