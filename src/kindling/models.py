@@ -48,6 +48,7 @@ class FunctionVersion:
     update_reason_code: str = ""
     # PackageType Image: ImageUri, ResolvedImageUri, ImageConfig (as set), the image's EntryPoint/Cmd/Env/WorkingDir
     image: dict[str, Any] = field(default_factory=dict)
+    vpc: dict[str, Any] = field(default_factory=dict)  # VpcConfig as answered (with VpcId); recorded, not applied
 
     def replace(self, **changes: Any) -> FunctionVersion:
         return dataclasses.replace(self, **changes)

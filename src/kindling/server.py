@@ -77,6 +77,7 @@ from .sandbox.process import ProcessBackend
 from .services.access import ServiceAccess
 from .services.adapter import AwsServices
 from .services.deliveries import LambdaDeliveries
+from .services.ec2_network import Ec2Network
 from .services.kms_keys import KmsKeys
 from .services.secrets_extension import PARAMETERS_PATH, SECRETS_PATH, LocalPort, SecretsExtension, extension_port
 from .store.db import Store
@@ -275,6 +276,7 @@ class Kindling:
         self.services.access = ServiceAccess(access, self.directory, config.region, config.account_id)
         self.services.on_iam_change = self.directory.publish
         self.functions.keys.keys = KmsKeys(self.services)  # KMSKeyArn: the keys of the KMS on the port
+        self.functions.vpc.network = Ec2Network(self.services)  # VpcConfig: the subnets of the EC2 on the port
         self.extension_port = LocalPort(extension_port(), (reachable_host(config.host), config.port), config.tls_cert)
         # every API on the port, in the order they are asked; the Lambda API takes the rest
         services: list[Service] = [TrailApi(self.trail, access.require), front, LogsService(self.logs_api)]

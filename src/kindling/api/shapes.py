@@ -55,6 +55,8 @@ def function_configuration(
             config["ImageConfigResponse"] = {"ImageConfig": record.image["ImageConfig"]}
     if record.kms_key_arn:
         config["KMSKeyArn"] = record.kms_key_arn
+    if record.vpc:
+        config["VpcConfig"] = dict(record.vpc)
     if record.dead_letter_target:
         config["DeadLetterConfig"] = {"TargetArn": record.dead_letter_target}
     if state == "Pending":

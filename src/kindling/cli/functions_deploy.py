@@ -32,6 +32,7 @@ class Settings:
     layers: list[str] | None = None  # layer version ARNs
     logging: dict[str, str] | None = None  # LoggingConfig
     snap_start: str | None = None  # SnapStart.ApplyOn: PublishedVersions or None
+    vpc: dict[str, Any] | None = None  # VpcConfig: SubnetIds, SecurityGroupIds (recorded by the server)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def deploy_directory(clients: Clients, directory: Path, settings: Settings) -> D
                 Layers=settings.layers or [],
                 **({"LoggingConfig": settings.logging} if settings.logging else {}),
                 **({"SnapStart": {"ApplyOn": settings.snap_start}} if settings.snap_start else {}),
+                **({"VpcConfig": settings.vpc} if settings.vpc else {}),
                 Code={"ZipFile": built.zip_bytes},
             )
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
@@ -173,6 +175,12 @@ def _configuration_changes(current: dict[str, Any], settings: Settings, runtime:
         deployed_apply = (current.get("SnapStart") or {}).get("ApplyOn", "None")
         wanted = {"ApplyOn": settings.snap_start}
         changes.append(Change("SnapStart", wanted, "SnapStart", deployed_apply, settings.snap_start))
+    if settings.vpc is not None:
+        old, new = (
+            ", ".join([*config.get("SubnetIds", []), *config.get("SecurityGroupIds", [])]) or "none"
+            for config in (current.get("VpcConfig") or {}, settings.vpc)
+        )
+        changes.append(Change("VpcConfig", settings.vpc, "VpcConfig", old, new))
     return [change for change in changes if change.old != change.new]
 
 

@@ -31,7 +31,7 @@ FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
 FUNCTION_PROPERTIES = {"FunctionName", "CodeUri", "Handler", "Runtime", "MemorySize", "Timeout", "Environment",
                        "Events", "Layers", "AutoPublishAlias", "FunctionUrlConfig", "LoggingConfig",
-                       "SnapStart"}  # fmt: skip
+                       "SnapStart", "VpcConfig"}  # fmt: skip
 LAYER_PROPERTIES = {"LayerName", "ContentUri", "CompatibleRuntimes", "Description"}
 PUBLIC_URL_SID = "FunctionURLAllowPublicAccess"  # the statement SAM adds for AuthType NONE
 
@@ -90,6 +90,7 @@ def _functions(template: Template) -> list[FunctionSpec]:
             layers=[str(arn) for arn in layers],
             logging=properties.get("LoggingConfig"),
             snap_start=(properties.get("SnapStart") or {}).get("ApplyOn"),
+            vpc=properties.get("VpcConfig"),
         )
         code = template.folder(logical, properties.get("CodeUri", "."), "CodeUri")
         alias = properties.get("AutoPublishAlias")

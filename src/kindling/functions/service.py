@@ -37,7 +37,7 @@ from ..runtimes import architectures as architectures_
 from ..runtimes import catalog
 from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
 from ..store.db import Store
-from . import images, limits, snapstart
+from . import images, limits, snapstart, vpc
 from .keys import EnvironmentKeys
 from .layers import LayerService, check_size
 from .timestamps import timestamp
@@ -82,6 +82,7 @@ class FunctionService:
         self.code_gate: CodeGate | None = None
         self.images = images  # given where container images can run (the namespaces sandbox)
         self.keys = EnvironmentKeys(None, store.sealer)  # KMSKeyArn; server.py gives it the KMS on the port
+        self.vpc = vpc.VpcSettings(None)  # VpcConfig; server.py gives it the EC2 on the port
         self._pulls: set[asyncio.Task[None]] = set()  # the images being pulled in the background
         records = store.all_versions()
         for record in records:
@@ -366,6 +367,7 @@ class FunctionService:
             **logging_config,
             dead_letter_target=(params.get("DeadLetterConfig") or {}).get("TargetArn", ""),
             kms_key_arn=params.get("KMSKeyArn") or "",
+            vpc=vpc.chosen(params, {}),
             snap_start_apply_on=apply_on,
             **settings,
         )
@@ -465,6 +467,7 @@ class FunctionService:
             if "DeadLetterConfig" in params
             else current.dead_letter_target,
             kms_key_arn=params.get("KMSKeyArn", current.kms_key_arn) or "",
+            vpc=vpc.chosen(params, current.vpc),
             last_modified=timestamp(),
             revision_id=str(uuid.uuid4()),
             **settings,

@@ -21,6 +21,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
     async def create_function(request: Request) -> Reply:
         params, from_s3 = await with_s3_code(service.config, request.params, "Code")
         await service.keys.prepare(params)
+        await service.vpc.prepare(params)
         record = service.create(params, from_s3, await service.image_for(params))
         return json_reply(function_configuration(record, region, state="Pending"), 201)
 
@@ -64,6 +65,7 @@ def handlers(service: FunctionService, invocations: Invocations) -> dict[str, Ha
 
     async def update_function_configuration(request: Request) -> Reply:
         await service.keys.prepare(request.params)
+        await service.vpc.prepare(request.params)
         record = service.update_configuration(request.params)
         return json_reply(function_configuration(record, region, update_status="InProgress"))
 
