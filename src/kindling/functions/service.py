@@ -33,13 +33,12 @@ from ..invoke.invoker import Invoker
 from ..invoke.snapshots import SnapshotFailed
 from ..limits import ZIPPED_MAX
 from ..models import Alias, FunctionVersion
-from ..runtimes import architectures as architectures_
-from ..runtimes import catalog
-from ..runtimes.registry import CREATABLE, DEPRECATED, Runtime
+from ..runtimes.registry import Runtime
 from ..store.db import Store
 from . import images, limits, snapstart, vpc
 from .keys import EnvironmentKeys
 from .layers import LayerService, check_size
+from .runtime_checks import check_architectures, has_network, runtime_for
 from .timestamps import timestamp
 
 
@@ -245,35 +244,6 @@ class FunctionService:
         return sum(entry.latest.code_size for entry in self._functions.values())
 
     # ----------------------------------------------------------- mutations
-    def _runtime(self, name: str, function: str = "") -> Runtime:
-        if name in DEPRECATED:
-            raise InvalidParameterValue(catalog.deprecated(name, self.runtimes))
-        runtime = self.runtimes.get(name)
-        if runtime is None and name not in CREATABLE:
-            raise InvalidParameterValue(
-                f"Value {name} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: "
-                f"[{', '.join(CREATABLE)}] or be a valid ARN"
-            )
-        if runtime is None:
-            raise InvalidParameterValue(catalog.unavailable(name, self.runtimes))
-        if runtime.command and not self._has_network(function):
-            raise InvalidParameterValue(
-                f"The runtime {name} talks to the Runtime API over loopback, which --no-network and --egress take away."
-            )
-        return runtime
-
-    def _has_network(self, function: str) -> bool:
-        """Whether the function's environments share the host's network (not with --no-network nor --egress)."""
-        return self.config.network and function not in self.config.egress
-
-    @staticmethod
-    def _architecture(architectures: list[str] | None) -> None:
-        """A foreign architecture only where it can be emulated (``runtimes/architectures.py``)."""
-        for architecture in architectures or ():
-            refusal = architectures_.refusal(architecture)
-            if refusal:
-                raise InvalidParameterValue(refusal)
-
     def _store_code(
         self, zip_file: str | bytes | None, from_s3: bool, function: str, signing_config: str | None = None
     ) -> CodeRef:
@@ -306,7 +276,7 @@ class FunctionService:
             return None
         if LAUNCHER not in self.runtimes:
             raise InvalidParameterValue("Container images need a Python on the server to launch them; none was found.")
-        if not self._has_network(parse_function(params["FunctionName"], self.config.region).name):
+        if not has_network(self.config, parse_function(params["FunctionName"], self.config.region).name):
             raise InvalidParameterValue(
                 "Container images talk to the Runtime API over loopback, which --no-network and --egress take away."
             )
@@ -327,11 +297,11 @@ class FunctionService:
         if name in self._functions:
             raise ResourceConflict(f"Function already exist: {name}")
         runtime_name = params.get("Runtime") or ""
-        self._architecture(params.get("Architectures"))
+        check_architectures(params.get("Architectures"))
         if image is None:
             if not runtime_name:
                 raise InvalidParameterValue("Runtime is required for .zip deployment packages.")
-            self._runtime(runtime_name, name)
+            runtime_for(runtime_name, self.runtimes, has_network(self.config, name))
             if not params.get("Handler"):
                 raise InvalidParameterValue("Handler is required for .zip deployment packages.")
         settings = limits.check_settings(params)
@@ -405,7 +375,7 @@ class FunctionService:
             return self._update_image(entry, params, image)
         if params.get("ImageUri"):
             raise InvalidParameterValue("Please don't provide ImageUri when updating a function with packageType Zip.")
-        self._architecture(params.get("Architectures"))
+        check_architectures(params.get("Architectures"))
         ref = self._store_code(params.get("ZipFile"), from_s3, entry.latest.name)
         check_size(ref.unzipped_size, entry.latest.layers)
         record = entry.latest.replace(
@@ -443,7 +413,7 @@ class FunctionService:
         images.check_update(current, params)
         images.check_settled(current)
         if "Runtime" in params:
-            self._runtime(params["Runtime"], current.name)
+            runtime_for(params["Runtime"], self.runtimes, has_network(self.config, current.name))
         merged = {
             "MemorySize": params.get("MemorySize", current.memory_size),
             "Timeout": params.get("Timeout", current.timeout),
