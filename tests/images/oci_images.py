@@ -398,6 +398,34 @@ def docker_archive(path: Path, tag: str, layers: list[bytes], config: dict) -> N
             tar.addfile(info, io.BytesIO(data))
 
 
+class _FrontHandler(http.server.BaseHTTPRequestHandler):
+    """What the registry fronts below share: passing a request on to ``registry`` and answering."""
+
+    registry: Registry
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _proxy(self, path: str) -> None:
+        request = urllib.request.Request(
+            f"http://{self.registry.host}{path}", headers={"Accept": self.headers.get("Accept", "")}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                keys = ("Content-Type", "Docker-Content-Digest")
+                self._send(reply.status, reply.read(), {k: reply.headers[k] for k in keys if reply.headers[k]})
+        except urllib.error.HTTPError as error:
+            self._send(error.code, error.read(), {})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class TokenGate:
     """A registry front that wants a Bearer token, as Docker Hub and ECR do: ``/v2/…`` answers 401 with a
     ``WWW-Authenticate`` challenge until the token its ``/token`` realm hands out comes back; blobs are
@@ -411,9 +439,8 @@ class TokenGate:
         self.token_requests: list[str] = []
         gate = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+        class Handler(_FrontHandler):
+            registry = upstream
 
             def do_GET(self) -> None:
                 if self.path.startswith("/token"):
@@ -434,27 +461,6 @@ class TokenGate:
                 if "/blobs/" in self.path:  # as ECR sends blobs to S3: another host, a signed URL
                     return self._send(307, b"", {"Location": f"http://localhost:{gate.port}/storage{self.path}"})
                 return self._proxy(self.path)
-
-            def _proxy(self, path: str) -> None:
-                request = urllib.request.Request(
-                    f"http://{upstream.host}{path}", headers={"Accept": self.headers.get("Accept", "")}
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=60) as reply:
-                        headers = {
-                            k: reply.headers[k] for k in ("Content-Type", "Docker-Content-Digest") if reply.headers[k]
-                        }
-                        self._send(reply.status, reply.read(), headers)
-                except urllib.error.HTTPError as error:
-                    self._send(error.code, error.read(), {})
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
@@ -477,9 +483,8 @@ class HeldFront:
         self.checked = 0
         front = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+        class Handler(_FrontHandler):
+            registry = upstream
 
             def do_GET(self) -> None:
                 first = "/manifests/" in self.path and front.checked == 0
@@ -489,23 +494,7 @@ class HeldFront:
                     front.released.wait(60)
                     if front.gone and "/manifests/" in self.path:
                         return self._send(404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}', {})
-                request = urllib.request.Request(
-                    f"http://{upstream.host}{self.path}", headers={"Accept": self.headers.get("Accept", "")}
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=60) as reply:
-                        keys = ("Content-Type", "Docker-Content-Digest")
-                        self._send(reply.status, reply.read(), {k: reply.headers[k] for k in keys if reply.headers[k]})
-                except urllib.error.HTTPError as error:
-                    self._send(error.code, error.read(), {})
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                return self._proxy(self.path)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
