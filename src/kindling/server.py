@@ -16,6 +16,7 @@ import os
 import re
 import resource
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -127,9 +128,15 @@ class _HttpServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM after its shutdown, which would kill us before our own cleanup;
     here a first signal asks for a graceful stop and a second one forces it."""
 
-    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None], on_listening: Callable[[], None]) -> None:
         super().__init__(config)
         self.on_stop = on_stop
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.on_listening()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -404,6 +411,8 @@ class Kindling:
                 ssl_keyfile=self.config.tls_key or None,
             ),
             on_stop=self._stopping,
+            # stored events run once the port answers: their functions' SDK calls may come back to it
+            on_listening=self.events.resume,
         )
         log.info(
             "Kindling serving the Lambda API on %s (sandbox: %s, runtimes: %s, architectures: %s, auth: %s)",

@@ -81,7 +81,7 @@ class EventQueue:
         self._tasks: dict[asyncio.Task[None], QueuedEvent] = {}
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
-        self._paused = False
+        self._paused = True  # until resume(): the server calls it once its port answers
         self._accepting = True
         self._housekeeping: set[asyncio.Task[None]] = set()
 
@@ -110,6 +110,11 @@ class EventQueue:
             task = asyncio.get_running_loop().create_task(self.store.save_config(function, qualifier, None))
             self._housekeeping.add(task)
             task.add_done_callback(self._housekeeping.discard)
+
+    def resume(self) -> None:
+        """Start attempts: what a restart resumed and what was accepted meanwhile."""
+        self._paused = False
+        self._wake.set()
 
     def pause(self) -> None:
         """Start no new attempt (shutdown has begun); queued events wait for the next start."""
